@@ -1,0 +1,97 @@
+# bsdpd — GNU make.  `make` builds, `make test` runs every test under
+# ASan+UBSan, `make demo` shows a Mac listing and selecting an image in a
+# network-namespace lab.  See README.md.
+
+CC      ?= cc
+CLANG   ?= clang
+PREFIX  ?= /usr/local
+PKGS    := libplist-2.0 libxml-2.0 sqlite3
+B       := build
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wcast-qual -Wformat=2 -Wvla -Wundef -Wwrite-strings
+BASE    := -std=c11 -D_GNU_SOURCE -Iinclude -Ibsdpd $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS  ?= -O2 -g
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# Code shared by the daemon, the tools, the tests and the fuzzers.
+CORE_SRCS := bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/responder.c bsdpd/bindings.c \
+             nbi/nbimage.c nbi/catalog.c
+BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/net.c bsdpd/log.c
+BSDPC_SRCS := tools/bsdpc.c bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/log.c
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+obj = $(patsubst %.c,$(1)/%.o,$(2))
+
+.PHONY: all test unit fuzz-replay integration demo deps bench clean install fuzz
+all: $(B)/bsdpd $(B)/bsdpc
+
+# ---- release build --------------------------------------------------------
+$(B)/rel/%.o: %.c $(wildcard include/*.h bsdpd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) -c $< -o $@
+
+$(B)/bsdpd: $(call obj,$(B)/rel,$(BSDPD_SRCS) $(CORE_SRCS))
+	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+$(B)/bsdpc: $(call obj,$(B)/rel,$(BSDPC_SRCS))
+	$(CC) $(CFLAGS) $^ -o $@
+
+# ---- sanitizer build for tests --------------------------------------------
+$(B)/san/%.o: %.c $(wildcard include/*.h bsdpd/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) -Itests/unit $(SAN) -c $< -o $@
+
+$(B)/san/bsdpd: $(call obj,$(B)/san,$(BSDPD_SRCS) $(CORE_SRCS))
+	$(CC) $(SAN) $^ $(LIBS) -o $@
+$(B)/san/bsdpc: $(call obj,$(B)/san,$(BSDPC_SRCS))
+	$(CC) $(SAN) $^ -o $@
+$(B)/san/test_%: $(B)/san/tests/unit/test_%.o $(call obj,$(B)/san,$(CORE_SRCS))
+	$(CC) $(SAN) $^ $(LIBS) -lcmocka -o $@
+
+# ---- libFuzzer targets (clang) ---------------------------------------------
+FUZZFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(wildcard include/*.h bsdpd/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BASE) $(FUZZFLAGS) $< $(CORE_SRCS) $(LIBS) -o $@
+
+# ---- tests ------------------------------------------------------------------
+deps:
+	@tools/setup-deps --check >/dev/null 2>&1 || tools/setup-deps
+
+export ASAN_OPTIONS  := halt_on_error=1:detect_leaks=1
+export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1
+
+test: deps
+	@$(MAKE) --no-print-directory unit fuzz-replay integration
+
+unit: $(addprefix $(B)/san/,$(UNIT_TESTS))
+	@set -e; for t in $^; do echo "== $$t"; $$t; done
+
+# Replays each fuzzer's seed corpus once; `make fuzz` explores further.
+fuzz-replay: $(addprefix $(B)/fuzz/,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do echo "== replay $$f"; \
+	  $(B)/fuzz/$$f -runs=0 tests/corpus/$$f 2>&1 | tail -n 1; done
+
+FUZZ_SECONDS ?= 60
+fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do mkdir -p $(B)/corpus/$$f; \
+	  $(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) $(B)/corpus/$$f tests/corpus/$$f; done
+
+integration: $(B)/san/bsdpd $(B)/san/bsdpc
+	@set -e; for t in tests/integration/test_*.sh; do echo "== $$t"; \
+	  BSDPD=$(B)/san/bsdpd BSDPC=$(B)/san/bsdpc bash $$t; done
+
+demo: deps $(B)/bsdpd $(B)/bsdpc
+	@BSDPD=$(B)/bsdpd BSDPC=$(B)/bsdpc bash tools/demo.sh
+
+bench: $(B)/bsdpd $(B)/bsdpc
+	@BSDPD=$(B)/bsdpd BSDPC=$(B)/bsdpc bash tools/bench/bsdp-bench.sh
+
+install: all
+	install -D -m 755 $(B)/bsdpd $(DESTDIR)$(PREFIX)/sbin/bsdpd
+	install -D -m 755 $(B)/bsdpc $(DESTDIR)$(PREFIX)/bin/bsdpc
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+#include "loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+/* Watches are indexed by fd: descriptors are small and dense, so lookup
+ * is O(1) and removal cannot leave a dangling pointer in epoll. */
+struct watch {
+	loop_fn fn;
+	void *ctx;
+};
+
+struct loop {
+	int epfd;
+	bool stop;
+	struct watch *watches;
+	size_t n_watches;
+};
+
+struct loop *loop_new(void)
+{
+	struct loop *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void loop_free(struct loop *l)
+{
+	if (!l)
+		return;
+	close(l->epfd);
+	free(l->watches);
+	free(l);
+}
+
+static int reserve(struct loop *l, int fd)
+{
+	size_t n = l->n_watches;
+	struct watch *w;
+
+	if ((size_t)fd < n)
+		return 0;
+	while (n <= (size_t)fd)
+		n = n ? 2 * n : 64;
+	w = realloc(l->watches, n * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	for (size_t i = l->n_watches; i < n; i++)
+		w[i] = (struct watch){ 0 };
+	l->watches = w;
+	l->n_watches = n;
+	return 0;
+}
+
+int loop_add(struct loop *l, int fd, uint32_t events, loop_fn fn, void *ctx)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+	int r;
+
+	if (fd < 0)
+		return -EBADF;
+	r = reserve(l, fd);
+	if (r < 0)
+		return r;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	l->watches[fd] = (struct watch){ fn, ctx };
+	return 0;
+}
+
+int loop_del(struct loop *l, int fd)
+{
+	if (fd < 0 || (size_t)fd >= l->n_watches || !l->watches[fd].fn)
+		return -ENOENT;
+	l->watches[fd] = (struct watch){ 0 };
+	return epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
+}
+
+int loop_run(struct loop *l)
+{
+	struct epoll_event evs[64];
+
+	l->stop = false;
+	while (!l->stop) {
+		int n = epoll_wait(l->epfd, evs, 64, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		for (int i = 0; i < n && !l->stop; i++) {
+			int fd = evs[i].data.fd;
+
+			/* An earlier callback in this batch may have removed it. */
+			if ((size_t)fd < l->n_watches && l->watches[fd].fn)
+				l->watches[fd].fn(l, fd, evs[i].events, l->watches[fd].ctx);
+		}
+	}
+	return 0;
+}
+
+void loop_stop(struct loop *l)
+{
+	l->stop = true;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The event loop: one epoll set that owns every socket of the daemon
+ * (DHCP/BSDP on 67, and later TFTP and its transfers).  Callbacks run one
+ * at a time, so handlers need no locks.
+ */
+#ifndef BSDPD_LOOP_H
+#define BSDPD_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct loop;
+typedef void (*loop_fn)(struct loop *loop, int fd, uint32_t events, void *ctx);
+
+struct loop *loop_new(void);
+void loop_free(struct loop *loop);
+int loop_add(struct loop *loop, int fd, uint32_t events, loop_fn fn, void *ctx);
+int loop_del(struct loop *loop, int fd);
+/* Runs until loop_stop(); returns 0, or -errno if epoll fails. */
+int loop_run(struct loop *loop);
+void loop_stop(struct loop *loop);
+
+#endif

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The BSDP responder: a socket-free decision from one request datagram to
+ * at most one reply datagram and its destination.  It answers as Apple's
+ * bootpd did (bootpd.tproj/bsdpd.c; docs/bsdp.md §1, §7) and is silent for
+ * every packet that is not a well-formed BSDP request it can serve.  It
+ * never offers an address: every reply has yiaddr 0.
+ */
+#ifndef BSDPD_RESPONDER_H
+#define BSDPD_RESPONDER_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bindings.h"
+#include "bsdp.h"
+#include "nbimage.h"
+
+#define BSDP_REPLY_MAX 8192        /* Apple's reply buffer; caps option 12/57 */
+#define BSDP_MIN_MESSAGE 548       /* Apple's DHCP_PACKET_MIN = 236 + 312 */
+#define BSDP_IP_UDP_OVERHEAD 28
+#define BSDP_OFFER_MAX_MESSAGE 1500 /* Apple caps OFFER* at one Ethernet frame */
+
+struct bsdp_responder {
+	const struct nb_catalog *catalog;
+	struct bindings *bindings;
+	uint16_t priority;           /* before subtracting bound clients */
+	const char *hostname;        /* sname of ACK[SELECT] and OFFER* */
+};
+
+/* Where a request arrived. */
+struct bsdp_rx {
+	struct in_addr if_addr;      /* address of the receiving interface */
+	int64_t now;                 /* Unix time, for bindings */
+};
+
+struct bsdp_tx {
+	uint8_t buf[BSDP_REPLY_MAX];
+	size_t len;
+	struct in_addr dst;
+	uint16_t dst_port;           /* the source port is always 67 */
+};
+
+/* What happened, for the one log line per answered request. */
+struct bsdp_event {
+	uint8_t mac[6];
+	struct bsdp_class cls;
+	uint8_t dhcp_message;
+	uint8_t bsdp_message;        /* of the request; 0 for DISCOVER */
+	const char *reply;           /* "ACK[LIST]", "ACK[SELECT]", "ACK[FAILED]", "OFFER" */
+	bool has_image;
+	uint32_t image_id;
+	size_t images_listed;
+	size_t images_applicable;    /* > images_listed when the list was truncated */
+};
+
+enum bsdp_verdict {
+	BSDP_SILENT = 0,
+	BSDP_REPLY = 1,
+};
+
+enum bsdp_verdict bsdp_respond(const struct bsdp_responder *rs, const uint8_t *pkt,
+			       size_t len, const struct bsdp_rx *rx, struct bsdp_tx *tx,
+			       struct bsdp_event *ev);
+
+/* The payload limit for an INFORM reply: BSDP 12, else DHCP 57, used only
+ * above 548 and capped at 8192, minus IP/UDP headers (bsdpd.c
+ * bsdp_max_message_size). */
+size_t bsdp_reply_limit(const struct dhcp_view *view, const struct bsdp_request *rq);
+
+#endif

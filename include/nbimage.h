@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The .nbi bundle model: NBImageInfo.plist parsed under Apple's rules
+ * (bootplib/nbimages.c, see docs/bsdp.md §3), and the catalog of every
+ * bundle directly under a root directory.
+ *
+ * This is the one implementation of those rules; bsdpd serves from it and
+ * the nbi tool validates with it.  Loading never logs: every finding is a
+ * struct nb_problem naming the file and the reason, so that a daemon can
+ * log one line per bad bundle and `--check` can print them all.
+ */
+#ifndef BSDPD_NBIMAGE_H
+#define BSDPD_NBIMAGE_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NB_INFO_PLIST "NBImageInfo.plist"
+#define NB_BUNDLE_SUFFIX ".nbi"
+#define NB_MAX_IMAGES 4096
+
+enum nb_type {
+	NB_TYPE_NFS,
+	NB_TYPE_HTTP,
+	NB_TYPE_BOOTFILE_ONLY,
+};
+
+enum nb_format {
+	NB_FORMAT_XML,
+	NB_FORMAT_BINARY,
+};
+
+enum nb_severity {
+	NB_WARNING,
+	NB_ERROR,
+};
+
+struct nb_problem {
+	enum nb_severity severity;
+	char *path;     /* the file or directory concerned */
+	char *message;
+};
+
+struct nb_problems {
+	struct nb_problem *v;
+	size_t n;
+};
+
+struct nb_strv {
+	char **v;
+	size_t n;
+};
+
+struct nb_mac {
+	uint8_t b[6];
+};
+
+struct nb_macv {
+	struct nb_mac *v;
+	size_t n;
+};
+
+struct nb_image {
+	char *bundle;          /* directory name under the root, e.g. "iPXE.nbi" */
+	enum nb_format format;
+	char *name;            /* UTF-8, at most BSDP_IMAGE_NAME_MAX bytes */
+	char *description;     /* NULL when absent */
+	uint32_t id;           /* IsInstall<<31 | Kind<<24 | Index */
+	uint16_t index;
+	uint8_t kind;
+	bool install;
+	bool enabled;
+	bool is_default;
+	bool filter_only;
+	enum nb_type type;
+	char *boot_file;
+	bool ppc_boot_at_top;  /* ppc's boot file is <bundle>/<BootFile> */
+	struct nb_strv archs;
+	char *root_path;       /* NULL for BootFileOnly */
+	struct nb_strv enabled_models;
+	struct nb_strv disabled_models; /* not used by Apple's server; kept for nbi */
+	struct nb_macv enabled_macs;
+	struct nb_macv disabled_macs;
+	bool has_load_balance;
+	struct in_addr load_balance;
+};
+
+/* What a request says about the client, for image filtering. */
+struct nb_client {
+	const char *arch;
+	const char *model;
+	uint8_t mac[6];
+	bool has_filter;
+	const uint16_t *filter;
+	size_t n_filter;
+};
+
+struct nb_catalog {
+	char *root;
+	struct nb_image *images;   /* Apple's list order, see catalog.c */
+	size_t n_images;
+	struct nb_problems problems;
+};
+
+void nb_problem_add(struct nb_problems *p, enum nb_severity sev, const char *path,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void nb_problems_free(struct nb_problems *p);
+size_t nb_problems_count(const struct nb_problems *p, enum nb_severity sev);
+
+/* Parses an NBImageInfo.plist held in memory.  bundle_dir, when not NULL,
+ * is where the files it names (BootFile per arch, RootPath) must exist.
+ * Returns 0 and fills img, or -EINVAL after adding at least one NB_ERROR.
+ * plist_path only names the file in problems. */
+int nb_image_parse(const char *data, size_t len, const char *plist_path,
+		   const char *bundle_dir, struct nb_image *img, struct nb_problems *problems);
+
+/* Reads <bundle_dir>/NBImageInfo.plist and parses it as above. */
+int nb_image_load(const char *bundle_dir, struct nb_image *img, struct nb_problems *problems);
+
+void nb_image_clear(struct nb_image *img);
+
+bool nb_image_has_arch(const struct nb_image *img, const char *arch);
+/* Apple's NBImageEntry_supported_sysid: enabled, arch, model and MAC. */
+bool nb_image_suits(const struct nb_image *img, const struct nb_client *client);
+/* nb_image_suits() and the attribute filter: what LIST and OFFER* offer. */
+bool nb_image_allows(const struct nb_image *img, const struct nb_client *client);
+
+/* Writes "<bundle>/<arch>/<BootFile>", the TFTP path relative to the root. */
+int nb_image_boot_path(const struct nb_image *img, const char *arch, char *buf, size_t cap);
+
+const char *nb_type_name(enum nb_type type);
+
+/* Loads every "*.nbi" directory directly under root.  A bad bundle is left
+ * out with its problems recorded; the others are kept.  Returns 0, or
+ * -errno when the root itself cannot be read. */
+int nb_catalog_load(const char *root, struct nb_catalog *cat);
+void nb_catalog_clear(struct nb_catalog *cat);
+const struct nb_image *nb_catalog_find(const struct nb_catalog *cat, uint32_t id);
+
+/* Parses "xx:xx:xx:xx:xx:xx" (1 or 2 hex digits per byte, either case, ':' or '-'). */
+int nb_parse_mac(const char *s, uint8_t mac[6]);
+
+#endif
