@@ -18,7 +18,7 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 # Code shared by the daemon, the tools, the tests and the fuzzers.
 CORE_SRCS := bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/responder.c bsdpd/bindings.c \
              nbi/nbimage.c nbi/catalog.c
-BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/net.c bsdpd/log.c
+BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/net.c bsdpd/loop.c bsdpd/log.c
 BSDPC_SRCS := tools/bsdpc.c bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/log.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bsdpd: process setup.  Parses options, prints the catalog for --check,
+ * starts the services on one event loop, and turns signals into events.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "bsdp.h"
+#include "log.h"
+#include "loop.h"
+#include "nbimage.h"
+#include "server.h"
+
+#define BSDPD_VERSION "0.1.0"
+#define DEFAULT_ROOT "/srv/netboot"
+#define DEFAULT_STATE_DIR "/var/lib/bsdpd"
+
+static const char usage_text[] =
+"Usage: bsdpd [OPTION]...\n"
+"       bsdpd --check [--root DIR]\n"
+"\n"
+"Answer Apple NetBoot (BSDP) requests from Macs with the .nbi images found\n"
+"directly under DIR.  bsdpd answers exactly as Apple's bootpd did: an\n"
+"INFORM[LIST] gets the list of images that suit the Mac's architecture,\n"
+"model and MAC address; an INFORM[SELECT] gets the boot file, and the\n"
+"choice is remembered so that later boots (N key, Startup Disk) find it.\n"
+"bsdpd never hands out IP addresses and never answers a client that did\n"
+"not ask for BSDP, so it can share a LAN with the site's DHCP server.\n"
+"\n"
+"Options:\n"
+"  -r, --root DIR        directory holding NAME.nbi bundles (default " DEFAULT_ROOT ")\n"
+"  -s, --state-dir DIR   where client bindings are kept, in bindings.sqlite\n"
+"                        (default " DEFAULT_STATE_DIR ")\n"
+"  -i, --interface IF    serve only this interface; repeat for several\n"
+"                        (default: every up, broadcast-capable interface)\n"
+"  -p, --priority N      BSDP server priority 0-65535 (default 32768); like\n"
+"                        Apple's, it drops by one per bound client, so Macs\n"
+"                        spread across several servers\n"
+"  -H, --hostname NAME   server name sent in ACK[SELECT] (default: host name)\n"
+"  -f, --foreground      stay in the foreground and log to standard error\n"
+"                        (default: detach and log to syslog)\n"
+"  -n, --check           print the catalog as the server sees it, with every\n"
+"                        problem, and exit: 0 when no bundle has an error\n"
+"  -v, --verbose         also log debug messages\n"
+"  -q, --quiet           log only warnings and errors\n"
+"  -h, --help            show this help and exit\n"
+"  -V, --version         show the version and exit\n"
+"\n"
+"Signals: SIGHUP re-reads the image root; SIGINT and SIGTERM stop.\n"
+"\n"
+"Examples:\n"
+"  bsdpd --check --root /srv/netboot\n"
+"  bsdpd --foreground --root /srv/netboot --interface eth1\n"
+"\n"
+"Each bundle is DIR/NAME.nbi with an NBImageInfo.plist and the boot file\n"
+"at NAME.nbi/<arch>/<BootFile>; build one with nbi(1).  A bundle with an\n"
+"error is skipped with one log line naming the file and the reason; the\n"
+"others keep serving.\n";
+
+struct options {
+	struct bsdpd_config cfg;
+	bool foreground;
+	bool check;
+	int log_level;
+	char hostname[256];
+};
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bsdpd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'bsdpd --help' for more information.\n");
+	exit(2);
+}
+
+static uint16_t parse_priority(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *s == '\0' || *end != '\0' || v < 0 || v > UINT16_MAX)
+		usage_error("--priority must be a number from 0 to 65535, not '%s'", s);
+	return (uint16_t)v;
+}
+
+static void add_interface(struct options *o, const char *name)
+{
+	if (strlen(name) == 0 || strlen(name) >= 16)
+		usage_error("'%s' is not an interface name", name);
+	if (o->cfg.n_interfaces == BSDPD_MAX_INTERFACES)
+		usage_error("at most 32 --interface options, not more: '%s'", name);
+	o->cfg.interfaces[o->cfg.n_interfaces++] = name;
+}
+
+static void parse_options(struct options *o, int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "priority", required_argument, NULL, 'p' },
+		{ "hostname", required_argument, NULL, 'H' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "r:s:i:p:H:fnvqhV", longs, NULL)) != -1) {
+		switch (c) {
+		case 'r': o->cfg.root = optarg; break;
+		case 's': o->cfg.state_dir = optarg; break;
+		case 'i': add_interface(o, optarg); break;
+		case 'p': o->cfg.priority = parse_priority(optarg); break;
+		case 'H': o->cfg.hostname = optarg; break;
+		case 'f': o->foreground = true; break;
+		case 'n': o->check = true; break;
+		case 'v': o->log_level = LOG_DEBUG; break;
+		case 'q': o->log_level = LOG_WARNING; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		case 'V': puts("bsdpd " BSDPD_VERSION); exit(0);
+		default: fprintf(stderr, "Try 'bsdpd --help' for more information.\n"); exit(2);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+}
+
+/* ---- --check ----------------------------------------------------------- */
+
+static void print_archs(const struct nb_image *img, char *buf, size_t cap)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < img->archs.n && o < cap; i++)
+		o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? "," : "", img->archs.v[i]);
+}
+
+static void print_image(const struct nb_image *img)
+{
+	char archs[64], boot[512];
+
+	print_archs(img, archs, sizeof(archs));
+	if (nb_image_boot_path(img, img->archs.v[0], boot, sizeof(boot)) < 0)
+		snprintf(boot, sizeof(boot), "(too long)");
+	printf("0x%08x %5u %4u %-7s %-7s %-7s %-9s %-12s %-30s %s\n", img->id, img->index,
+	       img->kind, img->install ? "yes" : "no", img->is_default ? "yes" : "no",
+	       img->enabled ? "yes" : "no", archs, nb_type_name(img->type), boot, img->name);
+}
+
+static int run_check(const struct options *o)
+{
+	struct nb_catalog cat;
+	int r = nb_catalog_load(o->cfg.root, &cat);
+	size_t errors, warnings;
+
+	if (r < 0) {
+		fprintf(stderr, "bsdpd: cannot read image root %s: %s\n", o->cfg.root, strerror(-r));
+		nb_catalog_clear(&cat);
+		return 2;
+	}
+	printf("root %s\n%-10s %5s %4s %-7s %-7s %-7s %-9s %-12s %-30s %s\n", cat.root, "ID",
+	       "INDEX", "KIND", "INSTALL", "DEFAULT", "ENABLED", "ARCH", "TYPE", "BOOT FILE",
+	       "NAME");
+	for (size_t i = 0; i < cat.n_images; i++)
+		print_image(&cat.images[i]);
+	for (size_t i = 0; i < cat.problems.n; i++)
+		printf("%s: %s: %s\n", cat.problems.v[i].severity == NB_ERROR ? "error" : "warning",
+		       cat.problems.v[i].path, cat.problems.v[i].message);
+	errors = nb_problems_count(&cat.problems, NB_ERROR);
+	warnings = nb_problems_count(&cat.problems, NB_WARNING);
+	printf("%zu image%s, %zu error%s, %zu warning%s\n", cat.n_images,
+	       cat.n_images == 1 ? "" : "s", errors, errors == 1 ? "" : "s", warnings,
+	       warnings == 1 ? "" : "s");
+	nb_catalog_clear(&cat);
+	return errors ? 1 : 0;
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+struct signals {
+	int fd;
+	struct bsdp_service *svc;
+};
+
+static void on_signal(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct signals *sg = ctx;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_msg(LOG_INFO, "SIGHUP: re-reading the image root");
+			bsdp_service_reload(sg->svc);
+		} else {
+			log_msg(LOG_INFO, "signal %u: stopping", si.ssi_signo);
+			loop_stop(loop);
+		}
+	}
+}
+
+static int open_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static int run_server(struct options *o)
+{
+	struct loop *loop = loop_new();
+	struct signals sg = { .fd = open_signals() };
+	char *err = NULL;
+	int r;
+
+	if (!loop || sg.fd < 0 || loop_add(loop, sg.fd, EPOLLIN, on_signal, &sg) < 0) {
+		log_msg(LOG_ERR, "cannot set up the event loop: %s", strerror(errno));
+		return 1;
+	}
+	sg.svc = bsdp_service_new(&o->cfg, loop, &err);
+	if (!sg.svc) {
+		log_msg(LOG_ERR, "%s", err ? err : "out of memory");
+		free(err);
+		return 1;
+	}
+	log_msg(LOG_INFO, "bsdpd %s ready, priority %u", BSDPD_VERSION, o->cfg.priority);
+	r = loop_run(loop);
+	bsdp_service_free(sg.svc);
+	close(sg.fd);
+	loop_free(loop);
+	return r < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {
+		.cfg = { .root = DEFAULT_ROOT, .state_dir = DEFAULT_STATE_DIR,
+			 .priority = BSDP_PRIORITY_BASE },
+		.log_level = LOG_INFO,
+	};
+
+	parse_options(&o, argc, argv);
+	if (o.check)
+		return run_check(&o);
+	if (!o.cfg.hostname && gethostname(o.hostname, sizeof(o.hostname) - 1) == 0)
+		o.cfg.hostname = o.hostname;
+	log_open("bsdpd", o.foreground, o.log_level);
+	if (!o.foreground && daemon(0, 0) < 0) {
+		log_msg(LOG_ERR, "cannot detach: %s", strerror(errno));
+		return 1;
+	}
+	return run_server(&o);
+}

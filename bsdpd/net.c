@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int set_int(int fd, int level, int opt, int v)
+{
+	return setsockopt(fd, level, opt, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
+int net_open_udp(uint16_t port, const char *ifname)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if ((r = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) < 0 ||
+	    (r = set_int(fd, SOL_SOCKET, SO_BROADCAST, 1)) < 0 ||
+	    (r = set_int(fd, IPPROTO_IP, IP_PKTINFO, 1)) < 0)
+		goto fail;
+	if (ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname,
+				 (socklen_t)strlen(ifname)) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return r;
+}
+
+ssize_t net_recv(int fd, void *buf, size_t cap, struct net_rx *rx)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct msghdr mh = { .msg_name = &rx->src, .msg_namelen = sizeof(rx->src),
+			     .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+	if (n < 0)
+		return -errno;
+	rx->ifindex = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			rx->ifindex = pi.ipi_ifindex;
+		}
+	}
+	/* A datagram cut by the buffer is not what the client sent. */
+	return (mh.msg_flags & MSG_TRUNC) ? -EMSGSIZE : n;
+}
+
+int net_send(int fd, const void *buf, size_t len, struct in_addr dst, uint16_t port,
+	     int ifindex, struct in_addr src)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = dst };
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
+	struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
+			     .msg_iovlen = 1, .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	struct in_pktinfo pi = { .ipi_ifindex = ifindex, .ipi_spec_dst = src };
+
+	memset(ctl.buf, 0, sizeof(ctl.buf));
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(pi));
+	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	return sendmsg(fd, &mh, 0) < 0 ? -errno : 0;
+}
+
+static int iface_ioctl(int fd, unsigned long req, struct ifreq *ifr)
+{
+	return ioctl(fd, req, ifr) < 0 ? -errno : 0;
+}
+
+int net_iface_get(int ifindex, struct net_iface *out)
+{
+	struct ifreq ifr = { .ifr_ifindex = ifindex };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	memset(out, 0, sizeof(*out));
+	out->ifindex = ifindex;
+	if ((r = iface_ioctl(fd, SIOCGIFNAME, &ifr)) < 0)
+		goto out;
+	memcpy(out->name, ifr.ifr_name, IF_NAMESIZE);
+	out->name[IF_NAMESIZE - 1] = '\0';
+	if ((r = iface_ioctl(fd, SIOCGIFFLAGS, &ifr)) < 0)
+		goto out;
+	out->flags = (unsigned)(unsigned short)ifr.ifr_flags;
+	if ((r = iface_ioctl(fd, SIOCGIFMTU, &ifr)) < 0)
+		goto out;
+	out->mtu = (unsigned)ifr.ifr_mtu;
+	/* No IPv4 address is not an error here; the caller ignores such links. */
+	if (iface_ioctl(fd, SIOCGIFADDR, &ifr) == 0)
+		out->addr = ((struct sockaddr_in *)(void *)&ifr.ifr_addr)->sin_addr;
+out:
+	close(fd);
+	return r;
+}
+
+bool net_iface_servable(const struct net_iface *ifc)
+{
+	return (ifc->flags & IFF_UP) && (ifc->flags & IFF_BROADCAST) &&
+	       !(ifc->flags & IFF_LOOPBACK) && ifc->addr.s_addr != INADDR_ANY;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * UDP sockets and interface facts; the only code that calls socket(2) for
+ * the DHCP side.  Replies leave from the receiving interface with its
+ * address as source, chosen per datagram with IP_PKTINFO.
+ */
+#ifndef BSDPD_NET_H
+#define BSDPD_NET_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct net_rx {
+	struct sockaddr_in src;
+	int ifindex;
+};
+
+struct net_iface {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	struct in_addr addr;     /* primary IPv4 address, 0 if none */
+	unsigned flags;          /* IFF_* */
+	unsigned mtu;
+};
+
+/* A non-blocking UDP socket bound to INADDR_ANY:port, with SO_BROADCAST,
+ * SO_REUSEADDR and IP_PKTINFO, tied to ifname when it is not NULL.
+ * Returns the fd or -errno. */
+int net_open_udp(uint16_t port, const char *ifname);
+/* Receives one datagram; -EAGAIN when none is waiting. */
+ssize_t net_recv(int fd, void *buf, size_t cap, struct net_rx *rx);
+/* Sends from src out of ifindex (0: routing decides) to dst:port. */
+int net_send(int fd, const void *buf, size_t len, struct in_addr dst, uint16_t port,
+	     int ifindex, struct in_addr src);
+/* Fills *out for ifindex; -errno if the interface is gone. */
+int net_iface_get(int ifindex, struct net_iface *out);
+/* Whether an interface may be served when no --interface was given. */
+bool net_iface_servable(const struct net_iface *ifc);
+
+#endif

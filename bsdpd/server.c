@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+#include "responder.h"
+
+#define IFACE_CACHE_SECONDS 5
+#define IFACE_CACHE_SLOTS 64
+
+struct iface_slot {
+	struct net_iface ifc;
+	time_t fetched;
+};
+
+struct bsdp_service {
+	const struct bsdpd_config *cfg;
+	struct loop *loop;
+	struct nb_catalog catalog;
+	struct bindings *bindings;
+	struct bsdp_responder rs;
+	int fds[BSDPD_MAX_INTERFACES];
+	size_t n_fds;
+	struct iface_slot ifaces[IFACE_CACHE_SLOTS];
+	uint8_t rxbuf[65536];
+	struct bsdp_tx tx;
+};
+
+/* ---- catalog ----------------------------------------------------------- */
+
+static void log_errors_of(const struct nb_catalog *cat, size_t first)
+{
+	const char *path = cat->problems.v[first].path;
+	char msg[1024];
+	size_t o = 0;
+
+	for (size_t i = first; i < cat->problems.n; i++) {
+		const struct nb_problem *p = &cat->problems.v[i];
+
+		if (p->severity != NB_ERROR || strcmp(p->path, path) != 0)
+			continue;
+		o += (size_t)snprintf(msg + o, sizeof(msg) - o, "%s%s", o ? "; " : "", p->message);
+		if (o >= sizeof(msg))
+			break;
+	}
+	log_msg(LOG_ERR, "%s: image skipped: %s", path, msg);
+}
+
+static bool errors_logged_before(const struct nb_catalog *cat, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (cat->problems.v[k].severity == NB_ERROR &&
+		    strcmp(cat->problems.v[k].path, cat->problems.v[i].path) == 0)
+			return true;
+	return false;
+}
+
+void log_catalog_problems(const struct nb_catalog *cat)
+{
+	for (size_t i = 0; i < cat->problems.n; i++) {
+		const struct nb_problem *p = &cat->problems.v[i];
+
+		if (p->severity == NB_WARNING)
+			log_msg(LOG_WARNING, "%s: warning: %s", p->path, p->message);
+		else if (!errors_logged_before(cat, i))
+			log_errors_of(cat, i);
+	}
+}
+
+static int load_catalog(struct bsdp_service *svc)
+{
+	struct nb_catalog fresh;
+	int r = nb_catalog_load(svc->cfg->root, &fresh);
+
+	if (r < 0) {
+		log_msg(LOG_ERR, "cannot read image root %s: %s", svc->cfg->root, strerror(-r));
+		nb_catalog_clear(&fresh);
+		return r;
+	}
+	log_catalog_problems(&fresh);
+	log_msg(LOG_INFO, "serving %zu image%s from %s", fresh.n_images,
+		fresh.n_images == 1 ? "" : "s", fresh.root);
+	/* Replaced whole: a request never sees half a catalog. */
+	nb_catalog_clear(&svc->catalog);
+	svc->catalog = fresh;
+	return 0;
+}
+
+void bsdp_service_reload(struct bsdp_service *svc)
+{
+	(void)load_catalog(svc);
+}
+
+/* ---- interfaces -------------------------------------------------------- */
+
+static const struct net_iface *iface_lookup(struct bsdp_service *svc, int ifindex)
+{
+	struct iface_slot *slot = &svc->ifaces[(unsigned)ifindex % IFACE_CACHE_SLOTS];
+	time_t now = time(NULL);
+
+	if (slot->ifc.ifindex != ifindex || now - slot->fetched > IFACE_CACHE_SECONDS) {
+		if (net_iface_get(ifindex, &slot->ifc) < 0)
+			return NULL;
+		slot->fetched = now;
+	}
+	return &slot->ifc;
+}
+
+/* Without --interface, every up, broadcast-capable link with an address. */
+static bool iface_served(const struct bsdp_service *svc, const struct net_iface *ifc)
+{
+	if (svc->cfg->n_interfaces)
+		return ifc->addr.s_addr != INADDR_ANY; /* the socket is bound to it */
+	return net_iface_servable(ifc);
+}
+
+/* ---- datagrams --------------------------------------------------------- */
+
+static void log_reply(const struct bsdp_event *ev, const struct bsdp_tx *tx)
+{
+	char mac[MAC_STR_LEN], model[4 * BSDP_MODEL_MAX], arch[4 * BSDP_ARCH_MAX];
+	char dst[INET_ADDRSTRLEN], req[32], image[24] = "";
+
+	log_escape(model, sizeof(model), ev->cls.model, strlen(ev->cls.model));
+	log_escape(arch, sizeof(arch), ev->cls.arch, strlen(ev->cls.arch));
+	if (ev->dhcp_message == DHCP_INFORM)
+		snprintf(req, sizeof(req), "INFORM[%s]", bsdp_message_name(ev->bsdp_message));
+	else
+		snprintf(req, sizeof(req), "%s", dhcp_message_name(ev->dhcp_message));
+	if (ev->has_image)
+		snprintf(image, sizeof(image), " image 0x%08x", ev->image_id);
+	log_msg(LOG_INFO, "%s %s/%s %s%s -> %s to %s:%u", mac_str(ev->mac, mac), model, arch,
+		req, image, ev->reply, inet_ntop(AF_INET, &tx->dst, dst, sizeof(dst)),
+		tx->dst_port);
+	if (ev->images_applicable > ev->images_listed && ev->images_listed)
+		log_msg(LOG_WARNING, "%s: image list truncated to first %zu of %zu images "
+			"(client message size limit)", mac, ev->images_listed,
+			ev->images_applicable);
+}
+
+static void handle_datagram(struct bsdp_service *svc, int fd, size_t len,
+			    const struct net_rx *rx)
+{
+	const struct net_iface *ifc = iface_lookup(svc, rx->ifindex);
+	struct bsdp_rx brx;
+	struct bsdp_event ev;
+	int r;
+
+	if (!ifc || !iface_served(svc, ifc))
+		return;
+	brx = (struct bsdp_rx){ .if_addr = ifc->addr, .now = time(NULL) };
+	if (bsdp_respond(&svc->rs, svc->rxbuf, len, &brx, &svc->tx, &ev) != BSDP_REPLY)
+		return;
+	r = net_send(fd, svc->tx.buf, svc->tx.len, svc->tx.dst, svc->tx.dst_port, rx->ifindex,
+		     ifc->addr);
+	if (r < 0)
+		log_msg(LOG_WARNING, "sending %s on %s: %s", ev.reply, ifc->name, strerror(-r));
+	else
+		log_reply(&ev, &svc->tx);
+}
+
+/* Drains the socket: one wakeup may carry a burst from a whole lab. */
+static void on_readable(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct bsdp_service *svc = ctx;
+	struct net_rx rx;
+	ssize_t n;
+
+	(void)loop;
+	(void)events;
+	for (int budget = 256; budget > 0; budget--) {
+		n = net_recv(fd, svc->rxbuf, sizeof(svc->rxbuf), &rx);
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return;
+		if (n >= 0)
+			handle_datagram(svc, fd, (size_t)n, &rx);
+	}
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+static int open_sockets(struct bsdp_service *svc, char **err)
+{
+	size_t n = svc->cfg->n_interfaces ? svc->cfg->n_interfaces : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *ifname = svc->cfg->n_interfaces ? svc->cfg->interfaces[i] : NULL;
+		int fd = net_open_udp(DHCP_SERVER_PORT, ifname);
+
+		if (fd < 0) {
+			if (asprintf(err, "cannot listen on UDP port %d%s%s: %s", DHCP_SERVER_PORT,
+				     ifname ? " on " : "", ifname ? ifname : "", strerror(-fd)) < 0)
+				*err = NULL;
+			return fd;
+		}
+		svc->fds[svc->n_fds++] = fd;
+		if (loop_add(svc->loop, fd, EPOLLIN, on_readable, svc) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int open_bindings(struct bsdp_service *svc, char **err)
+{
+	char *path = NULL;
+
+	if (mkdir(svc->cfg->state_dir, 0750) < 0 && errno != EEXIST) {
+		if (asprintf(err, "cannot create state directory %s: %s", svc->cfg->state_dir,
+			     strerror(errno)) < 0)
+			*err = NULL;
+		return -errno;
+	}
+	if (asprintf(&path, "%s/bindings.sqlite", svc->cfg->state_dir) < 0)
+		return -ENOMEM;
+	svc->bindings = bindings_open(path, err);
+	free(path);
+	return svc->bindings ? 0 : -EIO;
+}
+
+struct bsdp_service *bsdp_service_new(const struct bsdpd_config *cfg, struct loop *loop,
+				      char **err)
+{
+	struct bsdp_service *svc = calloc(1, sizeof(*svc));
+
+	*err = NULL;
+	if (!svc)
+		return NULL;
+	svc->cfg = cfg;
+	svc->loop = loop;
+	if (load_catalog(svc) < 0) {
+		if (asprintf(err, "cannot read image root %s", cfg->root) < 0)
+			*err = NULL;
+		goto fail;
+	}
+	if (open_bindings(svc, err) < 0 || open_sockets(svc, err) < 0)
+		goto fail;
+	svc->rs = (struct bsdp_responder){ .catalog = &svc->catalog, .bindings = svc->bindings,
+					   .priority = cfg->priority, .hostname = cfg->hostname };
+	return svc;
+fail:
+	bsdp_service_free(svc);
+	return NULL;
+}
+
+void bsdp_service_free(struct bsdp_service *svc)
+{
+	if (!svc)
+		return;
+	for (size_t i = 0; i < svc->n_fds; i++) {
+		loop_del(svc->loop, svc->fds[i]);
+		close(svc->fds[i]);
+	}
+	bindings_close(svc->bindings);
+	nb_catalog_clear(&svc->catalog);
+	free(svc);
+}

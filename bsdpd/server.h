@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The BSDP service: owns the UDP port 67 sockets, the image catalog and
+ * the bindings, feeds each datagram to the responder and sends its reply.
+ */
+#ifndef BSDPD_SERVER_H
+#define BSDPD_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+
+#define BSDPD_MAX_INTERFACES 32
+
+struct bsdpd_config {
+	const char *root;
+	const char *state_dir;
+	const char *interfaces[BSDPD_MAX_INTERFACES];
+	size_t n_interfaces;         /* 0: every broadcast-capable interface */
+	uint16_t priority;
+	const char *hostname;
+};
+
+struct bsdp_service;
+
+/* Loads the catalog, opens the bindings and binds port 67.  On failure
+ * returns NULL with a message in *err (to free()). */
+struct bsdp_service *bsdp_service_new(const struct bsdpd_config *cfg, struct loop *loop,
+				      char **err);
+void bsdp_service_free(struct bsdp_service *svc);
+/* Re-reads the catalog; the old one keeps serving if the root is unreadable. */
+void bsdp_service_reload(struct bsdp_service *svc);
+
+/* Logs every problem of a catalog: one line per skipped bundle. */
+struct nb_catalog;
+void log_catalog_problems(const struct nb_catalog *cat);
+
+#endif
