@@ -179,16 +179,19 @@ int dhcp_build_init(struct dhcp_builder *b, uint8_t *buf, size_t cap,
 	return 0;
 }
 
+/* Each option costs its code and length byte, and END must still fit. */
+#define OPTION_OVERHEAD 3
+
 size_t dhcp_build_room(const struct dhcp_builder *b)
 {
 	size_t room = wr_room(&b->w);
 
-	return room > 3 ? room - 3 : 0; /* code, length, and the END byte */
+	return room > OPTION_OVERHEAD ? room - OPTION_OVERHEAD : 0;
 }
 
 int dhcp_build_option(struct dhcp_builder *b, uint8_t code, const void *data, size_t len)
 {
-	if (len > 255 || len > dhcp_build_room(b))
+	if (len > 255 || wr_room(&b->w) < OPTION_OVERHEAD || len > wr_room(&b->w) - OPTION_OVERHEAD)
 		return -ENOSPC;
 	(void)wr_u8(&b->w, code);
 	(void)wr_u8(&b->w, (uint8_t)len);
