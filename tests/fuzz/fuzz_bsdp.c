@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target for the BSDP packet handler: one datagram in, at most
+ * one reply out.  Besides the sanitizers, it checks what must hold for
+ * every reply: it parses, never offers an address, is no larger than the
+ * buffer, and every option-43 instance holds whole sub-options.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bindings.h"
+#include "responder.h"
+
+static struct nb_catalog catalog;
+static struct bsdp_responder rs;
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		abort();
+}
+
+/* Creates root/rel: a directory when text is NULL, else a file. */
+static void put(const char *root, const char *rel, const char *text)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	if (!text && mkdir(p, 0755) < 0)
+		abort();
+	if (text)
+		write_text(p, text);
+}
+
+/* Two images: a BootFileOnly default and an HTTP install image. */
+static void make_root(char *root)
+{
+	if (!mkdtemp(root))
+		abort();
+	put(root, "A.nbi", NULL);
+	put(root, "A.nbi/i386", NULL);
+	put(root, "A.nbi/i386/booter", "MZ");
+	put(root, "A.nbi/NBImageInfo.plist",
+	    "<plist version=\"1.0\"><dict>"
+	    "<key>Architectures</key><array><string>i386</string></array>"
+	    "<key>BootFile</key><string>booter</string><key>Index</key><integer>101</integer>"
+	    "<key>Kind</key><integer>1</integer><key>Name</key><string>iPXE</string>"
+	    "<key>IsDefault</key><true/><key>Type</key><string>BootFileOnly</string>"
+	    "</dict></plist>");
+	put(root, "B.nbi", NULL);
+	put(root, "B.nbi/i386", NULL);
+	put(root, "B.nbi/i386/booter", "MZ");
+	put(root, "B.nbi/NetInstall.dmg", "dmg");
+	put(root, "B.nbi/NBImageInfo.plist",
+	    "<plist version=\"1.0\"><dict>"
+	    "<key>Architectures</key><array><string>i386</string></array>"
+	    "<key>BootFile</key><string>booter</string><key>Index</key><integer>4096</integer>"
+	    "<key>IsInstall</key><true/><key>Name</key><string>Install</string>"
+	    "<key>Type</key><string>HTTP</string>"
+	    "<key>RootPath</key><string>NetInstall.dmg</string></dict></plist>");
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static char root[] = "/tmp/fuzz-bsdp-XXXXXX";
+
+	(void)argc;
+	(void)argv;
+	make_root(root);
+	if (nb_catalog_load(root, &catalog) < 0 || catalog.n_images != 2)
+		abort();
+	rs = (struct bsdp_responder){ .catalog = &catalog, .priority = BSDP_PRIORITY_BASE,
+				      .hostname = "fuzz", .bindings = bindings_open(":memory:", NULL) };
+	if (!rs.bindings)
+		abort();
+	return 0;
+}
+
+static int whole_suboption(uint8_t tag, const uint8_t *data, uint8_t len, void *ctx)
+{
+	(void)tag;
+	(void)data;
+	(void)len;
+	(void)ctx;
+	return 0;
+}
+
+static void check_reply(const struct bsdp_tx *tx)
+{
+	static struct dhcp_view v;
+
+	if (tx->len > sizeof(tx->buf) || dhcp_parse(&v, tx->buf, tx->len) < 0)
+		abort();
+	if (v.hdr.yiaddr.s_addr != 0 || v.hdr.op != BOOTREPLY)
+		abort();
+	if (bsdp_foreach_suboption(&v, whole_suboption, NULL) < 0)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct bsdp_tx tx;
+	struct bsdp_rx rx = { .if_addr = { htonl(0xc6120001) }, .now = 1 };
+	struct bsdp_event ev;
+
+	if (bsdp_respond(&rs, data, size, &rx, &tx, &ev) == BSDP_REPLY)
+		check_reply(&tx);
+	return 0;
+}
