@@ -39,16 +39,18 @@ $(B)/bsdpc: $(call obj,$(B)/rel,$(BSDPC_SRCS))
 	$(CC) $(CFLAGS) $^ -o $@
 
 # ---- sanitizer build for tests --------------------------------------------
-$(B)/san/%.o: %.c $(wildcard include/*.h bsdpd/*.h tests/unit/*.h)
+$(B)/san-obj/%.o: %.c $(wildcard include/*.h bsdpd/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) -Itests/unit $(SAN) -c $< -o $@
 
-$(B)/san/bsdpd: $(call obj,$(B)/san,$(BSDPD_SRCS) $(CORE_SRCS))
+$(B)/san/bsdpd: $(call obj,$(B)/san-obj,$(BSDPD_SRCS) $(CORE_SRCS)) | $(B)/san
 	$(CC) $(SAN) $^ $(LIBS) -o $@
-$(B)/san/bsdpc: $(call obj,$(B)/san,$(BSDPC_SRCS))
+$(B)/san/bsdpc: $(call obj,$(B)/san-obj,$(BSDPC_SRCS)) | $(B)/san
 	$(CC) $(SAN) $^ -o $@
-$(B)/san/test_%: $(B)/san/tests/unit/test_%.o $(call obj,$(B)/san,$(CORE_SRCS))
+$(B)/san/test_%: $(B)/san-obj/tests/unit/test_%.o $(call obj,$(B)/san-obj,$(CORE_SRCS)) | $(B)/san
 	$(CC) $(SAN) $^ $(LIBS) -lcmocka -o $@
+$(B)/san:
+	@mkdir -p $@
 
 # ---- libFuzzer targets (clang) ---------------------------------------------
 FUZZFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
