@@ -1,0 +1,120 @@
+#!/bin/bash
+# BSDP end to end: bsdpd in one namespace, bsdpc (a Mac-like client) in the
+# other.  LIST and SELECT, the reply port, a restart that keeps the
+# binding, tshark as an independent decoder of the replies, and a plain
+# DHCP client (busybox udhcpc) that must get no answer at all.
+BSDPD=${BSDPD:-build/san/bsdpd}
+BSDPC=${BSDPC:-build/san/bsdpc}
+LAB_PREFIX=bb
+LAB_NET=198.18.1
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+command -v tshark >/dev/null || lab_skip "needs tshark"
+command -v jq >/dev/null || lab_skip "needs jq"
+lab_up
+ROOT=$WORK/root
+STATE=$WORK/state
+mkdir -p "$ROOT" "$STATE"
+make_bundle "$ROOT" iPXE 101 "<key>IsDefault</key><true/>"
+make_bundle "$ROOT" Diagnostics 3000 "<key>IsInstall</key><true/>"
+make_bundle "$ROOT" Broken 0
+
+start_bsdpd() {
+	lab_spawn "$SRV" "$WORK/bsdpd.log" "$BSDPD" --foreground --root "$ROOT" \
+		--state-dir "$STATE" --interface "$SRV_IF" --hostname lab-server
+	BSDPD_PID=$LAST_PID
+	wait_for_line "$WORK/bsdpd.log" 10 "ready" || { cat "$WORK/bsdpd.log"; exit 1; }
+}
+
+bsdpc() {
+	ip netns exec "$CLI" "$BSDPC" "$@" --interface "$CLI_IF" --timeout 1 --json
+}
+
+lab_spawn "$CLI" "$WORK/tshark.log" tshark -n -i "$CLI_IF" -f "udp port 67 or udp port 68 or udp port 700" -w "$WORK/cap.pcapng"
+TSHARK_PID=$LAST_PID
+wait_for_line "$WORK/tshark.log" 10 "Capturing on" || { cat "$WORK/tshark.log"; exit 1; }
+start_bsdpd
+
+check "a broken bundle is logged with its file and reason" \
+	grep -q "Broken.nbi/NBImageInfo.plist: image skipped: Index 0 is out of range" "$WORK/bsdpd.log"
+
+bsdpc list >"$WORK/list.json"
+# jqf FILE EXPR: passes when EXPR is true of the JSON in $WORK/FILE.json.
+jqf() { jq -e "$2" "$WORK/$1.json" >/dev/null; }
+jq_list() { jqf list "$1"; }
+check "LIST answered by the lab server" jq_list ".servers | length == 1 and .[0].server == \"$SRV_IP\""
+check "LIST carries priority 32768 and default 0x01000065" \
+	jq_list '.servers[0].priority == 32768 and .servers[0].default == "0x01000065"'
+check "LIST names both good images, not the broken one" \
+	jq_list '[.servers[0].images[].name] | sort == ["Diagnostics", "iPXE"]'
+check "LIST has no selected image before any SELECT" jq_list '.servers[0].selected == null'
+
+bsdpc select --image 0x01000065 >"$WORK/select.json"
+jq_sel() { jqf select "$1"; }
+check "SELECT is acknowledged" jq_sel '.result == "ACK" and .image == "0x01000065"'
+check "ACK[SELECT] names the boot file and TFTP server" \
+	jq_sel ".boot_file == \"iPXE.nbi/i386/booter\" and .tftp_server == \"$SRV_IP\" and .sname == \"lab-server\""
+
+bsdpc select --image 0x01000066 --server "$SRV_IP" >"$WORK/failed.json" || true
+check "SELECT of an unknown image gets ACK[FAILED]" jqf failed '.result == "FAILED"'
+
+bsdpc list --reply-port 700 >"$WORK/list700.json"
+check "the reply port (Startup Disk) is honoured" \
+	jqf list700 '.servers[0].selected == "0x01000065"'
+
+lab_stop "$BSDPD_PID"
+start_bsdpd
+bsdpc list >"$WORK/list2.json"
+check "the binding survives a restart" \
+	jqf list2 '.servers[0].selected == "0x01000065" and .servers[0].priority == 32767'
+
+# A standard DHCP client asks for an address: bsdpd must stay silent.
+if ip netns exec "$CLI" busybox udhcpc -i "$CLI_IF" -n -q -f -t 2 -T 1 -s /bin/true >"$WORK/udhcpc.log" 2>&1; then
+	not_ok "udhcpc got a lease from bsdpd"
+else
+	ok "udhcpc's DISCOVER gets no answer"
+fi
+
+# Startup Disk announces BSDP 12 = 8192: a 200-image list must arrive whole,
+# in one (IP-fragmented) datagram of several option-43 instances.
+lab_stop "$BSDPD_PID"
+ROOT=$WORK/root200
+mkdir -p "$ROOT"
+echo booter >"$WORK/booter"
+for i in $(seq 1 200); do
+	BOOTER=$WORK/booter make_bundle "$ROOT" "Image$i" "$i"
+done
+start_bsdpd
+bsdpc list --max-size 8192 >"$WORK/list200.json"
+check "a client announcing 8192 bytes is sent all 200 images" \
+	jqf list200 '.servers[0].images | length == 200'
+bsdpc list >"$WORK/list548.json"
+check "a client announcing nothing gets the list cut to 548 bytes, and a log line" \
+	jqf list548 '.servers[0].images | length < 200 and length > 10'
+check "the truncation is logged" grep -q "image list truncated to first" "$WORK/bsdpd.log"
+
+sleep 1
+lab_stop "$TSHARK_PID"
+
+tsv() { tshark -n -r "$WORK/cap.pcapng" -Y "$1" -T fields -E separator=';' "${@:2}" 2>/dev/null; }
+check "tshark saw udhcpc's DISCOVER" \
+	test -n "$(tsv 'dhcp.option.dhcp == 1 && !dhcp.option.vendor.bsdp.version' -e frame.number)"
+check "tshark sees no OFFER or ACK to udhcpc" \
+	test -z "$(tsv 'udp.srcport == 67 && !dhcp.option.vendor_class_id' -e frame.number)"
+check "tshark decodes ACK[LIST]: message type, priority, default, names" \
+	grep -q '^1;32768;0x01000065;iPXE,Diagnostics$' <(tsv 'udp.srcport == 67 && dhcp.option.vendor.bsdp.message_type == 1' \
+		-e dhcp.option.vendor.bsdp.message_type -e dhcp.option.vendor.bsdp.server_priority \
+		-e dhcp.option.vendor.bsdp.default_boot_image_id -e dhcp.option.vendor.bsdp.boot_image.name)
+check "tshark decodes ACK[SELECT]: selected image and boot file" \
+	grep -q '^2;0x01000065;iPXE.nbi/i386/booter$' <(tsv 'udp.srcport == 67 && dhcp.option.vendor.bsdp.message_type == 2' \
+		-e dhcp.option.vendor.bsdp.message_type -e dhcp.option.vendor.bsdp.selected_boot_image_id -e dhcp.file)
+check "tshark decodes ACK[FAILED]" \
+	test -n "$(tsv 'dhcp.option.vendor.bsdp.message_type == 3' -e frame.number)"
+check "replies come from port 67 to the reply port 700" \
+	test -n "$(tsv 'udp.srcport == 67 && udp.dstport == 700' -e frame.number)"
+check "every reply has option 60 exactly AAPLBSDPC" \
+	test -z "$(tsv 'udp.srcport == 67 && dhcp.option.vendor_class_id != "AAPLBSDPC"' -e frame.number)"
+
+[ -n "${KEEP_CAPTURE:-}" ] && cp "$WORK/cap.pcapng" "$KEEP_CAPTURE"
+lab_done

@@ -1,0 +1,31 @@
+#!/bin/bash
+# `make demo`: a two-host network-namespace lab.  bsdpd serves a sample
+# .nbi (Debian's iPXE snponly.efi) on one side; on the other, bsdpc does
+# what a Mac's firmware does when you hold Option at boot: INFORM[LIST],
+# then INFORM[SELECT] of the default image.  Nothing leaves the lab.
+set -eu
+BSDPD=${BSDPD:-build/bsdpd}
+BSDPC=${BSDPC:-build/bsdpc}
+LAB_PREFIX=demo
+# shellcheck source=../tests/integration/lib.sh
+. "$(dirname "$0")/../tests/integration/lib.sh"
+
+lab_up
+mkdir -p "$WORK/root" "$WORK/state"
+make_bundle "$WORK/root" iPXE 101 "<key>IsDefault</key><true/>"
+echo "== the catalog, as bsdpd sees it"
+"$BSDPD" --check --root "$WORK/root"
+echo
+echo "== bsdpd on $SRV_IF ($SRV_IP) in namespace $SRV"
+lab_spawn "$SRV" "$WORK/bsdpd.log" "$BSDPD" --foreground --root "$WORK/root" \
+	--state-dir "$WORK/state" --interface "$SRV_IF"
+wait_for_line "$WORK/bsdpd.log" 10 ready || { cat "$WORK/bsdpd.log"; exit 1; }
+echo
+echo "== a Mac ($CLI_IP) lists the images: bsdpc list"
+ip netns exec "$CLI" "$BSDPC" list --interface "$CLI_IF"
+echo
+echo "== and selects the default: bsdpc select --image 0x01000065"
+ip netns exec "$CLI" "$BSDPC" select --interface "$CLI_IF" --image 0x01000065
+echo
+echo "== bsdpd's log"
+cat "$WORK/bsdpd.log"
