@@ -4,8 +4,14 @@
 # what a Mac's firmware does when you hold Option at boot: INFORM[LIST],
 # then INFORM[SELECT] of the default image.  Nothing leaves the lab.
 set -eu
+# Namespaces need root; ask once through sudo rather than skip.
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+	exec sudo BSDPD="${BSDPD:-}" BSDPC="${BSDPC:-}" bash "$0" "$@"
+fi
 BSDPD=${BSDPD:-build/bsdpd}
 BSDPC=${BSDPC:-build/bsdpc}
+[ -n "$BSDPD" ] || BSDPD=build/bsdpd
+[ -n "$BSDPC" ] || BSDPC=build/bsdpc
 LAB_PREFIX=demo
 # shellcheck source=../tests/integration/lib.sh
 . "$(dirname "$0")/../tests/integration/lib.sh"

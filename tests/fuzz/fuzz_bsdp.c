@@ -5,6 +5,7 @@
  * every reply: it parses, never offers an address, is no larger than the
  * buffer, and every option-43 instance holds whole sub-options.
  */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,14 +66,29 @@ static void make_root(char *root)
 	    "<key>RootPath</key><string>NetInstall.dmg</string></dict></plist>");
 }
 
+static char root[] = "/tmp/fuzz-bsdp-XXXXXX";
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* The catalog is in memory once loaded; the scratch root can go at exit. */
+static void remove_root(void)
+{
+	nftw(root, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static char root[] = "/tmp/fuzz-bsdp-XXXXXX";
-
 	(void)argc;
 	(void)argv;
 	make_root(root);
+	atexit(remove_root);
 	if (nb_catalog_load(root, &catalog) < 0 || catalog.n_images != 2)
 		abort();
 	rs = (struct bsdp_responder){ .catalog = &catalog, .priority = BSDP_PRIORITY_BASE,
