@@ -100,53 +100,59 @@ static void take_filter(struct bsdp_request *rq, const uint8_t *data, uint8_t le
 		rq->filter[i] = be16_get(data + 2 * i);
 }
 
+struct request_parse {
+	struct bsdp_request *rq;
+	uint32_t seen;          /* bit n: sub-option n (< 32) already taken */
+};
+
+/* Sub-option 12 counts only when exactly 2 bytes; otherwise Apple falls back
+ * to option 57, so a bad one is skipped rather than taken as "seen". */
+static bool take_once(struct request_parse *ps, uint8_t tag, uint8_t len)
+{
+	if (tag >= 32 || (tag == BSDP_TAG_MAX_MESSAGE_SIZE && len != 2))
+		return false;
+	if (ps->seen & (1u << tag))
+		return false;
+	ps->seen |= 1u << tag;
+	return true;
+}
+
 /* The first instance of each sub-option wins, as with Apple's dhcpol_find. */
 static int take_suboption(uint8_t tag, const uint8_t *data, uint8_t len, void *ctx)
 {
-	struct bsdp_request *rq = ctx;
+	struct request_parse *ps = ctx;
+	struct bsdp_request *rq = ps->rq;
 
 	if (!suboption_len_ok(tag, len))
 		return -EBADMSG;
+	if (!take_once(ps, tag, len))
+		return 0;
 	switch (tag) {
 	case BSDP_TAG_MESSAGE_TYPE:
-		if (!rq->message)
-			rq->message = data[0];
+		rq->message = data[0];
 		break;
 	case BSDP_TAG_VERSION:
-		if (!rq->has_version) {
-			rq->has_version = true;
-			rq->version = be16_get(data);
-		}
+		rq->has_version = true;
+		rq->version = be16_get(data);
 		break;
 	case BSDP_TAG_SERVER_ID:
-		if (!rq->has_server_id) {
-			rq->has_server_id = true;
-			memcpy(&rq->server_id.s_addr, data, 4);
-		}
+		rq->has_server_id = true;
+		memcpy(&rq->server_id.s_addr, data, 4);
 		break;
 	case BSDP_TAG_REPLY_PORT:
-		if (!rq->has_reply_port) {
-			rq->has_reply_port = true;
-			rq->reply_port = be16_get(data);
-		}
+		rq->has_reply_port = true;
+		rq->reply_port = be16_get(data);
 		break;
 	case BSDP_TAG_SELECTED_IMAGE:
-		if (!rq->has_selected) {
-			rq->has_selected = true;
-			rq->selected = be32_get(data);
-		}
+		rq->has_selected = true;
+		rq->selected = be32_get(data);
 		break;
 	case BSDP_TAG_ATTRIBUTE_FILTER:
-		if (!rq->has_filter)
-			take_filter(rq, data, len);
+		take_filter(rq, data, len);
 		break;
 	case BSDP_TAG_MAX_MESSAGE_SIZE:
-		/* Apple uses sub-option 12 only when it is exactly 2 bytes and
-		 * otherwise falls back to option 57, so a bad one is skipped. */
-		if (!rq->has_max_message_size && len == 2) {
-			rq->has_max_message_size = true;
-			rq->max_message_size = be16_get(data);
-		}
+		rq->has_max_message_size = true;
+		rq->max_message_size = be16_get(data);
 		break;
 	default:
 		break;
@@ -157,16 +163,16 @@ static int take_suboption(uint8_t tag, const uint8_t *data, uint8_t len, void *c
 int bsdp_parse_request(const struct dhcp_view *view, struct bsdp_request *out)
 {
 	const struct dhcp_option *cls = dhcp_option_get(view, DHCP_OPT_CLASS_ID);
-
-	memset(out, 0, sizeof(*out));
+	struct request_parse ps = { .rq = out };
 	int r;
 
+	memset(out, 0, sizeof(*out));
 	if (!cls || bsdp_parse_class(cls->data, cls->len, &out->cls) < 0)
 		return -EBADMSG;
 	/* is_bsdp_packet: no option 43 or no version sub-option, no BSDP. */
 	if (!dhcp_option_get(view, DHCP_OPT_VENDOR))
 		return -EBADMSG;
-	r = bsdp_foreach_suboption(view, take_suboption, out);
+	r = bsdp_foreach_suboption(view, take_suboption, &ps);
 	if (r < 0)
 		return r;
 	return out->has_version ? 0 : -EBADMSG;

@@ -162,33 +162,35 @@ struct reader {
 	bool failed;
 };
 
+static void report(struct reader *r, enum nb_severity sev, const char *fmt, va_list ap)
+{
+	char *msg;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	nb_problem_add(r->problems, sev, r->path, "%s", msg);
+	free(msg);
+	r->failed |= sev == NB_ERROR;
+}
+
 __attribute__((format(printf, 2, 3)))
 static void fail(struct reader *r, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	report(r, NB_ERROR, fmt, ap);
 	va_end(ap);
-	nb_problem_add(r->problems, NB_ERROR, r->path, "%s", msg);
-	free(msg);
-	r->failed = true;
 }
 
 __attribute__((format(printf, 2, 3)))
 static void warn(struct reader *r, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	report(r, NB_WARNING, fmt, ap);
 	va_end(ap);
-	nb_problem_add(r->problems, NB_WARNING, r->path, "%s", msg);
-	free(msg);
 }
 
 /* The value of key when it has the wanted type; NULL (with an error) when it

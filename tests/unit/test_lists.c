@@ -3,62 +3,26 @@
  * Image lists, message-size limits, filters and image types: the parts of
  * the responder where other servers went wrong (docs/bsdp.md §2.5, §2.6, §4).
  */
-#include "testlib.h"
-
 #include "bindings.h"
 #include "responder.h"
-
-struct env {
-	char *root;
-	struct nb_catalog cat;
-	struct bindings *bindings;
-	struct bsdp_responder rs;
-	struct bsdp_rx rx;
-	struct bsdp_tx tx;
-	struct bsdp_event ev;
-	struct reply rp;
-	uint8_t pkt[2048];
-};
+#include "testlib.h"
 
 static int setup(void **state)
 {
-	struct env *e = calloc(1, sizeof(*e));
-
-	assert_non_null(e);
-	e->root = make_root();
-	e->bindings = bindings_open(":memory:", NULL);
-	e->rx = (struct bsdp_rx){ .if_addr = ip(TEST_SERVER), .now = 1 };
-	*state = e;
+	*state = env_new();
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct env *e = *state;
-
-	nb_catalog_clear(&e->cat);
-	bindings_close(e->bindings);
-	remove_root(e->root);
-	free(e);
+	env_free(*state);
 	return 0;
 }
 
 static void load(struct env *e)
 {
-	assert_int_equal(nb_catalog_load(e->root, &e->cat), 0);
+	env_load(e);
 	assert_int_equal(nb_problems_count(&e->cat.problems, NB_ERROR), 0);
-	e->rs = (struct bsdp_responder){ .catalog = &e->cat, .bindings = e->bindings,
-					 .priority = BSDP_PRIORITY_BASE, .hostname = "netboot" };
-}
-
-static enum bsdp_verdict send_req(struct env *e, const struct req *r)
-{
-	size_t n = build_request(e->pkt, sizeof(e->pkt), r);
-	enum bsdp_verdict v = bsdp_respond(&e->rs, e->pkt, n, &e->rx, &e->tx, &e->ev);
-
-	if (v == BSDP_REPLY)
-		decode_reply(&e->rp, e->tx.buf, e->tx.len);
-	return v;
 }
 
 /* Bundles Img000..Img<n-1> whose names are name_len bytes long. */

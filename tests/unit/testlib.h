@@ -261,4 +261,58 @@ static inline size_t count_images(const struct reply *rp)
 	return n;
 }
 
+/* ---- a responder over a scratch root ------------------------------------- */
+
+#ifdef BSDPD_RESPONDER_H
+struct env {
+	char *root;
+	struct nb_catalog cat;
+	struct bindings *bindings;
+	struct bsdp_responder rs;
+	struct bsdp_rx rx;
+	struct bsdp_tx tx;
+	struct bsdp_event ev;
+	struct reply rp;
+	uint8_t pkt[2048];
+};
+
+static inline struct env *env_new(void)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	e->root = make_root();
+	e->bindings = bindings_open(":memory:", NULL);
+	assert_non_null(e->bindings);
+	e->rx = (struct bsdp_rx){ .if_addr = ip(TEST_SERVER), .now = 1700000000 };
+	return e;
+}
+
+/* Loads the catalog after the test has written its bundles. */
+static inline void env_load(struct env *e)
+{
+	assert_int_equal(nb_catalog_load(e->root, &e->cat), 0);
+	e->rs = (struct bsdp_responder){ .catalog = &e->cat, .bindings = e->bindings,
+					 .priority = BSDP_PRIORITY_BASE, .hostname = "netboot" };
+}
+
+static inline void env_free(struct env *e)
+{
+	nb_catalog_clear(&e->cat);
+	bindings_close(e->bindings);
+	remove_root(e->root);
+	free(e);
+}
+
+static inline enum bsdp_verdict send_req(struct env *e, const struct req *r)
+{
+	size_t n = build_request(e->pkt, sizeof(e->pkt), r);
+	enum bsdp_verdict v = bsdp_respond(&e->rs, e->pkt, n, &e->rx, &e->tx, &e->ev);
+
+	if (v == BSDP_REPLY)
+		decode_reply(&e->rp, e->tx.buf, e->tx.len);
+	return v;
+}
+#endif
+
 #endif
