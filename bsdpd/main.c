@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -46,6 +49,9 @@ static const char usage_text[] =
 "                        Apple's, it drops by one per bound client, so Macs\n"
 "                        spread across several servers\n"
 "  -H, --hostname NAME   server name sent in ACK[SELECT] (default: host name)\n"
+"  -u, --user USER       once the sockets are bound, run as USER; the state\n"
+"                        directory is given to USER (default: keep running\n"
+"                        as the user that started bsdpd)\n"
 "  -f, --foreground      stay in the foreground and log to standard error\n"
 "                        (default: detach and log to syslog)\n"
 "  -n, --check           print the catalog as the server sees it, with every\n"
@@ -71,6 +77,7 @@ struct options {
 	struct bsdpd_config cfg;
 	bool foreground;
 	bool check;
+	const char *user;
 	int log_level;
 	char hostname[256];
 };
@@ -117,6 +124,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "interface", required_argument, NULL, 'i' },
 		{ "priority", required_argument, NULL, 'p' },
 		{ "hostname", required_argument, NULL, 'H' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -127,13 +135,14 @@ static void parse_options(struct options *o, int argc, char **argv)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "r:s:i:p:H:fnvqhV", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:s:i:p:H:u:fnvqhV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'r': o->cfg.root = optarg; break;
 		case 's': o->cfg.state_dir = optarg; break;
 		case 'i': add_interface(o, optarg); break;
 		case 'p': o->cfg.priority = parse_priority(optarg); break;
 		case 'H': o->cfg.hostname = optarg; break;
+		case 'u': o->user = optarg; break;
 		case 'f': o->foreground = true; break;
 		case 'n': o->check = true; break;
 		case 'v': o->log_level = LOG_DEBUG; break;
@@ -236,6 +245,43 @@ static int open_signals(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+/* Gives the state directory and its database files to pw, so SQLite can
+ * still write its WAL after the switch. */
+static int give_state_dir(const char *dir, const struct passwd *pw)
+{
+	static const char *const files[] = { "", "/bindings.sqlite", "/bindings.sqlite-wal",
+					     "/bindings.sqlite-shm" };
+	char path[4096];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", dir, files[i]);
+		if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && (i == 0 || errno != ENOENT))
+			return -errno;
+	}
+	return 0;
+}
+
+/* OpenBSD tftpd's order: bind first, then give up root for good, and
+ * forbid regaining privileges through exec (PR_SET_NO_NEW_PRIVS). */
+static int drop_privileges(const char *user, const char *state_dir)
+{
+	const struct passwd *pw = getpwnam(user);
+
+	if (!pw) {
+		log_msg(LOG_ERR, "--user %s: no such user", user);
+		return -ENOENT;
+	}
+	if (give_state_dir(state_dir, pw) < 0 || setgroups(0, NULL) < 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_msg(LOG_ERR, "cannot switch to user %s: %s", user, strerror(errno));
+		return -errno;
+	}
+	log_msg(LOG_INFO, "running as user %s", user);
+	return 0;
+}
+
 static int run_server(struct options *o)
 {
 	struct loop *loop = loop_new();
@@ -251,6 +297,10 @@ static int run_server(struct options *o)
 	if (!sg.svc) {
 		log_msg(LOG_ERR, "%s", err ? err : "out of memory");
 		free(err);
+		return 1;
+	}
+	if (o->user && drop_privileges(o->user, o->cfg.state_dir) < 0) {
+		bsdp_service_free(sg.svc);
 		return 1;
 	}
 	log_msg(LOG_INFO, "bsdpd %s ready, priority %u", BSDPD_VERSION, o->cfg.priority);

@@ -22,7 +22,7 @@ make_bundle "$ROOT" Broken 0
 
 start_bsdpd() {
 	lab_spawn "$SRV" "$WORK/bsdpd.log" "$BSDPD" --foreground --root "$ROOT" \
-		--state-dir "$STATE" --interface "$SRV_IF" --hostname lab-server
+		--state-dir "$STATE" --hostname lab-server "$@"
 	BSDPD_PID=$LAST_PID
 	wait_for_line "$WORK/bsdpd.log" 10 "ready" || { cat "$WORK/bsdpd.log"; exit 1; }
 }
@@ -34,7 +34,7 @@ bsdpc() {
 lab_spawn "$CLI" "$WORK/tshark.log" tshark -n -i "$CLI_IF" -f "udp port 67 or udp port 68 or udp port 700" -w "$WORK/cap.pcapng"
 TSHARK_PID=$LAST_PID
 wait_for_line "$WORK/tshark.log" 10 "Capturing on" || { cat "$WORK/tshark.log"; exit 1; }
-start_bsdpd
+start_bsdpd --interface "$SRV_IF"
 
 check "a broken bundle is logged with its file and reason" \
 	grep -q "Broken.nbi/NBImageInfo.plist: image skipped: Index 0 is out of range" "$WORK/bsdpd.log"
@@ -64,10 +64,16 @@ check "the reply port (Startup Disk) is honoured" \
 	jqf list700 '.servers[0].selected == "0x01000065"'
 
 lab_stop "$BSDPD_PID"
-start_bsdpd
+chmod 755 "$WORK"
+start_bsdpd --interface "$SRV_IF" --user nobody
 bsdpc list >"$WORK/list2.json"
 check "the binding survives a restart" \
 	jqf list2 '.servers[0].selected == "0x01000065" and .servers[0].priority == 32767'
+check "with --user, bsdpd runs as that user" \
+	grep -q "^Uid:[[:space:]]*$(id -u nobody)[[:space:]]" "/proc/$BSDPD_PID/status"
+bsdpc select --image 0x81000bb8 >"$WORK/select2.json"
+check "as that user, a SELECT still records its binding" \
+	jqf select2 '.result == "ACK" and .boot_file == "Diagnostics.nbi/i386/booter"'
 
 # A standard DHCP client asks for an address: bsdpd must stay silent.
 if ip netns exec "$CLI" busybox udhcpc -i "$CLI_IF" -n -q -f -t 2 -T 1 -s /bin/true >"$WORK/udhcpc.log" 2>&1; then
@@ -85,7 +91,7 @@ echo booter >"$WORK/booter"
 for i in $(seq 1 200); do
 	BOOTER=$WORK/booter make_bundle "$ROOT" "Image$i" "$i"
 done
-start_bsdpd
+start_bsdpd # on every broadcast-capable interface: here, the veth and not lo
 bsdpc list --max-size 8192 >"$WORK/list200.json"
 check "a client announcing 8192 bytes is sent all 200 images" \
 	jqf list200 '.servers[0].images | length == 200'
@@ -93,6 +99,11 @@ bsdpc list >"$WORK/list548.json"
 check "a client announcing nothing gets the list cut to 548 bytes, and a log line" \
 	jqf list548 '.servers[0].images | length < 200 and length > 10'
 check "the truncation is logged" grep -q "image list truncated to first" "$WORK/bsdpd.log"
+BOOTER=$WORK/booter make_bundle "$ROOT" "Image201" 201
+kill -HUP "$BSDPD_PID"
+wait_for_line "$WORK/bsdpd.log" 10 "serving 201 images" || true
+bsdpc list --max-size 8192 >"$WORK/list201.json"
+check "SIGHUP re-reads the root" jqf list201 '.servers[0].images | length == 201'
 
 sleep 1
 lab_stop "$TSHARK_PID"
