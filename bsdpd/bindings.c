@@ -16,6 +16,9 @@ enum stmt {
 	STMT_NEXT_NUMBER,
 	STMT_SAVE_NUMBER,
 	STMT_SET_IP,
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
 	N_STMTS,
 };
 
@@ -33,6 +36,9 @@ static const char *const stmt_sql[N_STMTS] = {
 			     "FROM clients UNION ALL SELECT number FROM next_number)",
 	[STMT_SAVE_NUMBER] = "INSERT OR REPLACE INTO next_number (id, number) VALUES (1, ?1)",
 	[STMT_SET_IP] = "UPDATE clients SET ip = ?2 WHERE mac = ?1",
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
 };
 
 static const char schema[] =
@@ -50,15 +56,30 @@ static const char schema[] =
 	" id INTEGER PRIMARY KEY CHECK (id = 1),"
 	" number INTEGER NOT NULL);";
 
+/* bsdpd is the database's only writer, so the number of bound clients,
+ * which every ACK[LIST] needs for its priority, is kept here rather than
+ * counted by SQLite per request. */
 struct bindings {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[N_STMTS];
+	int count;
 };
 
 static void set_err(char **err, const char *what, sqlite3 *db)
 {
 	if (err && asprintf(err, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory") < 0)
 		*err = NULL;
+}
+
+static sqlite3_stmt *stmt_begin(struct bindings *b, enum stmt s, const uint8_t *mac);
+
+static int count_rows(struct bindings *b)
+{
+	sqlite3_stmt *st = stmt_begin(b, STMT_COUNT, NULL);
+	int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -EIO;
+
+	sqlite3_reset(st);
+	return n;
 }
 
 struct bindings *bindings_open(const char *path, char **err)
@@ -81,6 +102,11 @@ struct bindings *bindings_open(const char *path, char **err)
 			set_err(err, "preparing statements", b->db);
 			goto fail;
 		}
+	}
+	b->count = count_rows(b);
+	if (b->count < 0) {
+		set_err(err, "counting clients", b->db);
+		goto fail;
 	}
 	return b;
 fail:
@@ -156,17 +182,21 @@ static int next_number(struct bindings *b, unsigned *number)
 	return r;
 }
 
-int bindings_put(struct bindings *b, struct binding *bd)
+/* Runs a statement that returns no rows; 0 or -EIO. */
+static int exec_stmt(struct bindings *b, enum stmt s)
 {
-	struct binding old;
-	sqlite3_stmt *st;
-	int r = bindings_get(b, bd->mac, &old);
+	sqlite3_stmt *st = stmt_begin(b, s, NULL);
+	int r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
 
-	if (r == 0)
-		bd->number = old.number;
-	else if (r != -ENOENT || next_number(b, &bd->number) < 0)
-		return -EIO;
-	st = stmt_begin(b, STMT_PUT, bd->mac);
+	sqlite3_reset(st);
+	return r;
+}
+
+static int upsert(struct bindings *b, const struct binding *bd)
+{
+	sqlite3_stmt *st = stmt_begin(b, STMT_PUT, bd->mac);
+	int r;
+
 	sqlite3_bind_int64(st, 2, bd->image_id);
 	sqlite3_bind_text(st, 3, bd->arch, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, bd->model, -1, SQLITE_STATIC);
@@ -178,22 +208,48 @@ int bindings_put(struct bindings *b, struct binding *bd)
 	return r;
 }
 
+/* Look-up, number allocation and write in one transaction: one lock
+ * round-trip per SELECT, and no half-recorded client. */
+int bindings_put(struct bindings *b, struct binding *bd)
+{
+	struct binding old;
+	bool fresh;
+	int r;
+
+	if (exec_stmt(b, STMT_BEGIN) < 0)
+		return -EIO;
+	r = bindings_get(b, bd->mac, &old);
+	fresh = r == -ENOENT;
+	if (r == 0)
+		bd->number = old.number;
+	else if (fresh)
+		r = next_number(b, &bd->number);
+	if (r == 0)
+		r = upsert(b, bd);
+	if (r == 0)
+		r = exec_stmt(b, STMT_COMMIT);
+	if (r < 0) {
+		(void)exec_stmt(b, STMT_ROLLBACK);
+		return r;
+	}
+	b->count += fresh;
+	return 0;
+}
+
 int bindings_delete(struct bindings *b, const uint8_t mac[6])
 {
 	sqlite3_stmt *st = stmt_begin(b, STMT_DELETE, mac);
 	int r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
 
 	sqlite3_reset(st);
+	if (r == 0)
+		b->count -= sqlite3_changes(b->db) > 0;
 	return r;
 }
 
 int bindings_count(struct bindings *b)
 {
-	sqlite3_stmt *st = stmt_begin(b, STMT_COUNT, NULL);
-	int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -EIO;
-
-	sqlite3_reset(st);
-	return n;
+	return b->count;
 }
 
 int bindings_set_ip(struct bindings *b, const uint8_t mac[6], struct in_addr ip)

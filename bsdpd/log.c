@@ -18,6 +18,25 @@ void log_open(const char *ident, bool to_stderr, int max_priority)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+/* One write(2) per line: stderr is unbuffered, and a line split over
+ * several writes costs syscalls on the hot path and can interleave. */
+static void log_line(const char *fmt, va_list ap)
+{
+	char line[2048];
+	int n = snprintf(line, sizeof(line), "%s: ", log_ident);
+	size_t len;
+
+	if (n < 0)
+		return;
+	len = (size_t)n;
+	n = vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
+	if (n < 0)
+		return;
+	len += (size_t)n < sizeof(line) - len - 1 ? (size_t)n : sizeof(line) - len - 2;
+	line[len++] = '\n';
+	fwrite(line, 1, len, stderr);
+}
+
 void log_msg(int priority, const char *fmt, ...)
 {
 	va_list ap;
@@ -25,13 +44,10 @@ void log_msg(int priority, const char *fmt, ...)
 	if (priority > log_max)
 		return;
 	va_start(ap, fmt);
-	if (log_stderr) {
-		fprintf(stderr, "%s: ", log_ident);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	} else {
+	if (log_stderr)
+		log_line(fmt, ap);
+	else
 		vsyslog(priority, fmt, ap);
-	}
 	va_end(ap);
 }
 
