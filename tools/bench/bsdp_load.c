@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bsdp_load: a closed-loop load generator for bsdpd, and for any DHCP
+ * server that answers DHCPINFORM, so the two can be compared.
+ *
+ * One UDP socket bound to port 68 on the client interface keeps a window
+ * of transactions in flight.  Each transaction has its own client MAC,
+ * taken in turn from a bounded pool, and every request its own xid:
+ *
+ *   BSDP mode:    INFORM[LIST] -> ACK[LIST] -> INFORM[SELECT] of the
+ *                 default image (sub-option 7) -> ACK[SELECT]
+ *   --plain-inform: DHCPINFORM -> DHCPACK -> DHCPINFORM -> DHCPACK
+ *
+ * A transaction is complete when its second ACK arrives; the slot then
+ * starts a new one at once.  A request unanswered after --timeout is
+ * abandoned and its slot restarted, so one lost datagram cannot stall the
+ * window.  Requests are laid out as tools/bsdpc.c lays them out (Apple's
+ * make_bsdp_request) and every byte goes through bsdpd/dhcp.c and
+ * bsdpd/bsdp.c.
+ *
+ * The result is one line of key=value pairs on stdout, for scripts.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bsdp.h"
+#include "dhcp.h"
+
+#define MAC_LEN 6
+#define TX_MAX 576              /* requests are ~300 bytes after BOOTP padding */
+#define RX_MAX 8192             /* bsdpd's largest reply (BSDP_REPLY_MAX) */
+#define RX_BATCH 32             /* datagrams per recvmmsg */
+#define TX_BATCH 64             /* datagrams per sendmmsg */
+#define SLOT_BITS 10            /* xid = sequence << SLOT_BITS | slot */
+#define WINDOW_MAX (1u << SLOT_BITS)
+#define POLL_MS 5
+#define NS_PER_S 1000000000ull
+
+#define DEFAULT_WINDOW 32
+#define DEFAULT_MACS 1000
+#define DEFAULT_SECONDS 10.0
+#define DEFAULT_WARMUP 1.0
+#define DEFAULT_TIMEOUT_MS 1000
+#define MAX_SECONDS 600.0       /* a load run always ends by itself */
+#define DEFAULT_MODEL "MacBookPro11,3"
+
+/* RFC 2132 codes that only a client asks for. */
+enum {
+	DHCP_OPT_SUBNET_MASK = 1,
+	DHCP_OPT_ROUTER = 3,
+	DHCP_OPT_BOOTFILE_NAME = 67,
+};
+
+struct cfg {
+	const char *ifname;
+	struct in_addr dest;         /* where requests go; a Mac broadcasts */
+	unsigned window;
+	unsigned macs;
+	double seconds;
+	double warmup;
+	unsigned timeout_ms;
+	bool plain;
+	const char *model;
+};
+
+enum phase {
+	PHASE_FIRST = 1,             /* LIST, or the first plain INFORM */
+	PHASE_SECOND,                /* SELECT, or the second plain INFORM */
+};
+
+struct txn {
+	uint32_t xid;                /* of the request now outstanding */
+	uint32_t mac_id;
+	enum phase phase;
+	uint64_t started_ns;         /* when the first request left */
+	uint64_t sent_ns;            /* when the outstanding request left */
+	uint32_t image;              /* ACK[LIST] sub-option 7 */
+	struct in_addr server;       /* ACK[LIST] option 54, for sub-option 3 */
+};
+
+struct counters {
+	uint64_t completed;          /* after the warm-up */
+	uint64_t completed_warmup;
+	uint64_t latency_ns;         /* summed over completed */
+	uint64_t sent;
+	uint64_t received;
+	uint64_t ignored;            /* stale xid, wrong client, not an ACK */
+	uint64_t failed;             /* ACK[FAILED] */
+	uint64_t timeouts;
+	uint64_t send_errors;
+};
+
+struct load {
+	struct cfg cfg;
+	int fd;
+	struct in_addr ciaddr;
+	char class_id[BSDP_CLASS_LEN + 1 + BSDP_ARCH_MAX + BSDP_MODEL_MAX];
+	size_t class_len;
+	struct txn slots[WINDOW_MAX];
+	uint32_t next_mac;
+	uint32_t seq;
+	uint64_t count_from_ns;
+	struct counters n;
+	struct dhcp_view view;       /* 8 KiB: kept off the stack */
+	/* Requests queued for the next sendmmsg. */
+	struct sockaddr_in to;
+	struct mmsghdr txm[TX_BATCH];
+	struct iovec txv[TX_BATCH];
+	uint8_t txbuf[TX_BATCH][TX_MAX];
+	unsigned n_tx;
+	struct mmsghdr rxm[RX_BATCH];
+	struct iovec rxv[RX_BATCH];
+	uint8_t rxbuf[RX_BATCH][RX_MAX];
+};
+
+/* ---- command line ------------------------------------------------------ */
+
+static const char usage_text[] =
+"Usage: bsdp_load --interface IF [OPTION]...\n"
+"\n"
+"Closed-loop BSDP load: keeps --window transactions in flight from one\n"
+"socket on port 68 of IF and counts those completed per second.  A BSDP\n"
+"transaction is INFORM[LIST], then INFORM[SELECT] of the default image;\n"
+"with --plain-inform it is two plain DHCPINFORMs (for dnsmasq).  IF must\n"
+"have an IPv4 address: it goes in ciaddr and replies come back to it.\n"
+"\n"
+"  -i, --interface IF    client interface (required)\n"
+"  -d, --dest IP         send requests to IP (default 255.255.255.255)\n"
+"  -w, --window N        transactions in flight, 1-1024 (default 32)\n"
+"  -m, --macs N          client MAC pool, at least the window (default 1000)\n"
+"  -s, --seconds S       measured duration, at most 600 (default 10)\n"
+"  -W, --warmup S        unmeasured run before it (default 1)\n"
+"  -t, --timeout MS      abandon a request unanswered this long (default 1000)\n"
+"  -M, --model MODEL     model in AAPLBSDPC/i386/MODEL (default " DEFAULT_MODEL ")\n"
+"  -p, --plain-inform    plain DHCPINFORMs, no BSDP\n"
+"  -h, --help            show this help and exit\n"
+"\n"
+"Output: one line of key=value pairs: mode, seconds, completed, tx_per_s,\n"
+"total_completed (warm-up included), mean_latency_us, sent, received,\n"
+"ignored, failed, timeouts, send_errors, client_cpu_s.\n";
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void usage_error(const char *fmt, ...);
+
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bsdp_load: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'bsdp_load --help' for more information.\n", stderr);
+	exit(2);
+}
+
+static unsigned parse_count(const char *opt, const char *s, unsigned long min,
+			    unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *s == '\0' || *end != '\0' || v < min || v > max)
+		usage_error("%s must be a number from %lu to %lu, not '%s'", opt, min, max, s);
+	return (unsigned)v;
+}
+
+static double parse_seconds(const char *opt, const char *s, double min)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end != '\0' || !(v >= min && v <= MAX_SECONDS))
+		usage_error("%s must be seconds from %g to %g, not '%s'", opt, min, MAX_SECONDS, s);
+	return v;
+}
+
+static void check_args(const struct cfg *c)
+{
+	if (!c->ifname || c->ifname[0] == '\0' || strlen(c->ifname) >= IF_NAMESIZE)
+		usage_error("--interface IF is required");
+	/* Two transactions in flight with one MAC would look like one
+	 * confused Mac to the server. */
+	if (c->macs < c->window)
+		usage_error("--macs (%u) must be at least --window (%u)", c->macs, c->window);
+	if (strlen(c->model) >= BSDP_MODEL_MAX)
+		usage_error("--model must be shorter than %d bytes", BSDP_MODEL_MAX);
+}
+
+static void parse_args(struct cfg *c, int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{ "dest", required_argument, NULL, 'd' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "macs", required_argument, NULL, 'm' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "warmup", required_argument, NULL, 'W' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "model", required_argument, NULL, 'M' },
+		{ "plain-inform", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int o;
+
+	*c = (struct cfg){ .dest.s_addr = htonl(INADDR_BROADCAST), .window = DEFAULT_WINDOW,
+			   .macs = DEFAULT_MACS, .seconds = DEFAULT_SECONDS,
+			   .warmup = DEFAULT_WARMUP, .timeout_ms = DEFAULT_TIMEOUT_MS,
+			   .model = DEFAULT_MODEL };
+	while ((o = getopt_long(argc, argv, "i:d:w:m:s:W:t:M:ph", longs, NULL)) != -1) {
+		switch (o) {
+		case 'i': c->ifname = optarg; break;
+		case 'd':
+			if (inet_pton(AF_INET, optarg, &c->dest) != 1)
+				usage_error("--dest '%s' is not an IPv4 address", optarg);
+			break;
+		case 'w': c->window = parse_count("--window", optarg, 1, WINDOW_MAX); break;
+		case 'm': c->macs = parse_count("--macs", optarg, 1, 1u << 24); break;
+		case 's': c->seconds = parse_seconds("--seconds", optarg, 0.1); break;
+		case 'W': c->warmup = parse_seconds("--warmup", optarg, 0); break;
+		case 't': c->timeout_ms = parse_count("--timeout", optarg, 1, 60000); break;
+		case 'M': c->model = optarg; break;
+		case 'p': c->plain = true; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		default: fputs("Try 'bsdp_load --help' for more information.\n", stderr); exit(2);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	check_args(c);
+}
+
+/* ---- socket -------------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bsdp_load: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+static void set_int(int fd, int level, int opt, int v, const char *what)
+{
+	if (setsockopt(fd, level, opt, &v, sizeof(v)) < 0)
+		die(what);
+}
+
+/* BSDP needs the client's own address in ciaddr: replies go there. */
+static struct in_addr interface_addr(int fd, const char *ifname)
+{
+	struct ifreq ifr;
+	struct sockaddr_in sin;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_addr.sa_family = AF_INET;
+	if (ioctl(fd, SIOCGIFADDR, &ifr) < 0)
+		die("no IPv4 address on the interface (SIOCGIFADDR)");
+	memcpy(&sin, &ifr.ifr_addr, sizeof(sin));
+	return sin.sin_addr;
+}
+
+/* Bound to the device so the limited broadcast leaves through it; on
+ * INADDR_ANY:68 so both unicast and broadcast replies arrive.  Large
+ * buffers so that a window of replies is never dropped by the kernel. */
+static void open_socket(struct load *ld)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(DHCP_CLIENT_PORT) };
+	const char *ifname = ld->cfg.ifname;
+
+	ld->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (ld->fd < 0)
+		die("socket");
+	set_int(ld->fd, SOL_SOCKET, SO_BROADCAST, 1, "SO_BROADCAST");
+	set_int(ld->fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+	set_int(ld->fd, SOL_SOCKET, SO_RCVBUF, 4 << 20, "SO_RCVBUF");
+	set_int(ld->fd, SOL_SOCKET, SO_SNDBUF, 4 << 20, "SO_SNDBUF");
+	if (setsockopt(ld->fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0)
+		die("SO_BINDTODEVICE");
+	if (bind(ld->fd, (const struct sockaddr *)&me, sizeof(me)) < 0)
+		die("bind 0.0.0.0:68");
+	ld->ciaddr = interface_addr(ld->fd, ifname);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+/* Locally administered, so never a real Mac's: 02:62:62:xx:xx:xx. */
+static void pool_mac(uint32_t id, uint8_t mac[MAC_LEN])
+{
+	mac[0] = 0x02;
+	mac[1] = 'b';
+	mac[2] = 'b';
+	mac[3] = (uint8_t)(id >> 16);
+	mac[4] = (uint8_t)(id >> 8);
+	mac[5] = (uint8_t)id;
+}
+
+/* tools/bsdpc.c list_vendor/select_vendor, in BSDPClient.c's order:
+ * 1, 2 for LIST; 1, 2, 3, 8 for SELECT (SPEC §4.6). */
+static int bsdp_vendor(const struct txn *t, struct bsdp_vendor *v)
+{
+	int r;
+
+	bsdp_vendor_init(v);
+	r = bsdp_vendor_u8(v, BSDP_TAG_MESSAGE_TYPE,
+			   t->phase == PHASE_FIRST ? BSDP_LIST : BSDP_SELECT);
+	if (r == 0)
+		r = bsdp_vendor_u16(v, BSDP_TAG_VERSION, BSDP_VERSION_1_1);
+	if (r == 0 && t->phase == PHASE_SECOND)
+		r = bsdp_vendor_put(v, BSDP_TAG_SERVER_ID, &t->server.s_addr, 4);
+	if (r == 0 && t->phase == PHASE_SECOND)
+		r = bsdp_vendor_u32(v, BSDP_TAG_SELECTED_IMAGE, t->image);
+	return r;
+}
+
+/* make_bsdp_request: 53, 55, 57, 60, 43.  A plain INFORM keeps 53, 55
+ * and 57 so the two servers parse requests of the same shape. */
+static int build_request(const struct load *ld, const struct txn *t, uint8_t *buf)
+{
+	static const uint8_t prl[] = { DHCP_OPT_SUBNET_MASK, DHCP_OPT_ROUTER,
+				       DHCP_OPT_BOOTFILE_NAME, DHCP_OPT_VENDOR,
+				       DHCP_OPT_CLASS_ID };
+	static const uint8_t mms[2] = { 1500 >> 8, 1500 & 0xff };
+	struct dhcp_header h = { .op = BOOTREQUEST, .htype = ARPHRD_ETHER, .hlen = MAC_LEN,
+				 .xid = t->xid, .ciaddr = ld->ciaddr };
+	struct dhcp_builder b;
+	struct bsdp_vendor v;
+
+	pool_mac(t->mac_id, h.chaddr);
+	if (dhcp_build_init(&b, buf, TX_MAX, &h) < 0 ||
+	    dhcp_build_u8(&b, DHCP_OPT_MESSAGE_TYPE, DHCP_INFORM) < 0 ||
+	    dhcp_build_option(&b, DHCP_OPT_PARAM_REQUEST, prl, sizeof(prl)) < 0 ||
+	    dhcp_build_option(&b, DHCP_OPT_MAX_MESSAGE_SIZE, mms, sizeof(mms)) < 0)
+		return -ENOSPC;
+	if (!ld->cfg.plain &&
+	    (dhcp_build_option(&b, DHCP_OPT_CLASS_ID, ld->class_id, ld->class_len) < 0 ||
+	     bsdp_vendor(t, &v) < 0 ||
+	     dhcp_build_option(&b, DHCP_OPT_VENDOR, v.buf, v.w.len) < 0))
+		return -ENOSPC;
+	return dhcp_build_finish(&b);
+}
+
+static void flush_requests(struct load *ld)
+{
+	unsigned done = 0;
+
+	while (done < ld->n_tx) {
+		int n = sendmmsg(ld->fd, ld->txm + done, ld->n_tx - done, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* Their slots time out and restart; nothing else to do. */
+			ld->n.send_errors += ld->n_tx - done;
+			break;
+		}
+		done += (unsigned)n;
+		ld->n.sent += (unsigned)n;
+	}
+	ld->n_tx = 0;
+}
+
+/* Gives the outstanding request of slot a new xid and queues it. */
+static void queue_request(struct load *ld, unsigned slot, uint64_t now)
+{
+	struct txn *t = &ld->slots[slot];
+	int len;
+
+	if (ld->n_tx == TX_BATCH)
+		flush_requests(ld);
+	t->xid = ++ld->seq << SLOT_BITS | slot;
+	t->sent_ns = now;
+	len = build_request(ld, t, ld->txbuf[ld->n_tx]);
+	if (len < 0) {
+		fputs("bsdp_load: request does not fit in its buffer\n", stderr);
+		exit(2);
+	}
+	ld->txv[ld->n_tx].iov_len = (size_t)len;
+	ld->n_tx++;
+}
+
+static void start_txn(struct load *ld, unsigned slot, uint64_t now)
+{
+	struct txn *t = &ld->slots[slot];
+
+	*t = (struct txn){ .mac_id = ld->next_mac++ % ld->cfg.macs, .phase = PHASE_FIRST,
+			   .started_ns = now };
+	queue_request(ld, slot, now);
+}
+
+/* ---- replies ------------------------------------------------------------- */
+
+/* What a reply's option 43 says, first instance of each sub-option winning
+ * as in Apple's dhcpol_find. */
+struct bsdp_seen {
+	bool has_type;
+	uint8_t type;
+	bool has_default;
+	uint32_t default_id;
+};
+
+static int see_suboption(uint8_t tag, const uint8_t *data, uint8_t len, void *ctx)
+{
+	struct bsdp_seen *s = ctx;
+
+	if (tag == BSDP_TAG_MESSAGE_TYPE && len == 1 && !s->has_type) {
+		s->has_type = true;
+		s->type = data[0];
+	} else if (tag == BSDP_TAG_DEFAULT_IMAGE && len == 4 && !s->has_default) {
+		s->has_default = true;
+		s->default_id = be32_get(data);
+	}
+	return 0;
+}
+
+/* The slot a reply answers, or NULL when it is stale or not for us. */
+static struct txn *match_reply(struct load *ld)
+{
+	const struct dhcp_header *h = &ld->view.hdr;
+	unsigned slot = h->xid & (WINDOW_MAX - 1);
+	struct txn *t = &ld->slots[slot];
+	uint8_t mac[MAC_LEN];
+
+	if (h->op != BOOTREPLY || ld->view.message_type != DHCP_ACK ||
+	    slot >= ld->cfg.window || t->xid != h->xid)
+		return NULL;
+	pool_mac(t->mac_id, mac);
+	return memcmp(h->chaddr, mac, MAC_LEN) == 0 ? t : NULL;
+}
+
+static void complete_txn(struct load *ld, unsigned slot, uint64_t now)
+{
+	struct txn *t = &ld->slots[slot];
+
+	if (now >= ld->count_from_ns) {
+		ld->n.completed++;
+		ld->n.latency_ns += now - t->started_ns;
+	} else {
+		ld->n.completed_warmup++;
+	}
+	start_txn(ld, slot, now);
+}
+
+/* BSDPClientProcess's test: option 60 exactly "AAPLBSDPC", a 4-byte
+ * option 54, and option 43 with a message type.  Fills *s. */
+static bool bsdp_reply_ok(const struct dhcp_view *v, struct bsdp_seen *s,
+			  struct in_addr *server)
+{
+	const struct dhcp_option *cls = dhcp_option_get(v, DHCP_OPT_CLASS_ID);
+	const struct dhcp_option *sid = dhcp_option_get(v, DHCP_OPT_SERVER_ID);
+
+	memset(s, 0, sizeof(*s));
+	if (!cls || cls->len != BSDP_CLASS_LEN || memcmp(cls->data, BSDP_CLASS, BSDP_CLASS_LEN))
+		return false;
+	if (!sid || sid->len != 4 || bsdp_foreach_suboption(v, see_suboption, s) < 0)
+		return false;
+	memcpy(&server->s_addr, sid->data, 4);
+	return s->has_type;
+}
+
+static void on_bsdp_reply(struct load *ld, struct txn *t, uint64_t now)
+{
+	unsigned slot = (unsigned)(t - ld->slots);
+	struct bsdp_seen s;
+	struct in_addr server;
+
+	if (!bsdp_reply_ok(&ld->view, &s, &server)) {
+		ld->n.ignored++;
+	} else if (s.type == BSDP_FAILED) {
+		ld->n.failed++;
+		start_txn(ld, slot, now);
+	} else if (t->phase == PHASE_FIRST && s.type == BSDP_LIST && s.has_default) {
+		/* SPEC §4.6: SELECT names the server from the ACK's option 54. */
+		t->phase = PHASE_SECOND;
+		t->image = s.default_id;
+		t->server = server;
+		queue_request(ld, slot, now);
+	} else if (t->phase == PHASE_SECOND && s.type == BSDP_SELECT) {
+		complete_txn(ld, slot, now);
+	} else {
+		ld->n.ignored++;
+	}
+}
+
+static void on_plain_reply(struct load *ld, struct txn *t, uint64_t now)
+{
+	unsigned slot = (unsigned)(t - ld->slots);
+
+	if (t->phase == PHASE_SECOND) {
+		complete_txn(ld, slot, now);
+		return;
+	}
+	t->phase = PHASE_SECOND;
+	queue_request(ld, slot, now);
+}
+
+static void on_datagram(struct load *ld, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	struct txn *t;
+
+	ld->n.received++;
+	if (dhcp_parse(&ld->view, pkt, len) < 0 || !(t = match_reply(ld))) {
+		ld->n.ignored++;
+		return;
+	}
+	if (ld->cfg.plain)
+		on_plain_reply(ld, t, now);
+	else
+		on_bsdp_reply(ld, t, now);
+}
+
+/* Drains what is waiting, RX_BATCH datagrams per system call. */
+static void receive_replies(struct load *ld)
+{
+	for (;;) {
+		int n = recvmmsg(ld->fd, ld->rxm, RX_BATCH, MSG_DONTWAIT, NULL);
+		uint64_t now = now_ns();
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0)
+			die("recvmmsg");
+		for (int i = 0; i < n; i++)
+			on_datagram(ld, ld->rxbuf[i], ld->rxm[i].msg_len, now);
+		if (n < RX_BATCH)
+			return;
+	}
+}
+
+/* A lost request or reply must not shrink the window for good. */
+static void expire(struct load *ld, uint64_t now)
+{
+	uint64_t limit = (uint64_t)ld->cfg.timeout_ms * 1000000u;
+
+	for (unsigned i = 0; i < ld->cfg.window; i++) {
+		if (now - ld->slots[i].sent_ns < limit)
+			continue;
+		ld->n.timeouts++;
+		start_txn(ld, i, now);
+	}
+}
+
+/* ---- run ----------------------------------------------------------------- */
+
+static void init_batches(struct load *ld)
+{
+	ld->to = (struct sockaddr_in){ .sin_family = AF_INET,
+				       .sin_port = htons(DHCP_SERVER_PORT),
+				       .sin_addr = ld->cfg.dest };
+	for (unsigned i = 0; i < TX_BATCH; i++) {
+		ld->txv[i].iov_base = ld->txbuf[i];
+		ld->txm[i].msg_hdr = (struct msghdr){ .msg_name = &ld->to,
+						      .msg_namelen = sizeof(ld->to),
+						      .msg_iov = &ld->txv[i], .msg_iovlen = 1 };
+	}
+	for (unsigned i = 0; i < RX_BATCH; i++) {
+		ld->rxv[i] = (struct iovec){ .iov_base = ld->rxbuf[i], .iov_len = RX_MAX };
+		ld->rxm[i].msg_hdr = (struct msghdr){ .msg_iov = &ld->rxv[i], .msg_iovlen = 1 };
+	}
+}
+
+static void run(struct load *ld)
+{
+	uint64_t start = now_ns();
+	uint64_t end;
+	struct pollfd pfd = { .fd = ld->fd, .events = POLLIN };
+
+	ld->count_from_ns = start + (uint64_t)(ld->cfg.warmup * (double)NS_PER_S);
+	end = ld->count_from_ns + (uint64_t)(ld->cfg.seconds * (double)NS_PER_S);
+	for (unsigned i = 0; i < ld->cfg.window; i++)
+		start_txn(ld, i, start);
+	flush_requests(ld);
+	while (now_ns() < end) {
+		if (poll(&pfd, 1, POLL_MS) < 0 && errno != EINTR)
+			die("poll");
+		receive_replies(ld);
+		expire(ld, now_ns());
+		flush_requests(ld);
+	}
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void report(const struct load *ld)
+{
+	const struct counters *n = &ld->n;
+	double mean_us = n->completed ? (double)n->latency_ns / (double)n->completed / 1e3 : 0;
+
+	printf("mode=%s seconds=%.2f completed=%llu tx_per_s=%.1f total_completed=%llu "
+	       "mean_latency_us=%.1f sent=%llu received=%llu ignored=%llu failed=%llu "
+	       "timeouts=%llu send_errors=%llu client_cpu_s=%.2f\n",
+	       ld->cfg.plain ? "plain-inform" : "bsdp", ld->cfg.seconds,
+	       (unsigned long long)n->completed, (double)n->completed / ld->cfg.seconds,
+	       (unsigned long long)(n->completed + n->completed_warmup), mean_us,
+	       (unsigned long long)n->sent, (unsigned long long)n->received,
+	       (unsigned long long)n->ignored, (unsigned long long)n->failed,
+	       (unsigned long long)n->timeouts, (unsigned long long)n->send_errors,
+	       cpu_seconds());
+}
+
+int main(int argc, char **argv)
+{
+	struct load *ld = calloc(1, sizeof(*ld));
+
+	if (!ld)
+		die("calloc");
+	parse_args(&ld->cfg, argc, argv);
+	ld->class_len = (size_t)snprintf(ld->class_id, sizeof(ld->class_id), BSDP_CLASS "/i386/%s",
+					 ld->cfg.model);
+	open_socket(ld);
+	init_batches(ld);
+	run(ld);
+	report(ld);
+	close(ld->fd);
+	free(ld);
+	return fflush(stdout) == 0 ? 0 : 2;
+}
