@@ -88,8 +88,11 @@ integration: $(B)/san/bsdpd $(B)/san/bsdpc
 demo: deps $(B)/bsdpd $(B)/bsdpc
 	@BSDPD=$(B)/bsdpd BSDPC=$(B)/bsdpc bash tools/demo.sh
 
-bench: $(B)/bsdpd $(B)/bsdpc
-	@BSDPD=$(B)/bsdpd BSDPC=$(B)/bsdpc bash tools/bench/bsdp-bench.sh
+$(B)/bsdp_load: $(call obj,$(B)/rel,tools/bench/bsdp_load.c bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/log.c)
+	$(CC) $(CFLAGS) $^ -o $@
+
+bench: $(B)/bsdpd $(B)/bsdpc $(B)/bsdp_load
+	@BSDPD=$(B)/bsdpd BSDPC=$(B)/bsdpc BSDP_LOAD=$(B)/bsdp_load bash tools/bench/bsdp-bench.sh
 
 install: all
 	install -D -m 755 $(B)/bsdpd $(DESTDIR)$(PREFIX)/sbin/bsdpd
@@ -97,3 +100,34 @@ install: all
 
 clean:
 	rm -rf $(B)
+
+# ---- nbi: build, validate and inspect .nbi bundles ------------------------
+# nbi links the shared NBImageInfo model (nbimage.c, catalog.c) and needs
+# only libplist and libxml2.  NBI_LIB_SRCS is what its unit tests link
+# (tests/unit/test_nbi*.c, test_pe.c); fuzz_pe needs only pe.c.
+NBI_LIBS     := $(shell pkg-config --libs libplist-2.0 libxml-2.0 2>/dev/null)
+NBI_LIB_SRCS := nbi/pe.c nbi/bundle.c nbi/inspect.c nbi/show.c nbi/json.c nbi/nbimage.c \
+                nbi/catalog.c
+NBI_SRCS     := nbi/main.c $(NBI_LIB_SRCS)
+NBI_TESTS    := $(filter test_nbi% test_pe,$(UNIT_TESTS))
+
+.PHONY: install-nbi
+all: $(B)/nbi
+integration: $(B)/san/nbi
+integration: export NBI := $(B)/san/nbi
+install: install-nbi
+
+$(B)/nbi: $(call obj,$(B)/rel,$(NBI_SRCS))
+	$(CC) $(CFLAGS) $^ $(NBI_LIBS) -o $@
+$(B)/san/nbi: $(call obj,$(B)/san-obj,$(NBI_SRCS)) | $(B)/san
+	$(CC) $(SAN) $^ $(NBI_LIBS) -o $@
+$(addprefix $(B)/san/,$(NBI_TESTS)): $(B)/san/%: $(B)/san-obj/tests/unit/%.o \
+		$(call obj,$(B)/san-obj,$(NBI_LIB_SRCS)) | $(B)/san
+	$(CC) $(SAN) $^ $(NBI_LIBS) -lcmocka -o $@
+$(B)/fuzz/fuzz_pe: tests/fuzz/fuzz_pe.c nbi/pe.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BASE) $(FUZZFLAGS) $< nbi/pe.c -o $@
+
+install-nbi: $(B)/nbi
+	install -D -m 755 $(B)/nbi $(DESTDIR)$(PREFIX)/bin/nbi
+	install -D -m 644 nbi/nbi.1 $(DESTDIR)$(PREFIX)/share/man/man1/nbi.1

@@ -142,4 +142,99 @@ const struct nb_image *nb_catalog_find(const struct nb_catalog *cat, uint32_t id
 /* Parses "xx:xx:xx:xx:xx:xx" (1 or 2 hex digits per byte, either case, ':' or '-'). */
 int nb_parse_mac(const char *s, uint8_t mac[6]);
 
+/* ==== For nbi: writing, rewriting and inspecting NBImageInfo.plist ========
+ * The same model and rules as above, in the other direction: nbi writes
+ * bundles that the reader above accepts, and says where a bundle will
+ * trouble other NetBoot servers.  All plist bytes still go through
+ * nbimage.c, the only file that includes libplist and libxml2.
+ */
+
+/* Writes img as an NBImageInfo.plist with Apple's key names and types, keys
+ * sorted as CFPropertyList writes them.  Keys other servers require are
+ * always written (Description, DisabledSystemIdentifiers; docs/bsdp.md
+ * §3.1).  *out is malloc'ed.  Returns -EINVAL, with a problem naming the
+ * key, when a string cannot be carried (XML allows no control characters). */
+int nb_image_render(const struct nb_image *img, enum nb_format format, const char *path,
+		    char **out, size_t *len, struct nb_problems *problems);
+
+/* Index and 32-bit ID of <bundle_dir>/NBImageInfo.plist, read even when
+ * the bundle has other errors, so that an index in use is never handed
+ * out twice.  Returns 0, or -errno when the file cannot be read or holds
+ * no Index of 1-65535. */
+int nb_image_peek(const char *bundle_dir, uint16_t *index, uint32_t *id);
+
+/* Warnings for servers other than Apple's (docs/bsdp.md §3.1, §3.3, §5):
+ * BSDPy cannot read binary plists, needs Description and
+ * DisabledSystemIdentifiers, treats DisabledSystemIdentifiers as a
+ * blacklist, ignores DisabledMACAddresses and misreads MACs with a byte
+ * below 0x10.  Silent when the file does not decode (nb_image_parse says why). */
+void nb_image_compat(const char *data, size_t len, const char *path,
+		     struct nb_problems *problems);
+
+/* The keys `nbi set` may change, with their plist type. */
+enum nb_key_type {
+	NB_KEY_STRING,
+	NB_KEY_INTEGER,
+	NB_KEY_BOOL,
+	NB_KEY_STRINGS,   /* <array> of <string> */
+	NB_KEY_MACS,      /* <array> of MAC address <string>s */
+};
+
+struct nb_key_spec {
+	const char *key;
+	enum nb_key_type type;
+	uint64_t min, max;        /* NB_KEY_INTEGER */
+	const char *help;
+};
+
+const struct nb_key_spec *nb_key_specs(size_t *n);
+const char *nb_key_type_name(enum nb_key_type type);   /* "string", "strings", "MACs"... */
+
+/* Sets key to values in the plist held in data (XML or binary) and writes
+ * the result, in the same format, to *out (malloc'ed).  Scalars take one
+ * value; arrays take each value split at white space, so no value, or "",
+ * makes an empty array.  Returns 0, -ENOENT for a key not in
+ * nb_key_specs(), -EINVAL for a value of the wrong type or range or a file
+ * that does not decode; each failure adds a problem.  The result is not
+ * checked against Apple's rules here: parse it with nb_image_parse(). */
+int nb_plist_set(const char *data, size_t len, const char *path, const char *key,
+		 const char *const *values, size_t n_values, char **out, size_t *out_len,
+		 struct nb_problems *problems);
+
+/* Every top-level key of a plist, in file order, for `nbi info`. */
+enum nb_value_type {
+	NB_VALUE_STRING,
+	NB_VALUE_INTEGER,
+	NB_VALUE_BOOL,
+	NB_VALUE_REAL,
+	NB_VALUE_DATE,
+	NB_VALUE_DATA,
+	NB_VALUE_ARRAY,
+	NB_VALUE_DICT,
+	NB_VALUE_OTHER,
+};
+
+struct nb_value {
+	enum nb_value_type type;
+	char *text;               /* rendered: "101", "true", "2013-10-22T09:00:00Z" */
+};
+
+struct nb_entry {
+	char *key;
+	struct nb_value value;    /* for an array, text is NULL and items hold it */
+	struct nb_value *items;
+	size_t n_items;
+};
+
+struct nb_entries {
+	enum nb_format format;
+	struct nb_entry *v;
+	size_t n;
+};
+
+/* Returns 0, or -EINVAL when data is not a plist with a <dict> at the top. */
+int nb_plist_entries(const char *data, size_t len, struct nb_entries *out);
+void nb_entries_clear(struct nb_entries *e);
+const char *nb_value_type_name(enum nb_value_type type);   /* "string", "integer"... */
+
 #endif

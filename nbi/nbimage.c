@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -162,6 +164,7 @@ struct reader {
 	bool failed;
 };
 
+__attribute__((format(printf, 3, 0)))
 static void report(struct reader *r, enum nb_severity sev, const char *fmt, va_list ap)
 {
 	char *msg;
@@ -236,6 +239,24 @@ static bool get_bool(struct reader *r, const char *key, bool dflt)
 	return v != 0;
 }
 
+/* A copy of a <string>'s value, or NULL when it holds a NUL character.
+ * A binary plist's UTF-16 string can decode to U+0000, and libplist 2.2's
+ * plist_get_string_val() then fails an assertion and aborts the process
+ * (found by fuzz_nbimage); its pointer accessor does not. */
+static char *string_copy(plist_t node)
+{
+	uint64_t len = 0;
+	const char *s = plist_get_string_ptr(node, &len);
+	char *d;
+
+	if (!s || memchr(s, '\0', len))
+		return NULL;
+	d = strndup(s, len);
+	if (!d)
+		abort();
+	return d;
+}
+
 /* Integer keys: a <string> holding digits gets its own message, since
  * hand-edited plists do that often and BSDPy users hit it (NetSUS#129). */
 static bool get_uint(struct reader *r, const char *key, uint64_t *out)
@@ -244,7 +265,7 @@ static bool get_uint(struct reader *r, const char *key, uint64_t *out)
 	char *s = NULL;
 
 	if (node && plist_get_node_type(node) == PLIST_STRING) {
-		plist_get_string_val(node, &s);
+		s = string_copy(node);
 		fail(r, "%s is the string \"%s\"; write it as <integer>%s</integer>", key,
 		     s ? s : "", s ? s : "");
 		free(s);
@@ -264,9 +285,9 @@ static char *get_string(struct reader *r, const char *key)
 
 	if (!node)
 		return NULL;
-	plist_get_string_val(node, &s);
+	s = string_copy(node);
 	if (!s)
-		abort();
+		fail(r, "%s holds a NUL character", key);
 	return s;
 }
 
@@ -286,9 +307,11 @@ static void get_strv(struct reader *r, const char *key, struct nb_strv *out)
 			     plist_type_name(item));
 			continue;
 		}
-		plist_get_string_val(item, &out->v[out->n]);
-		if (!out->v[out->n])
-			abort();
+		out->v[out->n] = string_copy(item);
+		if (!out->v[out->n]) {
+			fail(r, "%s item %u holds a NUL character", key, i);
+			continue;
+		}
 		out->n++;
 	}
 }
@@ -817,4 +840,671 @@ int nb_image_boot_path(const struct nb_image *img, const char *arch, char *buf, 
 			: snprintf(buf, cap, "%s/%s/%s", img->bundle, arch, img->boot_file);
 
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+/* ==== For nbi: writing, rewriting and inspecting NBImageInfo.plist ======
+ * The model and rules above, in the other direction, for the nbi tool.
+ * Nothing below changes how a bundle is read or served.
+ */
+
+/* ---- strings a plist can carry ----------------------------------------- */
+
+/* One strictly decoded UTF-8 sequence (no overlong form, no surrogate,
+ * nothing past U+10FFFF): its length, or 0. */
+static size_t utf8_next(const unsigned char *p, uint32_t *cp)
+{
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t n = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
+		 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+	uint32_t c;
+
+	if (n == 0)
+		return 0;
+	c = n == 1 ? p[0] : p[0] & (0x7fu >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3fu);
+	}
+	if (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* XML 1.0 §2.2 allows no C0 control character but tab, LF and CR, nor
+ * U+FFFE/U+FFFF, and an XML reader turns CR into LF (§2.11); a string
+ * with any of those would not read back as written. */
+static bool xml_text_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		uint32_t c;
+		size_t n = utf8_next(p, &c);
+
+		if (n == 0 || (c < 0x20 && c != '\t' && c != '\n') || c == 0xfffe || c == 0xffff)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+/* ---- rendering a struct nb_image ---------------------------------------- */
+
+struct writer {
+	plist_t dict;
+	const char *path;
+	struct nb_problems *problems;
+	bool failed;
+};
+
+static bool put_text_ok(struct writer *w, const char *key, const char *s)
+{
+	if (xml_text_ok(s))
+		return true;
+	nb_problem_add(w->problems, NB_ERROR, w->path, "%s holds a control character or "
+		       "invalid UTF-8, which a plist cannot carry", key);
+	w->failed = true;
+	return false;
+}
+
+static void put_string(struct writer *w, const char *key, const char *s)
+{
+	if (s && put_text_ok(w, key, s))
+		plist_dict_set_item(w->dict, key, plist_new_string(s));
+}
+
+static void put_strv(struct writer *w, const char *key, const struct nb_strv *sv)
+{
+	plist_t arr = plist_new_array();
+
+	for (size_t i = 0; i < sv->n; i++)
+		if (put_text_ok(w, key, sv->v[i]))
+			plist_array_append_item(arr, plist_new_string(sv->v[i]));
+	plist_dict_set_item(w->dict, key, arr);
+}
+
+static void format_mac(const struct nb_mac *m, char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m->b[0], m->b[1], m->b[2], m->b[3],
+		 m->b[4], m->b[5]);
+}
+
+/* Written only when not empty: Apple's code reads an empty
+ * EnabledMACAddresses as "not set", but its man page (bootpd.8) says it
+ * disables the image, and a server may follow the man page. */
+static void put_macv(struct writer *w, const char *key, const struct nb_macv *mv)
+{
+	plist_t arr;
+	char s[18];
+
+	if (mv->n == 0)
+		return;
+	arr = plist_new_array();
+	for (size_t i = 0; i < mv->n; i++) {
+		format_mac(&mv->v[i], s);
+		plist_array_append_item(arr, plist_new_string(s));
+	}
+	plist_dict_set_item(w->dict, key, arr);
+}
+
+static void put_bool(struct writer *w, const char *key, bool v)
+{
+	plist_dict_set_item(w->dict, key, plist_new_bool(v));
+}
+
+static void put_uint(struct writer *w, const char *key, uint64_t v)
+{
+	plist_dict_set_item(w->dict, key, plist_new_uint(v));
+}
+
+/* Keys in the order CFPropertyList sorts them.  Description and both
+ * *SystemIdentifiers are always written: Apple ignores them, but BSDPy
+ * and pybsdp stop with a KeyError without Description, and BSDPy (master)
+ * without DisabledSystemIdentifiers (docs/bsdp.md §3.1). */
+static void put_keys_a_to_f(struct writer *w, const struct nb_image *img)
+{
+	put_strv(w, "Architectures", &img->archs);
+	put_string(w, "BootFile", img->boot_file);
+	put_string(w, "Description", img->description ? img->description : img->name);
+	put_macv(w, "DisabledMACAddresses", &img->disabled_macs);
+	put_strv(w, "DisabledSystemIdentifiers", &img->disabled_models);
+	put_macv(w, "EnabledMACAddresses", &img->enabled_macs);
+	put_strv(w, "EnabledSystemIdentifiers", &img->enabled_models);
+	/* FilterOnly defaults to Kind == 3 (nbimages.c); write it only to differ. */
+	if (img->filter_only != (img->kind == BSDP_KIND_DIAGNOSTICS))
+		put_bool(w, "FilterOnly", img->filter_only);
+}
+
+static void put_keys_i_to_t(struct writer *w, const struct nb_image *img)
+{
+	char lb[INET_ADDRSTRLEN];
+
+	put_uint(w, "Index", img->index);
+	put_bool(w, "IsDefault", img->is_default);
+	put_bool(w, "IsEnabled", img->enabled);
+	put_bool(w, "IsInstall", img->install);
+	put_uint(w, "Kind", img->kind);
+	if (img->has_load_balance && inet_ntop(AF_INET, &img->load_balance, lb, sizeof(lb)))
+		put_string(w, "LoadBalanceServer", lb);
+	put_string(w, "Name", img->name);
+	if (img->type != NB_TYPE_BOOTFILE_ONLY)
+		put_string(w, "RootPath", img->root_path);
+	put_string(w, "Type", nb_type_name(img->type));
+}
+
+/* Copies libplist's buffer into one the caller frees with free(). */
+static int encode_plist(plist_t root, enum nb_format format, const char *path, char **out,
+			size_t *len, struct nb_problems *problems)
+{
+	char *buf = NULL;
+	uint32_t n = 0;
+
+	if (format == NB_FORMAT_BINARY)
+		plist_to_bin(root, &buf, &n);
+	else
+		plist_to_xml(root, &buf, &n);
+	if (!buf || n == 0) {
+		nb_problem_add(problems, NB_ERROR, path, "libplist could not encode the plist");
+		free(buf);
+		return -EINVAL;
+	}
+	*out = malloc(n);
+	if (!*out)
+		abort();
+	memcpy(*out, buf, n);
+	*len = n;
+	if (format == NB_FORMAT_BINARY)
+		plist_to_bin_free(buf);
+	else
+		plist_to_xml_free(buf);
+	return 0;
+}
+
+int nb_image_render(const struct nb_image *img, enum nb_format format, const char *path,
+		    char **out, size_t *len, struct nb_problems *problems)
+{
+	struct writer w = { .dict = plist_new_dict(), .path = path, .problems = problems };
+	int r = -EINVAL;
+
+	put_keys_a_to_f(&w, img);
+	put_keys_i_to_t(&w, img);
+	if (!w.failed)
+		r = encode_plist(w.dict, format, path, out, len, problems);
+	plist_free(w.dict);
+	return r;
+}
+
+/* ---- peeking at the ID of any bundle ------------------------------------ */
+
+int nb_image_peek(const char *bundle_dir, uint16_t *index, uint32_t *id)
+{
+	struct nb_problems scratch = { 0 };
+	struct nb_image img = { 0 };
+	struct reader r = { .problems = &scratch };
+	char path[PATH_MAX], *data;
+	enum nb_format format;
+	uint64_t v = 0;
+	size_t len = 0;
+	int err;
+
+	if (snprintf(path, sizeof(path), "%s/%s", bundle_dir, NB_INFO_PLIST) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	data = read_small_file(path, &len, &err);
+	if (!data)
+		return -err;
+	r.path = path;
+	r.dict = decode_plist(data, len, path, &format, &scratch);
+	free(data);
+	if (r.dict && plist_get_node_type(plist_dict_get_item(r.dict, "Index")) == PLIST_UINT)
+		plist_get_uint_val(plist_dict_get_item(r.dict, "Index"), &v);
+	err = v >= 1 && v <= UINT16_MAX ? 0 : -EINVAL;
+	if (err == 0) {
+		/* The same rules that give a loaded image its ID. */
+		read_type(&r, &img);
+		read_id(&r, &img);
+		*index = img.index;
+		*id = img.id;
+	}
+	nb_image_clear(&img);
+	plist_free(r.dict);
+	nb_problems_free(&scratch);
+	return err;
+}
+
+/* ---- compatibility with other servers ----------------------------------- */
+
+static plist_t decode_quietly(const char *data, size_t len, const char *path,
+			      enum nb_format *format)
+{
+	struct nb_problems scratch = { 0 };
+	plist_t dict = decode_plist(data, len, path, format, &scratch);
+
+	nb_problems_free(&scratch);
+	return dict;
+}
+
+static uint32_t array_size_of(struct reader *r, const char *key)
+{
+	plist_t node = plist_dict_get_item(r->dict, key);
+
+	return plist_get_node_type(node) == PLIST_ARRAY ? plist_array_get_size(node) : 0;
+}
+
+/* bsdpy/master renders the client MAC with hex(i)[2:], "0" for 0x00. */
+static void compat_macs(struct reader *r)
+{
+	plist_t arr = plist_dict_get_item(r->dict, "EnabledMACAddresses");
+	uint32_t n = plist_get_node_type(arr) == PLIST_ARRAY ? plist_array_get_size(arr) : 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		plist_t item = plist_array_get_item(arr, i);
+		uint8_t mac[6];
+		char *s = NULL;
+
+		if (plist_get_node_type(item) != PLIST_STRING)
+			continue;
+		s = string_copy(item);
+		if (s && nb_parse_mac(s, mac) == 0 &&
+		    (mac[0] < 16 || mac[1] < 16 || mac[2] < 16 || mac[3] < 16 || mac[4] < 16 ||
+		     mac[5] < 16))
+			warn(r, "EnabledMACAddresses item \"%s\" has a byte below 0x10; BSDPy "
+				"writes client MACs without zero padding and never matches it", s);
+		free(s);
+	}
+	if (array_size_of(r, "DisabledMACAddresses"))
+		warn(r, "DisabledMACAddresses is ignored by BSDPy, which offers the image to "
+			"these Macs too");
+}
+
+void nb_image_compat(const char *data, size_t len, const char *path,
+		     struct nb_problems *problems)
+{
+	struct reader r = { .path = path, .problems = problems };
+	enum nb_format format;
+	uint32_t n;
+
+	r.dict = decode_quietly(data, len, path, &format);
+	if (!r.dict)
+		return;
+	if (format == NB_FORMAT_BINARY)
+		warn(&r, "a binary plist: BSDPy reads it with Python's plistlib.readPlist, which "
+			 "takes only XML (AutoCasperNBI#3); convert it with plistutil -f xml");
+	if (!plist_dict_get_item(r.dict, "Description"))
+		warn(&r, "Description is missing: Apple ignores it, but BSDPy and pybsdp stop "
+			 "with a KeyError without it");
+	if (!plist_dict_get_item(r.dict, "DisabledSystemIdentifiers"))
+		warn(&r, "DisabledSystemIdentifiers is missing: BSDPy (master) requires the key; "
+			 "an empty <array/> will do");
+	n = array_size_of(&r, "DisabledSystemIdentifiers");
+	if (n)
+		warn(&r, "DisabledSystemIdentifiers lists %u model%s: Apple's server ignores it, "
+			 "but BSDPy (master) hides the image from %s; System Image Utility and "
+			 "AutoNBI fill it with the models the image supports", n, n == 1 ? "" : "s",
+		     n == 1 ? "that model" : "all of them");
+	compat_macs(&r);
+	plist_free(r.dict);
+}
+
+/* ---- `nbi set`: one key, type-checked --------------------------------- */
+
+/* Help texts fit `nbi help set`'s 80 columns. */
+static const struct nb_key_spec key_specs[] = {
+	{ "Architectures", NB_KEY_STRINGS, 0, 0, "i386 for Intel Macs" },
+	{ "BackwardCompatible", NB_KEY_BOOL, 0, 0, "not used by Apple's server" },
+	{ "BootFile", NB_KEY_STRING, 0, 0, "boot file in each architecture folder" },
+	{ "Description", NB_KEY_STRING, 0, 0, "free text; BSDPy and pybsdp need it" },
+	{ "DisabledMACAddresses", NB_KEY_MACS, 0, 0, "Macs never offered the image" },
+	{ "DisabledSystemIdentifiers", NB_KEY_STRINGS, 0, 0, "ignored by Apple; BSDPy's blacklist" },
+	{ "EnabledMACAddresses", NB_KEY_MACS, 0, 0, "only these Macs (none: all)" },
+	{ "EnabledSystemIdentifiers", NB_KEY_STRINGS, 0, 0, "only these models (none: all)" },
+	{ "FilterOnly", NB_KEY_BOOL, 0, 0, "only for Macs that filter for its kind" },
+	{ "Index", NB_KEY_INTEGER, 1, UINT16_MAX, "1-4095 local, 4096-65535 global" },
+	{ "IsDefault", NB_KEY_BOOL, 0, 0, "a candidate for the default image" },
+	{ "IsEnabled", NB_KEY_BOOL, 0, 0, "false hides the image" },
+	{ "IsInstall", NB_KEY_BOOL, 0, 0, "install image (bit 31 of the ID)" },
+	{ "Kind", NB_KEY_INTEGER, 0, BSDP_IMAGE_KIND_MASK, "0 OS 9, 1 OS X, 2 OS X Server, 3 diags" },
+	{ "Language", NB_KEY_STRING, 0, 0, "not used by Apple's server" },
+	{ "LoadBalanceServer", NB_KEY_STRING, 0, 0, "IPv4 address sent instead of ours" },
+	{ "Name", NB_KEY_STRING, 0, 0, "the menu name, 1-246 bytes" },
+	{ "RootPath", NB_KEY_STRING, 0, 0, "bundle file, IP:/export or http://IP/path" },
+	{ "SupportsDiskless", NB_KEY_BOOL, 0, 0, "AFP shadow files; ignored by bsdpd" },
+	{ "Type", NB_KEY_STRING, 0, 0, "BootFileOnly, HTTP or NFS" },
+	{ "imageType", NB_KEY_STRING, 0, 0, "not used by Apple's server" },
+	{ "osVersion", NB_KEY_STRING, 0, 0, "not used by Apple's server" },
+};
+
+const struct nb_key_spec *nb_key_specs(size_t *n)
+{
+	*n = sizeof(key_specs) / sizeof(key_specs[0]);
+	return key_specs;
+}
+
+const char *nb_key_type_name(enum nb_key_type type)
+{
+	switch (type) {
+	case NB_KEY_STRING: return "string";
+	case NB_KEY_INTEGER: return "integer";
+	case NB_KEY_BOOL: return "boolean";
+	case NB_KEY_STRINGS: return "strings";
+	case NB_KEY_MACS: return "MACs";
+	}
+	return "?";
+}
+
+static const struct nb_key_spec *find_key_spec(const char *key)
+{
+	for (size_t i = 0; i < sizeof(key_specs) / sizeof(key_specs[0]); i++)
+		if (strcmp(key_specs[i].key, key) == 0)
+			return &key_specs[i];
+	return NULL;
+}
+
+/* What the reader above would refuse or bend, refused here up front. */
+static const char *string_problem(const char *key, const char *v)
+{
+	struct in_addr a;
+
+	if (!xml_text_ok(v))
+		return "holds a control character or invalid UTF-8";
+	if (strcmp(key, "Name") == 0 && (v[0] == '\0' || strlen(v) > BSDP_IMAGE_NAME_MAX))
+		return "must be 1-246 bytes (BSDP sends no more)";
+	if (strcmp(key, "Type") == 0 && strcmp(v, "BootFileOnly") != 0 &&
+	    strcmp(v, "HTTP") != 0 && strcmp(v, "NFS") != 0)
+		return "must be BootFileOnly, HTTP or NFS";
+	if (strcmp(key, "LoadBalanceServer") == 0 && inet_pton(AF_INET, v, &a) != 1)
+		return "must be an IPv4 address (firmware does no DNS)";
+	return NULL;
+}
+
+static bool parse_uint_strict(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
+static bool parse_bool_word(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "1" }, *const no[] = { "false", "no", "0" };
+
+	for (size_t i = 0; i < 3; i++) {
+		if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+			*out = strcasecmp(s, yes[i]) == 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+static plist_t scalar_value(const struct nb_key_spec *spec, const char *v, const char *path,
+			    struct nb_problems *problems)
+{
+	const char *why = NULL;
+	uint64_t u = 0;
+	bool b = false;
+
+	if (spec->type == NB_KEY_STRING && !(why = string_problem(spec->key, v)))
+		return plist_new_string(v);
+	if (spec->type == NB_KEY_INTEGER && parse_uint_strict(v, &u) && u >= spec->min &&
+	    u <= spec->max)
+		return plist_new_uint(u);
+	if (spec->type == NB_KEY_BOOL && parse_bool_word(v, &b))
+		return plist_new_bool(b);
+	if (spec->type == NB_KEY_INTEGER)
+		nb_problem_add(problems, NB_ERROR, path, "%s must be an integer from %llu to %llu, "
+			       "not \"%s\"", spec->key, (unsigned long long)spec->min,
+			       (unsigned long long)spec->max, v);
+	else if (spec->type == NB_KEY_BOOL)
+		nb_problem_add(problems, NB_ERROR, path, "%s must be true or false, not \"%s\"",
+			       spec->key, v);
+	else
+		nb_problem_add(problems, NB_ERROR, path, "%s %s", spec->key, why);
+	return NULL;
+}
+
+/* One array item, normalised: MACs as Apple writes them, lowercase xx:xx. */
+static bool array_item(const struct nb_key_spec *spec, const char *tok, plist_t arr,
+		       const char *path, struct nb_problems *problems)
+{
+	struct nb_mac m;
+	char s[18];
+
+	if (spec->type == NB_KEY_MACS) {
+		if (nb_parse_mac(tok, m.b) < 0) {
+			nb_problem_add(problems, NB_ERROR, path, "%s item \"%s\" is not a MAC "
+				       "address like 00:1b:63:84:45:e6", spec->key, tok);
+			return false;
+		}
+		format_mac(&m, s);
+		plist_array_append_item(arr, plist_new_string(s));
+		return true;
+	}
+	if (!xml_text_ok(tok) || (strcmp(spec->key, "Architectures") == 0 && !arch_name_ok(tok))) {
+		nb_problem_add(problems, NB_ERROR, path, "%s item \"%s\" is not valid here",
+			       spec->key, tok);
+		return false;
+	}
+	plist_array_append_item(arr, plist_new_string(tok));
+	return true;
+}
+
+static plist_t array_value(const struct nb_key_spec *spec, const char *const *values,
+			   size_t n, const char *path, struct nb_problems *problems)
+{
+	plist_t arr = plist_new_array();
+	bool ok = true;
+
+	for (size_t i = 0; i < n && ok; i++) {
+		char *copy = xstrdup(values[i]), *save = NULL;
+
+		for (char *tok = strtok_r(copy, " \t\n", &save); tok && ok;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			ok = array_item(spec, tok, arr, path, problems);
+		free(copy);
+	}
+	if (!ok) {
+		plist_free(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+int nb_plist_set(const char *data, size_t len, const char *path, const char *key,
+		 const char *const *values, size_t n_values, char **out, size_t *out_len,
+		 struct nb_problems *problems)
+{
+	const struct nb_key_spec *spec = find_key_spec(key);
+	bool array = spec && (spec->type == NB_KEY_STRINGS || spec->type == NB_KEY_MACS);
+	enum nb_format format;
+	plist_t dict, value;
+	int r;
+
+	if (!spec) {
+		nb_problem_add(problems, NB_ERROR, path, "%s is not a key nbi can set", key);
+		return -ENOENT;
+	}
+	if (!array && n_values != 1) {
+		nb_problem_add(problems, NB_ERROR, path, "%s takes exactly one value", key);
+		return -EINVAL;
+	}
+	value = array ? array_value(spec, values, n_values, path, problems)
+		      : scalar_value(spec, values[0], path, problems);
+	if (!value)
+		return -EINVAL;
+	dict = decode_plist(data, len, path, &format, problems);
+	if (!dict) {
+		plist_free(value);
+		return -EINVAL;
+	}
+	plist_dict_set_item(dict, key, value);
+	r = encode_plist(dict, format, path, out, out_len, problems);
+	plist_free(dict);
+	return r;
+}
+
+/* ---- every key, for `nbi info` ----------------------------------------- */
+
+const char *nb_value_type_name(enum nb_value_type type)
+{
+	static const char *const names[] = { "string", "integer", "boolean", "real", "date",
+					     "data", "array", "dict", "other" };
+
+	return type <= NB_VALUE_OTHER ? names[type] : "other";
+}
+
+static char *xasprintf_str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf_str(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	return s;
+}
+
+/* Plist dates count seconds from 2001-01-01 (CFAbsoluteTime). */
+static char *date_text(plist_t node)
+{
+	int32_t sec = 0, usec = 0;
+	time_t t;
+	struct tm tm;
+	char buf[32];
+
+	plist_get_date_val(node, &sec, &usec);
+	t = (time_t)sec + 978307200;
+	if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return xstrdup("?");
+	return xstrdup(buf);
+}
+
+static struct nb_value value_of(plist_t node)
+{
+	uint64_t u = 0, n = 0;
+	uint8_t b = 0;
+	double d = 0;
+	char *s = NULL;
+
+	switch (plist_get_node_type(node)) {
+	case PLIST_STRING:
+		s = string_copy(node);
+		return (struct nb_value){ NB_VALUE_STRING, s ? s : xstrdup("(holds a NUL)") };
+	case PLIST_UINT:
+		plist_get_uint_val(node, &u);
+		return (struct nb_value){ NB_VALUE_INTEGER, xasprintf_str("%llu",
+									   (unsigned long long)u) };
+	case PLIST_BOOLEAN:
+		plist_get_bool_val(node, &b);
+		return (struct nb_value){ NB_VALUE_BOOL, xstrdup(b ? "true" : "false") };
+	case PLIST_REAL:
+		plist_get_real_val(node, &d);
+		return (struct nb_value){ NB_VALUE_REAL, xasprintf_str("%g", d) };
+	case PLIST_DATE:
+		return (struct nb_value){ NB_VALUE_DATE, date_text(node) };
+	case PLIST_DATA:
+		plist_get_data_val(node, &s, &n);
+		free(s);
+		return (struct nb_value){ NB_VALUE_DATA, xasprintf_str("%llu bytes",
+									(unsigned long long)n) };
+	case PLIST_DICT:
+		return (struct nb_value){ NB_VALUE_DICT, xasprintf_str("%u keys",
+								       plist_dict_get_size(node)) };
+	default:
+		return (struct nb_value){ NB_VALUE_OTHER, xstrdup("?") };
+	}
+}
+
+static void entry_of(plist_t node, struct nb_entry *e)
+{
+	uint32_t n;
+
+	if (plist_get_node_type(node) != PLIST_ARRAY) {
+		e->value = value_of(node);
+		return;
+	}
+	e->value.type = NB_VALUE_ARRAY;
+	n = plist_array_get_size(node);
+	e->items = n ? calloc(n, sizeof(*e->items)) : NULL;
+	if (n && !e->items)
+		abort();
+	for (uint32_t i = 0; i < n; i++)
+		e->items[e->n_items++] = value_of(plist_array_get_item(node, i));
+}
+
+/* Reading a key, libplist 2.2 asserts as plist_get_string_val() does (see
+ * string_copy()), so a binary plist is first passed through XML: what
+ * libxml2 accepts there holds no NUL character. */
+static plist_t without_nul_keys(plist_t dict, enum nb_format format)
+{
+	struct nb_problems scratch = { 0 };
+	plist_t copy = NULL;
+	char *xml = NULL;
+	uint32_t n = 0;
+
+	if (format == NB_FORMAT_XML)
+		return dict;
+	plist_to_xml(dict, &xml, &n);
+	plist_free(dict);
+	if (xml && xml_well_formed(xml, n, "", &scratch))
+		plist_from_xml(xml, n, &copy);
+	if (xml)
+		plist_to_xml_free(xml);
+	nb_problems_free(&scratch);
+	return copy;
+}
+
+int nb_plist_entries(const char *data, size_t len, struct nb_entries *out)
+{
+	plist_dict_iter it = NULL;
+	plist_t dict = decode_quietly(data, len, "", &out->format), val;
+	uint32_t n;
+
+	out->v = NULL;
+	out->n = 0;
+	if (dict)
+		dict = without_nul_keys(dict, out->format);
+	if (!dict)
+		return -EINVAL;
+	n = plist_dict_get_size(dict);
+	out->v = n ? calloc(n, sizeof(*out->v)) : NULL;
+	if (n && !out->v)
+		abort();
+	plist_dict_new_iter(dict, &it);
+	while (out->n < n) {
+		char *key = NULL;
+
+		val = NULL;
+		plist_dict_next_item(dict, it, &key, &val);
+		if (!val) {
+			free(key);
+			break;
+		}
+		out->v[out->n].key = key ? key : xstrdup("");
+		entry_of(val, &out->v[out->n++]);
+	}
+	free(it);
+	plist_free(dict);
+	return 0;
+}
+
+void nb_entries_clear(struct nb_entries *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		free(e->v[i].key);
+		free(e->v[i].value.text);
+		for (size_t k = 0; k < e->v[i].n_items; k++)
+			free(e->v[i].items[k].text);
+		free(e->v[i].items);
+	}
+	free(e->v);
+	e->v = NULL;
+	e->n = 0;
 }
