@@ -17,19 +17,21 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 
 # Code shared by the daemon, the tools, the tests and the fuzzers.
 CORE_SRCS := bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/responder.c bsdpd/bindings.c \
-             nbi/nbimage.c nbi/catalog.c
-BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/net.c bsdpd/loop.c bsdpd/log.c
-BSDPC_SRCS := tools/bsdpc.c bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/log.c
+             bsdpd/tftp.c bsdpd/tftp_transfer.c nbi/nbimage.c nbi/catalog.c
+BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
+              bsdpd/log.c
+BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/tftp.c \
+              bsdpd/log.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(1)/%.o,$(2))
 
-.PHONY: all test unit fuzz-replay integration demo deps bench clean install fuzz
+.PHONY: all test unit fuzz-replay integration demo deps bench bench-tftp clean install fuzz
 all: $(B)/bsdpd $(B)/bsdpc
 
 # ---- release build --------------------------------------------------------
-$(B)/rel/%.o: %.c $(wildcard include/*.h bsdpd/*.h)
+$(B)/rel/%.o: %.c $(wildcard include/*.h bsdpd/*.h tools/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) -c $< -o $@
 
@@ -39,7 +41,7 @@ $(B)/bsdpc: $(call obj,$(B)/rel,$(BSDPC_SRCS))
 	$(CC) $(CFLAGS) $^ -o $@
 
 # ---- sanitizer build for tests --------------------------------------------
-$(B)/san-obj/%.o: %.c $(wildcard include/*.h bsdpd/*.h tests/unit/*.h)
+$(B)/san-obj/%.o: %.c $(wildcard include/*.h bsdpd/*.h tests/unit/*.h tools/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) -Itests/unit $(SAN) -c $< -o $@
 
@@ -81,7 +83,7 @@ fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do mkdir -p $(B)/corpus/$$f; \
 	  $(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) $(B)/corpus/$$f tests/corpus/$$f; done
 
-integration: $(B)/san/bsdpd $(B)/san/bsdpc
+integration: $(B)/san/bsdpd $(B)/san/bsdpc $(B)/san/tftp-load
 	@set -e; for t in tests/integration/test_*.sh; do echo "== $$t"; \
 	  BSDPD=$(B)/san/bsdpd BSDPC=$(B)/san/bsdpc bash $$t; done
 
@@ -93,6 +95,16 @@ $(B)/bsdp_load: $(call obj,$(B)/rel,tools/bench/bsdp_load.c bsdpd/dhcp.c bsdpd/b
 
 bench: $(B)/bsdpd $(B)/bsdpc $(B)/bsdp_load
 	@BSDPD=$(B)/bsdpd BSDPC=$(B)/bsdpc BSDP_LOAD=$(B)/bsdp_load bash tools/bench/bsdp-bench.sh
+
+# TFTP load generator (tools/bench/tftp-load.c) and the three-server benchmark.
+TFTP_LOAD_SRCS := tools/bench/tftp-load.c tools/tftp_fetch.c bsdpd/tftp.c
+$(B)/tftp-load: $(call obj,$(B)/rel,$(TFTP_LOAD_SRCS))
+	$(CC) $(CFLAGS) $^ -o $@
+$(B)/san/tftp-load: $(call obj,$(B)/san-obj,$(TFTP_LOAD_SRCS)) | $(B)/san
+	$(CC) $(SAN) $^ -o $@
+
+bench-tftp: $(B)/bsdpd $(B)/tftp-load
+	@BSDPD=$(B)/bsdpd TFTP_LOAD=$(B)/tftp-load bash tools/bench/tftp-bench.sh
 
 install: all
 	install -D -m 755 $(B)/bsdpd $(DESTDIR)$(PREFIX)/sbin/bsdpd

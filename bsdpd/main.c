@@ -22,6 +22,8 @@
 #include "loop.h"
 #include "nbimage.h"
 #include "server.h"
+#include "tftp.h"
+#include "tftp_server.h"
 
 #define BSDPD_VERSION "0.1.0"
 #define DEFAULT_ROOT "/srv/netboot"
@@ -38,6 +40,8 @@ static const char usage_text[] =
 "choice is remembered so that later boots (N key, Startup Disk) find it.\n"
 "bsdpd never hands out IP addresses and never answers a client that did\n"
 "not ask for BSDP, so it can share a LAN with the site's DHCP server.\n"
+"It also serves the boot files by TFTP from the same DIR, so the path it\n"
+"announces is the path it serves.\n"
 "\n"
 "Options:\n"
 "  -r, --root DIR        directory holding NAME.nbi bundles (default " DEFAULT_ROOT ")\n"
@@ -49,6 +53,17 @@ static const char usage_text[] =
 "                        Apple's, it drops by one per bound client, so Macs\n"
 "                        spread across several servers\n"
 "  -H, --hostname NAME   server name sent in ACK[SELECT] (default: host name)\n"
+"      --no-tftp         do not serve TFTP\n"
+"      --tftp-port N     UDP port for TFTP requests (default 69)\n"
+"      --tftp-max-blksize N\n"
+"                        largest TFTP block size granted, 512-65464 (default\n"
+"                        1468); the receiving link's MTU - 32 caps it too\n"
+"      --tftp-single-port\n"
+"                        keep every TFTP transfer on the TFTP port instead of\n"
+"                        one port per transfer (for NAT and firewalls)\n"
+"      --tftp-max-transfers N\n"
+"                        concurrent TFTP transfers, 1-65535 (default 1000);\n"
+"                        a request beyond them gets an error at once\n"
 "  -u, --user USER       once the sockets are bound, run as USER; the state\n"
 "                        directory is given to USER (default: keep running\n"
 "                        as the user that started bsdpd)\n"
@@ -67,11 +82,21 @@ static const char usage_text[] =
 "Examples:\n"
 "  bsdpd --check --root /srv/netboot\n"
 "  bsdpd --foreground --root /srv/netboot --interface eth1\n"
+"  bsdpd --foreground --root /srv/netboot --tftp-single-port --tftp-max-blksize 1400\n"
 "\n"
 "Each bundle is DIR/NAME.nbi with an NBImageInfo.plist and the boot file\n"
 "at NAME.nbi/<arch>/<BootFile>; build one with nbi(1).  A bundle with an\n"
 "error is skipped with one log line naming the file and the reason; the\n"
 "others keep serving.\n";
+
+/* Long options without a short form. */
+enum {
+	OPT_NO_TFTP = 256,
+	OPT_TFTP_PORT,
+	OPT_TFTP_MAX_BLKSIZE,
+	OPT_TFTP_SINGLE_PORT,
+	OPT_TFTP_MAX_TRANSFERS,
+};
 
 struct options {
 	struct bsdpd_config cfg;
@@ -107,6 +132,19 @@ static uint16_t parse_priority(const char *s)
 	return (uint16_t)v;
 }
 
+static unsigned long parse_number(const char *opt, const char *s, unsigned long min,
+				  unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *s < '0' || *s > '9' || *end != '\0' || v < min || v > max)
+		usage_error("%s must be a number from %lu to %lu, not '%s'", opt, min, max, s);
+	return v;
+}
+
 static void add_interface(struct options *o, const char *name)
 {
 	if (strlen(name) == 0 || strlen(name) >= 16)
@@ -124,6 +162,11 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "interface", required_argument, NULL, 'i' },
 		{ "priority", required_argument, NULL, 'p' },
 		{ "hostname", required_argument, NULL, 'H' },
+		{ "no-tftp", no_argument, NULL, OPT_NO_TFTP },
+		{ "tftp-port", required_argument, NULL, OPT_TFTP_PORT },
+		{ "tftp-max-blksize", required_argument, NULL, OPT_TFTP_MAX_BLKSIZE },
+		{ "tftp-single-port", no_argument, NULL, OPT_TFTP_SINGLE_PORT },
+		{ "tftp-max-transfers", required_argument, NULL, OPT_TFTP_MAX_TRANSFERS },
 		{ "user", required_argument, NULL, 'u' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'n' },
@@ -142,6 +185,19 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case 'i': add_interface(o, optarg); break;
 		case 'p': o->cfg.priority = parse_priority(optarg); break;
 		case 'H': o->cfg.hostname = optarg; break;
+		case OPT_NO_TFTP: o->cfg.tftp_disabled = true; break;
+		case OPT_TFTP_PORT:
+			o->cfg.tftp_port = (uint16_t)parse_number("--tftp-port", optarg, 1, 65535);
+			break;
+		case OPT_TFTP_MAX_BLKSIZE:
+			o->cfg.tftp_max_blksize = (uint16_t)parse_number(
+				"--tftp-max-blksize", optarg, TFTP_SEGSIZE, TFTP_BLKSIZE_MAX);
+			break;
+		case OPT_TFTP_SINGLE_PORT: o->cfg.tftp_single_port = true; break;
+		case OPT_TFTP_MAX_TRANSFERS:
+			o->cfg.tftp_max_transfers = (unsigned)parse_number(
+				"--tftp-max-transfers", optarg, 1, 65535);
+			break;
 		case 'u': o->user = optarg; break;
 		case 'f': o->foreground = true; break;
 		case 'n': o->check = true; break;
@@ -212,6 +268,7 @@ static int run_check(const struct options *o)
 struct signals {
 	int fd;
 	struct bsdp_service *svc;
+	struct tftp_service *tftp;
 };
 
 static void on_signal(struct loop *loop, int fd, uint32_t events, void *ctx)
@@ -299,12 +356,24 @@ static int run_server(struct options *o)
 		free(err);
 		return 1;
 	}
+	/* TFTP binds port 69 and opens the root before root is given up. */
+	if (!o->cfg.tftp_disabled) {
+		sg.tftp = tftp_service_new(&o->cfg, loop, &err);
+		if (!sg.tftp) {
+			log_msg(LOG_ERR, "%s", err ? err : "out of memory");
+			free(err);
+			bsdp_service_free(sg.svc);
+			return 1;
+		}
+	}
 	if (o->user && drop_privileges(o->user, o->cfg.state_dir) < 0) {
+		tftp_service_free(sg.tftp);
 		bsdp_service_free(sg.svc);
 		return 1;
 	}
 	log_msg(LOG_INFO, "bsdpd %s ready, priority %u", BSDPD_VERSION, o->cfg.priority);
 	r = loop_run(loop);
+	tftp_service_free(sg.tftp);
 	bsdp_service_free(sg.svc);
 	close(sg.fd);
 	loop_free(loop);
@@ -315,7 +384,9 @@ int main(int argc, char **argv)
 {
 	struct options o = {
 		.cfg = { .root = DEFAULT_ROOT, .state_dir = DEFAULT_STATE_DIR,
-			 .priority = BSDP_PRIORITY_BASE },
+			 .priority = BSDP_PRIORITY_BASE, .tftp_port = TFTP_PORT,
+			 .tftp_max_blksize = TFTP_DEFAULT_MAX_BLKSIZE,
+			 .tftp_max_transfers = TFTP_DEFAULT_MAX_TRANSFERS },
 		.log_level = LOG_INFO,
 	};
 

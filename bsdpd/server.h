@@ -21,6 +21,12 @@ struct bsdpd_config {
 	size_t n_interfaces;         /* 0: every broadcast-capable interface */
 	uint16_t priority;
 	const char *hostname;
+	/* TFTP service (tftp_server.h) */
+	bool tftp_disabled;          /* --no-tftp */
+	uint16_t tftp_port;          /* --tftp-port, default 69 */
+	uint16_t tftp_max_blksize;   /* --tftp-max-blksize; the link MTU - 32 caps it too */
+	bool tftp_single_port;       /* --tftp-single-port */
+	unsigned tftp_max_transfers; /* --tftp-max-transfers */
 };
 
 struct bsdp_service;

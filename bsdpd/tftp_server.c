@@ -1,0 +1,1063 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The TFTP service (tftp_server.h): sockets, timers, files and the log.
+ * Protocol decisions live in tftp.c (codec) and tftp_transfer.c (state
+ * machine); this file only moves datagrams between them and the kernel and
+ * never blocks: sockets are non-blocking and file bytes come from pread(2)
+ * on files that are normally in the page cache.
+ */
+#include "tftp_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/openat2.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+#include "tftp.h"
+
+#define RX_MAX 65536
+#define TX_MAX (TFTP_BLKSIZE_MAX + TFTP_HDR_LEN)
+#define FILE_BUCKETS 256
+#define IFACE_SLOTS 64
+#define IFACE_CACHE_SECONDS 2     /* MTU changes are seen this late */
+#define FD_RESERVE 64            /* descriptors kept for everything but transfers */
+#define RX_BUDGET 256            /* datagrams per wakeup, like the BSDP socket */
+#define CACHE_FILE_MAX (4u << 20)   /* files up to 4 MiB are served from memory */
+#define CACHE_TOTAL_MAX (64u << 20) /* and at most 64 MiB of them at once */
+
+/* One open file, shared by every transfer of it: same device, inode, size
+ * and modification time.  A small file is also read into memory once, so
+ * that a boot storm of it costs no read syscall per block and every
+ * transfer sees one consistent copy. */
+struct tftp_file {
+	struct tftp_file *next;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	int fd;
+	unsigned refs;
+	uint8_t *data;               /* the whole file, or NULL: pread(2) */
+};
+
+struct tftp_conn {
+	struct tftp_xfer x;
+	struct tftp_service *svc;
+	struct tftp_file *file;
+	struct tftp_conn *hnext;     /* client hash chain */
+	int64_t key;                 /* deadline as placed in the heap */
+	size_t heap_i;
+	int64_t started;
+	int fd;                      /* own socket, or the server socket (single port) */
+	bool own_fd;
+	int ifindex;
+	struct sockaddr_in peer;
+	struct in_addr local;
+	const char *why;             /* overrides the outcome in the log */
+	char path[];                 /* cleaned name, for the log */
+};
+
+struct iface_slot {
+	struct net_iface ifc;
+	time_t fetched;
+};
+
+/* Where a datagram on the server port came from. */
+struct rx_info {
+	struct sockaddr_in src;
+	struct in_addr local;        /* IP_PKTINFO ipi_spec_dst: our address */
+	int ifindex;
+};
+
+struct tftp_service {
+	const struct bsdpd_config *cfg;
+	struct loop *loop;
+	int rootfd;
+	char root_abs[PATH_MAX];
+	int fds[BSDPD_MAX_INTERFACES];
+	size_t n_fds;
+	int timerfd;
+	int64_t armed;               /* INT64_MAX: timer off */
+	unsigned max_transfers;
+	struct tftp_conn **heap;
+	size_t heap_n;
+	struct tftp_conn **hash;
+	size_t hash_mask;
+	struct tftp_file *files[FILE_BUCKETS];
+	size_t cached;               /* bytes of files held in memory */
+	struct iface_slot ifaces[IFACE_SLOTS];
+	struct tftp_counters ctr;
+	uint8_t rx[RX_MAX];
+	uint8_t tx[TX_MAX];
+};
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- timer heap (min-heap on conn->key) -------------------------------------- */
+
+static void heap_set(struct tftp_service *svc, size_t i, struct tftp_conn *c)
+{
+	svc->heap[i] = c;
+	c->heap_i = i;
+}
+
+static void heap_up(struct tftp_service *svc, size_t i)
+{
+	struct tftp_conn *c = svc->heap[i];
+
+	while (i > 0 && svc->heap[(i - 1) / 2]->key > c->key) {
+		heap_set(svc, i, svc->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_set(svc, i, c);
+}
+
+static void heap_down(struct tftp_service *svc, size_t i)
+{
+	struct tftp_conn *c = svc->heap[i];
+
+	for (;;) {
+		size_t k = 2 * i + 1;
+
+		if (k >= svc->heap_n)
+			break;
+		if (k + 1 < svc->heap_n && svc->heap[k + 1]->key < svc->heap[k]->key)
+			k++;
+		if (svc->heap[k]->key >= c->key)
+			break;
+		heap_set(svc, i, svc->heap[k]);
+		i = k;
+	}
+	heap_set(svc, i, c);
+}
+
+static void heap_push(struct tftp_service *svc, struct tftp_conn *c)
+{
+	c->key = tftp_xfer_deadline(&c->x);
+	heap_set(svc, svc->heap_n++, c);
+	heap_up(svc, c->heap_i);
+}
+
+static void heap_fix(struct tftp_service *svc, struct tftp_conn *c)
+{
+	int64_t old = c->key;
+
+	c->key = tftp_xfer_deadline(&c->x);
+	if (c->key < old)
+		heap_up(svc, c->heap_i);
+	else if (c->key > old)
+		heap_down(svc, c->heap_i);
+}
+
+static void heap_remove(struct tftp_service *svc, struct tftp_conn *c)
+{
+	size_t i = c->heap_i;
+	struct tftp_conn *tail = svc->heap[--svc->heap_n];
+
+	if (tail == c)
+		return;
+	heap_set(svc, i, tail);
+	heap_up(svc, i);
+	heap_down(svc, tail->heap_i);
+}
+
+/* Arms the timerfd when the earliest deadline is before what is armed; a
+ * timer that fires early just re-arms (deadlines mostly move later). */
+static void timer_arm(struct tftp_service *svc)
+{
+	int64_t when = svc->heap_n ? svc->heap[0]->key : INT64_MAX;
+	struct itimerspec its = { 0 };
+
+	if (when >= svc->armed || when == INT64_MAX)
+		return;
+	if (when < 1)
+		when = 1;
+	its.it_value.tv_sec = when / 1000000;
+	its.it_value.tv_nsec = (long)(when % 1000000) * 1000;
+	if (timerfd_settime(svc->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		svc->armed = when;
+}
+
+/* ---- client hash --------------------------------------------------------------- */
+
+static size_t peer_hash(const struct tftp_service *svc, const struct sockaddr_in *p)
+{
+	uint32_t h = p->sin_addr.s_addr * 2654435761u ^ (uint32_t)p->sin_port * 40503u;
+
+	return (h ^ h >> 15) & svc->hash_mask;
+}
+
+static bool same_peer(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	return a->sin_addr.s_addr == b->sin_addr.s_addr && a->sin_port == b->sin_port;
+}
+
+static struct tftp_conn *conn_find(struct tftp_service *svc, const struct sockaddr_in *p)
+{
+	struct tftp_conn *c = svc->hash[peer_hash(svc, p)];
+
+	while (c && !same_peer(&c->peer, p))
+		c = c->hnext;
+	return c;
+}
+
+static void hash_insert(struct tftp_service *svc, struct tftp_conn *c)
+{
+	size_t h = peer_hash(svc, &c->peer);
+
+	c->hnext = svc->hash[h];
+	svc->hash[h] = c;
+}
+
+static void hash_remove(struct tftp_service *svc, struct tftp_conn *c)
+{
+	struct tftp_conn **pp = &svc->hash[peer_hash(svc, &c->peer)];
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+}
+
+/* ---- files ------------------------------------------------------------------- */
+
+/* openat2(RESOLVE_BENEATH) refuses any path, ".." or symlink (absolute or
+ * relative) that would resolve outside rootfd, and magic /proc links.  It
+ * takes no flag beside O_PATH but O_CLOEXEC (EINVAL otherwise). */
+static int openat2_beneath(int rootfd, const char *path, int flags)
+{
+	int extra = (flags & O_PATH) ? O_CLOEXEC : O_CLOEXEC | O_NOCTTY;
+	struct open_how how = { .flags = (uint64_t)(flags | extra),
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+	long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Without openat2 (Linux < 5.6): walk the path with O_NOFOLLOW, which
+ * refuses every symlink, inside the root or not.  tftp_path_clean() has
+ * already removed "..". */
+static int open_walk(int rootfd, const char *path, int flags)
+{
+	char comp[TFTP_PATH_MAX + 1];
+	int dir = rootfd, fd;
+
+	for (;;) {
+		const char *slash = strchr(path, '/');
+		size_t n = slash ? (size_t)(slash - path) : strlen(path);
+
+		memcpy(comp, path, n);
+		comp[n] = '\0';
+		fd = openat(dir, comp, slash ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+					     : flags | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+		if (dir != rootfd)
+			close(dir);
+		if (fd < 0 || !slash)
+			return fd;
+		dir = fd;
+		path = slash + 1;
+	}
+}
+
+static int open_beneath(int rootfd, const char *path, int flags)
+{
+	static bool no_openat2;
+	int fd;
+
+	if (!no_openat2) {
+		fd = openat2_beneath(rootfd, path, flags);
+		if (fd != -ENOSYS)
+			return fd;
+		no_openat2 = true;
+	}
+	return open_walk(rootfd, path, flags);
+}
+
+/* Opens path for reading if it is a regular, world-readable file under the
+ * root.  The first open is O_PATH, so a device node or FIFO is never
+ * opened for real; the second is checked to be the same inode. */
+static int open_served(const struct tftp_service *svc, const char *path, struct stat *st)
+{
+	struct stat again;
+	int pfd = open_beneath(svc->rootfd, path, O_PATH), fd;
+
+	if (pfd < 0)
+		return pfd;
+	if (fstat(pfd, st) < 0 || !S_ISREG(st->st_mode) || !(st->st_mode & S_IROTH)) {
+		close(pfd);
+		return -EACCES;
+	}
+	fd = open_beneath(svc->rootfd, path, O_RDONLY | O_NONBLOCK);
+	close(pfd);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &again) < 0 || again.st_dev != st->st_dev || again.st_ino != st->st_ino) {
+		close(fd);
+		return -EACCES; /* replaced between the two opens */
+	}
+	*st = again;
+	return fd;
+}
+
+static bool same_version(const struct tftp_file *f, const struct stat *st)
+{
+	return f->dev == st->st_dev && f->ino == st->st_ino && f->size == st->st_size &&
+	       f->mtime.tv_sec == st->st_mtim.tv_sec && f->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+static struct tftp_file **file_bucket(struct tftp_service *svc, dev_t dev, ino_t ino)
+{
+	return &svc->files[(ino ^ dev) % FILE_BUCKETS];
+}
+
+/* Where the entry for this version of the file is, or would go. */
+static struct tftp_file **file_find(struct tftp_service *svc, const struct stat *st)
+{
+	struct tftp_file **pp = file_bucket(svc, st->st_dev, st->st_ino);
+
+	while (*pp && !same_version(*pp, st))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void file_unlink(struct tftp_service *svc, const struct tftp_file *f)
+{
+	struct tftp_file **pp = file_bucket(svc, f->dev, f->ino);
+
+	while (*pp && *pp != f)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = f->next;
+}
+
+/* Reads a small file into memory, within the cache budget; a failure
+ * only means blocks come from pread(2). */
+static void file_cache(struct tftp_service *svc, struct tftp_file *f)
+{
+	size_t n = (size_t)f->size, got = 0;
+	uint8_t *data;
+
+	if (n == 0 || n > CACHE_FILE_MAX || n > CACHE_TOTAL_MAX - svc->cached)
+		return;
+	data = malloc(n);
+	if (!data)
+		return;
+	while (got < n) {
+		ssize_t r = pread(f->fd, data + got, n - got, (off_t)got);
+
+		if (r <= 0) {
+			free(data);
+			return;
+		}
+		got += (size_t)r;
+	}
+	f->data = data;
+	svc->cached += n;
+}
+
+/* Takes over fd: shares an open file of the same version if there is one. */
+static struct tftp_file *file_get(struct tftp_service *svc, int fd, const struct stat *st)
+{
+	struct tftp_file **pp = file_find(svc, st);
+
+	if (*pp) {
+		close(fd);
+		(*pp)->refs++;
+		return *pp;
+	}
+	*pp = calloc(1, sizeof(**pp));
+	if (!*pp) {
+		close(fd);
+		return NULL;
+	}
+	**pp = (struct tftp_file){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
+				   .mtime = st->st_mtim, .fd = fd, .refs = 1 };
+	file_cache(svc, *pp);
+	return *pp;
+}
+
+static void file_put(struct tftp_service *svc, struct tftp_file *f)
+{
+	if (--f->refs > 0)
+		return;
+	file_unlink(svc, f);
+	if (f->data)
+		svc->cached -= (size_t)f->size;
+	free(f->data);
+	close(f->fd);
+	free(f);
+}
+
+static ssize_t file_pread(void *ctx, void *buf, size_t n, uint64_t off)
+{
+	const struct tftp_file *f = ctx;
+	ssize_t r;
+
+	if (f->data) {
+		if (off >= (uint64_t)f->size)
+			return 0;
+		if (n > (uint64_t)f->size - off)
+			n = (size_t)((uint64_t)f->size - off);
+		memcpy(buf, f->data + off, n);
+		return (ssize_t)n;
+	}
+	r = pread(f->fd, buf, n, (off_t)off);
+	return r < 0 ? -errno : r;
+}
+
+/* ---- interfaces -------------------------------------------------------------- */
+
+static const struct net_iface *iface_lookup(struct tftp_service *svc, int ifindex)
+{
+	struct iface_slot *slot = &svc->ifaces[(unsigned)ifindex % IFACE_SLOTS];
+	time_t now = time(NULL);
+
+	if (slot->ifc.ifindex != ifindex || now - slot->fetched >= IFACE_CACHE_SECONDS) {
+		if (net_iface_get(ifindex, &slot->ifc) < 0)
+			return NULL;
+		slot->fetched = now;
+	}
+	return &slot->ifc;
+}
+
+/* The same links as the BSDP service: the --interface ones (the socket is
+ * bound to them), else every up, broadcast-capable link with an address. */
+static bool iface_served(const struct tftp_service *svc, const struct net_iface *ifc)
+{
+	if (svc->cfg->n_interfaces)
+		return true;
+	return net_iface_servable(ifc);
+}
+
+static struct tftp_limits limits_for(const struct tftp_service *svc, const struct net_iface *ifc)
+{
+	struct tftp_limits lim = { .max_blksize = svc->cfg->tftp_max_blksize,
+				   .max_windowsize = TFTP_WINDOW_CAP };
+
+	/* A DATA datagram must fit the link: MTU - IP - UDP - TFTP headers. */
+	if (ifc->mtu > TFTP_IP_UDP_TFTP_OVERHEAD + TFTP_SEGSIZE &&
+	    ifc->mtu - TFTP_IP_UDP_TFTP_OVERHEAD < lim.max_blksize)
+		lim.max_blksize = (uint16_t)(ifc->mtu - TFTP_IP_UDP_TFTP_OVERHEAD);
+	return lim;
+}
+
+/* ---- logging ------------------------------------------------------------------ */
+
+static const char *peer_str(const struct sockaddr_in *p, char *buf, size_t cap)
+{
+	char a[INET_ADDRSTRLEN];
+
+	snprintf(buf, cap, "%s:%u", inet_ntop(AF_INET, &p->sin_addr, a, sizeof(a)),
+		 ntohs(p->sin_port));
+	return buf;
+}
+
+static void log_refusal(const struct rx_info *rx, const char *name, size_t n, const char *why)
+{
+	char peer[32], esc[4 * 128 + 1];
+
+	log_escape(esc, sizeof(esc), name, n > 128 ? 128 : n);
+	log_msg(LOG_INFO, "tftp %s \"%s%s\": refused: %s", peer_str(&rx->src, peer, sizeof(peer)),
+		esc, n > 128 ? "..." : "", why);
+}
+
+static void log_transfer(const struct tftp_conn *c, int64_t now)
+{
+	const struct tftp_xfer *x = &c->x;
+	double secs = (double)(now - c->started) / 1e6;
+	char peer[32], esc[4 * TFTP_PATH_MAX + 1], what[48];
+
+	log_escape(esc, sizeof(esc), c->path, strlen(c->path));
+	if (c->why)
+		snprintf(what, sizeof(what), "%s", c->why);
+	else if (x->outcome == TFTP_CLIENT_ERROR)
+		snprintf(what, sizeof(what), "client error %u", x->error_code);
+	else
+		snprintf(what, sizeof(what), "%s", tftp_outcome_name(x->outcome));
+	log_msg(LOG_INFO, "tftp %s \"%s\" %s %" PRIu64 " bytes blksize %u windowsize %u "
+		"%.3f s %.1f MB/s retransmits %" PRIu64 ": %s",
+		peer_str(&c->peer, peer, sizeof(peer)), esc, tftp_mode_name(x->mode),
+		x->bytes_sent, x->blksize, x->windowsize, secs,
+		secs > 0 ? (double)x->bytes_sent / secs / 1e6 : 0.0, x->retransmits, what);
+}
+
+static void count_end(struct tftp_counters *ctr, const struct tftp_conn *c)
+{
+	const struct tftp_xfer *x = &c->x;
+
+	ctr->active--;
+	ctr->bytes_sent += x->bytes_sent;
+	ctr->packets_sent += x->packets_sent;
+	ctr->retransmits += x->retransmits;
+	ctr->dup_acks += x->dup_acks;
+	if (x->outcome == TFTP_COMPLETE)
+		ctr->completed++;
+	else if (x->outcome == TFTP_TIMED_OUT)
+		ctr->timed_out++;
+	else if (x->outcome == TFTP_CLIENT_ERROR)
+		ctr->client_errors++;
+	else
+		ctr->failed++;
+}
+
+/* ---- transfers ---------------------------------------------------------------- */
+
+static void conn_end(struct tftp_conn *c, int64_t now)
+{
+	struct tftp_service *svc = c->svc;
+
+	log_transfer(c, now);
+	count_end(&svc->ctr, c);
+	heap_remove(svc, c);
+	hash_remove(svc, c);
+	if (c->own_fd) {
+		loop_del(svc->loop, c->fd);
+		close(c->fd);
+	}
+	file_put(svc, c->file);
+	free(c);
+}
+
+/* A datagram that cannot go out now (full socket buffer) counts as lost:
+ * the timer resends it.  A client port that answers ICMP unreachable has
+ * gone away. */
+static int conn_send(struct tftp_conn *c, const uint8_t *buf, size_t len)
+{
+	int r = 0;
+
+	if (c->own_fd) {
+		if (send(c->fd, buf, len, 0) < 0)
+			r = -errno;
+	} else {
+		r = net_send(c->fd, buf, len, c->peer.sin_addr, ntohs(c->peer.sin_port),
+			     c->ifindex, c->local);
+	}
+	if (r == -EAGAIN || r == -EWOULDBLOCK || r == -ENOBUFS || r == -EINTR)
+		return 0;
+	return r;
+}
+
+/* Sends whatever the state machine has due, then files the transfer under
+ * its next deadline or ends it. */
+static void conn_pump(struct tftp_conn *c, int64_t now)
+{
+	struct tftp_service *svc = c->svc;
+	struct tftp_source src = { .pread = file_pread, .ctx = c->file };
+	ssize_t n;
+
+	while ((n = tftp_xfer_next(&c->x, &src, svc->tx, sizeof(svc->tx), now)) > 0) {
+		if (conn_send(c, svc->tx, (size_t)n) < 0) {
+			c->why = "client unreachable";
+			tftp_xfer_abort(&c->x, TFTP_ABORTED, -1, NULL);
+			break;
+		}
+	}
+	if (tftp_xfer_done(&c->x)) {
+		conn_end(c, now);
+		return;
+	}
+	heap_fix(svc, c);
+	timer_arm(svc);
+}
+
+static void conn_input(struct tftp_conn *c, const uint8_t *pkt, size_t len, int64_t now)
+{
+	tftp_xfer_input(&c->x, pkt, len, now);
+}
+
+/* Feeds up to budget datagrams waiting on the transfer's own socket. */
+static void conn_drain(struct tftp_conn *c, int budget, int64_t now)
+{
+	for (; budget > 0 && c->x.outcome == TFTP_RUNNING; budget--) {
+		ssize_t n = recv(c->fd, c->svc->rx, sizeof(c->svc->rx), MSG_DONTWAIT);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			c->why = "client unreachable";
+			tftp_xfer_abort(&c->x, TFTP_ABORTED, -1, NULL);
+			break;
+		}
+		conn_input(c, c->svc->rx, (size_t)n, now);
+	}
+}
+
+static void on_conn_readable(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct tftp_conn *c = ctx;
+	int64_t now = now_us();
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	/* One datagram: in lock-step that is the one ACK there is, and the
+	 * level-triggered loop calls again for any other (saves a recv that
+	 * would only say EAGAIN, a quarter of the syscalls per block). */
+	conn_drain(c, 1, now);
+	conn_pump(c, now);
+}
+
+static int open_transfer_socket(const struct rx_info *rx)
+{
+	struct sockaddr_in local = { .sin_family = AF_INET, .sin_addr = rx->local };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0 ||
+	    connect(fd, (const struct sockaddr *)&rx->src, sizeof(rx->src)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static struct tftp_conn *conn_new(struct tftp_service *svc, int lfd, const struct rx_info *rx,
+				  const char *path, size_t path_len)
+{
+	struct tftp_conn *c = calloc(1, sizeof(*c) + path_len + 1);
+
+	if (!c)
+		return NULL;
+	c->svc = svc;
+	c->peer = rx->src;
+	c->local = rx->local;
+	c->ifindex = rx->ifindex;
+	memcpy(c->path, path, path_len + 1);
+	if (svc->cfg->tftp_single_port) {
+		c->fd = lfd;
+		return c;
+	}
+	c->fd = open_transfer_socket(rx);
+	if (c->fd < 0 || loop_add(svc->loop, c->fd, EPOLLIN, on_conn_readable, c) < 0) {
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c);
+		return NULL;
+	}
+	c->own_fd = true;
+	return c;
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
+/* An ERROR straight from the server port.  Clients take the first reply's
+ * port as the transfer ID; for an ERROR that ends the exchange there is
+ * no later packet for that to matter to. */
+static void refuse(struct tftp_service *svc, int lfd, const struct rx_info *rx,
+		   uint16_t code, const char *msg)
+{
+	struct wr w = wr_init(svc->tx, sizeof(svc->tx));
+
+	if (tftp_build_error(&w, code, msg) == 0)
+		(void)net_send(lfd, w.p, w.len, rx->src.sin_addr, ntohs(rx->src.sin_port),
+			       rx->ifindex, rx->local);
+}
+
+/* A second RRQ from a client port that already has a transfer.  For the
+ * same file it is the client's retransmission of the first (busybox
+ * repeats its RRQ after 50 ms; in a storm the copy can wait in the queue
+ * until the transfer is well under way): our own timer answers for the
+ * first one, so it is dropped.  For another file the client has started
+ * over, and the old transfer ends. */
+static bool repeated_request(struct tftp_service *svc, const struct rx_info *rx,
+			     const struct tftp_request *rq, int64_t now)
+{
+	struct tftp_conn *c = conn_find(svc, &rx->src);
+	char path[TFTP_PATH_MAX + 1];
+
+	if (!c)
+		return false;
+	if (tftp_path_clean(rq->filename, rq->filename_len, svc->root_abs, path,
+			    sizeof(path)) >= 0 && strcmp(path, c->path) == 0) {
+		svc->ctr.dup_requests++;
+		return true;
+	}
+	c->why = "superseded by a new request";
+	tftp_xfer_abort(&c->x, TFTP_ABORTED, -1, NULL);
+	conn_end(c, now);
+	return false;
+}
+
+struct opened {
+	struct tftp_file *file;
+	uint64_t size;
+	char path[TFTP_PATH_MAX + 1];
+	size_t path_len;
+};
+
+/* Finds the file for rq; on refusal returns the TFTP error code to send. */
+static int open_request(struct tftp_service *svc, const struct tftp_request *rq,
+			struct opened *op, const char **why)
+{
+	ssize_t n = tftp_path_clean(rq->filename, rq->filename_len, svc->root_abs, op->path,
+				    sizeof(op->path));
+	struct stat st;
+	int fd;
+
+	if (n < 0) {
+		*why = n == -ENAMETOOLONG ? "name too long" : "name not allowed";
+		return TFTP_EACCESS;
+	}
+	op->path_len = (size_t)n;
+	fd = open_served(svc, op->path, &st);
+	if (fd == -ENOENT || fd == -ENOTDIR) {
+		*why = "file not found";
+		return TFTP_ENOTFOUND;
+	}
+	if (fd < 0) {
+		*why = fd == -EXDEV || fd == -ELOOP ? "leaves the root" : "not a readable regular file";
+		return TFTP_EACCESS;
+	}
+	op->file = file_get(svc, fd, &st);
+	if (!op->file) {
+		*why = "out of memory";
+		return TFTP_EUNDEF;
+	}
+	op->size = (uint64_t)op->file->size;
+	return -1;
+}
+
+static void start_transfer(struct tftp_service *svc, int lfd, const struct rx_info *rx,
+			   const struct tftp_request *rq, struct opened *op,
+			   const struct tftp_limits *lim, int64_t now)
+{
+	struct tftp_xfer_params p;
+	struct tftp_conn *c = conn_new(svc, lfd, rx, op->path, op->path_len);
+
+	if (!c) {
+		file_put(svc, op->file);
+		log_refusal(rx, op->path, op->path_len, "cannot open a transfer socket");
+		refuse(svc, lfd, rx, TFTP_EUNDEF, "Server out of resources");
+		return;
+	}
+	tftp_negotiate(rq, lim, op->size, &p);
+	tftp_xfer_init(&c->x, &p, now);
+	c->file = op->file;
+	c->started = now;
+	hash_insert(svc, c);
+	heap_push(svc, c);
+	svc->ctr.started++;
+	svc->ctr.active++;
+	conn_pump(c, now);
+}
+
+/* Counts and answers a request that will not be served. */
+static void refuse_request(struct tftp_service *svc, int lfd, const struct rx_info *rx,
+			   const struct tftp_request *rq, int code, const char *why)
+{
+	if (code == TFTP_ENOTFOUND)
+		svc->ctr.not_found++;
+	else if (code == TFTP_EACCESS)
+		svc->ctr.access_denied++;
+	log_refusal(rx, rq->filename, rq->filename_len, why);
+	refuse(svc, lfd, rx, (uint16_t)code, tftp_error_text((uint16_t)code));
+}
+
+static void on_request(struct tftp_service *svc, int lfd, const struct tftp_request *rq,
+		       const struct rx_info *rx, const struct net_iface *ifc, int64_t now)
+{
+	struct tftp_limits lim = limits_for(svc, ifc);
+	struct opened op;
+	const char *why = NULL;
+	int code;
+
+	svc->ctr.requests++;
+	if (rq->opcode == TFTP_WRQ) {
+		svc->ctr.write_refused++;
+		log_refusal(rx, rq->filename, rq->filename_len, "write request");
+		refuse(svc, lfd, rx, TFTP_EACCESS, "Write requests are not served");
+		return;
+	}
+	if (repeated_request(svc, rx, rq, now))
+		return;
+	if (svc->ctr.active >= svc->max_transfers) {
+		svc->ctr.over_capacity++;
+		log_refusal(rx, rq->filename, rq->filename_len, "too many transfers");
+		refuse(svc, lfd, rx, TFTP_EUNDEF, "Too many transfers, try again later");
+		return;
+	}
+	code = open_request(svc, rq, &op, &why);
+	if (code >= 0) {
+		refuse_request(svc, lfd, rx, rq, code, why);
+		return;
+	}
+	start_transfer(svc, lfd, rx, rq, &op, &lim, now);
+}
+
+/* ---- the server port ------------------------------------------------------------- */
+
+static ssize_t recv_server(int fd, void *buf, size_t cap, struct rx_info *rx)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct msghdr mh = { .msg_name = &rx->src, .msg_namelen = sizeof(rx->src),
+			     .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+	if (n < 0)
+		return -errno;
+	rx->ifindex = 0;
+	rx->local.s_addr = INADDR_ANY;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			rx->ifindex = pi.ipi_ifindex;
+			rx->local = pi.ipi_spec_dst;
+		}
+	}
+	return (mh.msg_flags & MSG_TRUNC) ? -EMSGSIZE : n;
+}
+
+static void on_datagram(struct tftp_service *svc, int fd, size_t len, const struct rx_info *rx,
+			int64_t now)
+{
+	const struct net_iface *ifc = iface_lookup(svc, rx->ifindex);
+	struct tftp_request rq;
+	struct tftp_conn *c;
+	int r;
+
+	if (!ifc || !iface_served(svc, ifc) || rx->src.sin_port == 0)
+		return;
+	r = tftp_parse_request(svc->rx, len, &rq);
+	if (r == -EOPNOTSUPP) {
+		/* Not a request: in single-port mode, a datagram of a transfer. */
+		c = svc->cfg->tftp_single_port ? conn_find(svc, &rx->src) : NULL;
+		if (c) {
+			conn_input(c, svc->rx, len, now);
+			conn_pump(c, now);
+		}
+		return;
+	}
+	if (r < 0) {
+		const char *msg = r == -EPROTONOSUPPORT ? "Unsupported mode" : "Malformed request";
+
+		svc->ctr.requests++;
+		svc->ctr.bad_requests++;
+		/* Garbage is answered only by an ERROR no larger than itself,
+		 * so that spoofed requests cannot use us as an amplifier. */
+		if (len >= TFTP_HDR_LEN + strlen(msg) + 1)
+			refuse(svc, fd, rx, TFTP_EBADOP, msg);
+		return;
+	}
+	on_request(svc, fd, &rq, rx, ifc, now);
+}
+
+static void on_server_readable(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct tftp_service *svc = ctx;
+	struct rx_info rx;
+
+	(void)loop;
+	(void)events;
+	for (int budget = RX_BUDGET; budget > 0; budget--) {
+		ssize_t n = recv_server(fd, svc->rx, sizeof(svc->rx), &rx);
+
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return;
+		if (n >= 0)
+			on_datagram(svc, fd, (size_t)n, &rx, now_us());
+	}
+}
+
+static void on_timer(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct tftp_service *svc = ctx;
+	uint64_t expirations;
+	int64_t now = now_us();
+
+	(void)events;
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return;
+	svc->armed = INT64_MAX;
+	/* An ACK may be waiting behind this timer in the same epoll batch
+	 * (a busy loop): read it first, or the retransmission is spurious,
+	 * and atftp aborts on a repeated OACK. */
+	if (svc->cfg->tftp_single_port)
+		for (size_t i = 0; i < svc->n_fds; i++)
+			on_server_readable(loop, svc->fds[i], 0, svc);
+	/* Each pass pushes the transfer's deadline past now or ends it. */
+	for (size_t budget = svc->heap_n; budget > 0 && svc->heap_n; budget--) {
+		struct tftp_conn *c = svc->heap[0];
+
+		if (c->key > now)
+			break;
+		if (c->own_fd)
+			conn_drain(c, RX_BUDGET, now);
+		tftp_xfer_tick(&c->x, now);
+		conn_pump(c, now);
+	}
+	timer_arm(svc);
+}
+
+/* ---- setup ---------------------------------------------------------------------- */
+
+__attribute__((format(printf, 2, 3)))
+static int fail(char **err, const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	if (vasprintf(err, fmt, ap) < 0)
+		*err = NULL;
+	va_end(ap);
+	return e ? -e : -EINVAL;
+}
+
+/* Each transfer needs a descriptor: raise the soft limit, or lower the cap. */
+static void fit_descriptors(struct tftp_service *svc)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)svc->max_transfers + FD_RESERVE;
+
+	if (svc->cfg->tftp_single_port || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+		svc->max_transfers = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE)
+								 : FD_RESERVE;
+		log_msg(LOG_WARNING, "tftp: open file limit %llu allows only %u transfers",
+			(unsigned long long)rl.rlim_cur, svc->max_transfers);
+	}
+}
+
+static int open_root(struct tftp_service *svc, char **err)
+{
+	svc->rootfd = open(svc->cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (svc->rootfd < 0)
+		return fail(err, "tftp: cannot open root %s: %s", svc->cfg->root, strerror(errno));
+	if (!realpath(svc->cfg->root, svc->root_abs))
+		svc->root_abs[0] = '\0';
+	return 0;
+}
+
+static int open_sockets(struct tftp_service *svc, char **err)
+{
+	const struct bsdpd_config *cfg = svc->cfg;
+	size_t n = cfg->n_interfaces ? cfg->n_interfaces : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *ifname = cfg->n_interfaces ? cfg->interfaces[i] : NULL;
+		int fd = net_open_udp(cfg->tftp_port, ifname);
+
+		if (fd < 0) {
+			errno = -fd;
+			return fail(err, "cannot listen on UDP port %u%s%s: %s", cfg->tftp_port,
+				    ifname ? " on " : "", ifname ? ifname : "", strerror(-fd));
+		}
+		svc->fds[svc->n_fds++] = fd;
+		if (loop_add(svc->loop, fd, EPOLLIN, on_server_readable, svc) < 0)
+			return fail(err, "tftp: cannot watch socket");
+	}
+	return 0;
+}
+
+static int alloc_tables(struct tftp_service *svc, char **err)
+{
+	size_t buckets = 64;
+
+	while (buckets < 2 * (size_t)svc->max_transfers)
+		buckets *= 2;
+	svc->hash = calloc(buckets, sizeof(*svc->hash));
+	svc->hash_mask = buckets - 1;
+	svc->heap = calloc(svc->max_transfers ? svc->max_transfers : 1, sizeof(*svc->heap));
+	svc->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	svc->armed = INT64_MAX;
+	if (!svc->hash || !svc->heap || svc->timerfd < 0 ||
+	    loop_add(svc->loop, svc->timerfd, EPOLLIN, on_timer, svc) < 0)
+		return fail(err, "tftp: cannot set up timers: %s", strerror(errno));
+	return 0;
+}
+
+struct tftp_service *tftp_service_new(const struct bsdpd_config *cfg, struct loop *loop,
+				      char **err)
+{
+	struct tftp_service *svc = calloc(1, sizeof(*svc));
+
+	*err = NULL;
+	if (!svc)
+		return NULL;
+	svc->cfg = cfg;
+	svc->loop = loop;
+	svc->rootfd = svc->timerfd = -1;
+	svc->max_transfers = cfg->tftp_max_transfers;
+	fit_descriptors(svc);
+	if (open_root(svc, err) < 0 || alloc_tables(svc, err) < 0 || open_sockets(svc, err) < 0) {
+		tftp_service_free(svc);
+		return NULL;
+	}
+	log_msg(LOG_INFO, "tftp: serving %s on UDP port %u%s, blksize up to %u, at most %u "
+		"transfers of %zu bytes each plus the file name", cfg->root, cfg->tftp_port,
+		cfg->tftp_single_port ? " (single port)" : "", cfg->tftp_max_blksize,
+		svc->max_transfers, sizeof(struct tftp_conn) + sizeof(struct tftp_conn *) * 3);
+	return svc;
+}
+
+void tftp_service_free(struct tftp_service *svc)
+{
+	int64_t now = now_us();
+
+	if (!svc)
+		return;
+	while (svc->heap_n) {
+		struct tftp_conn *c = svc->heap[0];
+
+		c->why = "server stopping";
+		tftp_xfer_abort(&c->x, TFTP_ABORTED, -1, NULL);
+		conn_end(c, now);
+	}
+	for (size_t i = 0; i < svc->n_fds; i++) {
+		loop_del(svc->loop, svc->fds[i]);
+		close(svc->fds[i]);
+	}
+	if (svc->timerfd >= 0) {
+		loop_del(svc->loop, svc->timerfd);
+		close(svc->timerfd);
+	}
+	if (svc->rootfd >= 0)
+		close(svc->rootfd);
+	free(svc->heap);
+	free(svc->hash);
+	free(svc);
+}
+
+const struct tftp_counters *tftp_service_counters(const struct tftp_service *svc)
+{
+	return &svc->ctr;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The TFTP service: serves regular files under --root to firmware that
+ * was told where its booter is by BSDP (or by DHCP option 67), on the same
+ * event loop as the BSDP service.  Read requests only.
+ *
+ * Sockets.  Requests arrive on UDP --tftp-port (69).  Each transfer gets
+ * its own socket bound to the receiving address and an ephemeral port
+ * (RFC 1350 transfer IDs) and connected to the client, so the kernel
+ * demultiplexes.  With --tftp-single-port every datagram of every transfer
+ * stays on port 69 and transfers are found by client address and port,
+ * which is what NAT and stateful firewalls need.
+ *
+ * Memory.  A transfer holds its state machine, addresses, its cleaned
+ * file name and one slot in the timer heap and in the client hash: 328
+ * bytes on x86-64 (printed at start) plus the name, at most 513, so under
+ * 850 bytes.  It has no packet buffer: each datagram is built in one
+ * shared buffer, from the file's bytes, and built again if it must be
+ * resent.  Files are opened once and shared by all their transfers; one
+ * of at most 4 MiB is read into memory once (64 MiB for all such files
+ * together), larger ones are read with pread(2).  --tftp-max-transfers
+ * caps the count (1000 by default: under 1 MB of transfer state); a
+ * request beyond it gets an ERROR at once.  The kernel adds one socket
+ * per transfer, unless --tftp-single-port.
+ *
+ * Timers.  One timerfd, armed for the earliest deadline of a binary heap
+ * of transfers ordered by their retransmission deadline.
+ */
+#ifndef BSDPD_TFTP_SERVER_H
+#define BSDPD_TFTP_SERVER_H
+
+#include <stdint.h>
+
+#include "loop.h"
+#include "server.h"
+
+#define TFTP_DEFAULT_MAX_BLKSIZE 1468   /* Ethernet MTU 1500 - 32 */
+#define TFTP_DEFAULT_MAX_TRANSFERS 1000
+
+/* For the metrics endpoint; monotonic except active. */
+struct tftp_counters {
+	uint64_t requests;        /* RRQ and WRQ datagrams on the server port */
+	uint64_t bad_requests;    /* malformed, or a mode other than octet/netascii */
+	uint64_t write_refused;   /* WRQ: error 2 */
+	uint64_t not_found;       /* error 1 */
+	uint64_t access_denied;   /* error 2: name, symlink, device, directory, mode */
+	uint64_t over_capacity;   /* --tftp-max-transfers reached */
+	uint64_t dup_requests;    /* RRQ repeated before our first reply was acknowledged */
+	uint64_t started;
+	uint64_t completed;
+	uint64_t timed_out;       /* abandoned by the client: reaped */
+	uint64_t client_errors;   /* the client sent ERROR */
+	uint64_t failed;          /* read errors, send errors, superseded, shutdown */
+	uint64_t bytes_sent;      /* file bytes, first transmissions */
+	uint64_t packets_sent;
+	uint64_t retransmits;
+	uint64_t dup_acks;        /* duplicate ACKs, never answered */
+	uint64_t active;          /* transfers now */
+};
+
+struct tftp_service;
+
+/* Opens the root and the port-69 sockets.  NULL with a message in *err
+ * (to free()) on failure. */
+struct tftp_service *tftp_service_new(const struct bsdpd_config *cfg, struct loop *loop,
+				      char **err);
+/* Ends every transfer (logged as aborted) and closes everything. */
+void tftp_service_free(struct tftp_service *svc);
+const struct tftp_counters *tftp_service_counters(const struct tftp_service *svc);
+
+#endif

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tftp-load: fetches one file N times over TFTP, C transfers at once, from
+ * one process and one epoll set, and prints a JSON line with the totals.
+ * The load generator of tools/bench/tftp-bench.sh; the client is
+ * tools/tftp_fetch.c.  With -o FILE it does one blocking fetch to FILE with
+ * progress instead (what `bsdpc select --fetch` does).
+ *
+ *   tftp-load -s 198.18.6.1 -f snponly.efi -n 200 -c 200 -b 1432 [-w 16] [-e SIZE]
+ *
+ * For the integration tests: -H SECONDS sends the requests and then never
+ * answers (abandoned clients, kept open that long); -q nul|ff|name-ff
+ * sends the request with a client quirk: trailing NULs or 0xFF bytes after
+ * the mode (Apple OpenFirmware), or 0xFF after the file name (PXE ROMs).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tftp_fetch.h"
+#include "tftp.h"
+
+struct run {
+	struct tftp_fetch_opts o;
+	unsigned total, concurrency, started, ok, failed;
+	uint64_t expect_size, bytes, retransmits;
+	const char *output;
+	unsigned hang_seconds;
+	const char *quirk;
+	uint8_t request[1024];
+	struct tftp_session *s;
+	int ep;
+};
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void usage(void)
+{
+	fputs("usage: tftp-load -s IP -f FILE [-p PORT] [-n COUNT] [-c CONCURRENCY]\n"
+	      "                 [-b BLKSIZE] [-w WINDOWSIZE] [-t] [-e SIZE] [-o OUT]\n"
+	      "                 [-H SECONDS] [-q nul|ff|name-ff]\n", stderr);
+	exit(2);
+}
+
+static unsigned long num(const char *s, unsigned long max)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v > max)
+		usage();
+	return v;
+}
+
+static void parse(struct run *r, int argc, char **argv)
+{
+	int c;
+
+	while ((c = getopt(argc, argv, "s:p:f:n:c:b:w:te:o:i:H:q:")) != -1) {
+		switch (c) {
+		case 's': if (inet_pton(AF_INET, optarg, &r->o.server) != 1) usage(); break;
+		case 'p': r->o.port = (uint16_t)num(optarg, 65535); break;
+		case 'f': r->o.remote = optarg; break;
+		case 'n': r->total = (unsigned)num(optarg, 100000); break;
+		case 'c': r->concurrency = (unsigned)num(optarg, 10000); break;
+		case 'b': r->o.blksize = (uint16_t)num(optarg, 65464); break;
+		case 'w': r->o.windowsize = (uint16_t)num(optarg, 65535); break;
+		case 't': r->o.tsize = true; break;
+		case 'e': r->expect_size = num(optarg, ~0UL); break;
+		case 'o': r->output = optarg; break;
+		case 'i': r->o.ifname = optarg; break;
+		case 'H': r->hang_seconds = (unsigned)num(optarg, 3600); break;
+		case 'q': r->quirk = optarg; break;
+		default: usage();
+		}
+	}
+	if (!r->o.remote || !r->o.server.s_addr)
+		usage();
+	if (!r->concurrency || r->concurrency > r->total)
+		r->concurrency = r->total;
+}
+
+/* The request with a client quirk, built by hand. */
+static void quirk_request(struct run *r)
+{
+	size_t n = strlen(r->o.remote), len = 0;
+	const char *mode = "octet";
+
+	if (n + 32 > sizeof(r->request))
+		usage();
+	r->request[len++] = 0;
+	r->request[len++] = TFTP_RRQ;
+	memcpy(r->request + len, r->o.remote, n);
+	len += n;
+	if (strcmp(r->quirk, "name-ff") == 0)
+		r->request[len++] = 0xff;
+	r->request[len++] = 0;
+	memcpy(r->request + len, mode, strlen(mode) + 1);
+	len += strlen(mode) + 1;
+	if (strcmp(r->quirk, "nul") == 0)
+		for (int i = 0; i < 3; i++)
+			r->request[len++] = 0;
+	else if (strcmp(r->quirk, "ff") == 0)
+		for (int i = 0; i < 4; i++)
+			r->request[len++] = 0xff;
+	else if (strcmp(r->quirk, "name-ff") != 0)
+		usage();
+	r->o.request = r->request;
+	r->o.request_len = len;
+}
+
+/* Abandoned clients: ask, then never answer, and hold the ports open. */
+static int hang(struct run *r)
+{
+	struct tftp_session *s = calloc(r->total, sizeof(*s));
+	int rc = 0;
+
+	if (!s)
+		return 1;
+	for (unsigned i = 0; i < r->total; i++)
+		if (tftp_session_start(&s[i], &r->o, -1, mono_us()) < 0)
+			rc = 1;
+	sleep(r->hang_seconds);
+	for (unsigned i = 0; i < r->total; i++)
+		tftp_session_close(&s[i]);
+	free(s);
+	return rc;
+}
+
+static int fetch_one(struct run *r)
+{
+	struct tftp_fetch_result res;
+
+	r->o.local = r->output;
+	r->o.progress = stderr;
+	if (tftp_fetch(&r->o, &res) < 0) {
+		fprintf(stderr, "tftp-load: %s\n", res.error);
+		return 1;
+	}
+	return 0;
+}
+
+static void start_one(struct run *r, struct tftp_session *s, int64_t now)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+
+	r->started++;
+	if (tftp_session_start(s, &r->o, -1, now) < 0 ||
+	    epoll_ctl(r->ep, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
+		fprintf(stderr, "tftp-load: start: %s\n", s->res.error);
+		r->failed++;
+		tftp_session_close(s);
+		s->done = true;
+	}
+}
+
+/* Records a finished session and starts the next fetch in its place. */
+static void finish_one(struct run *r, struct tftp_session *s, int rc, int64_t now)
+{
+	if (rc > 0 && (!r->expect_size || s->res.bytes == r->expect_size)) {
+		r->ok++;
+	} else {
+		r->failed++;
+		fprintf(stderr, "tftp-load: %s (%llu bytes)\n",
+			s->res.error[0] ? s->res.error : "wrong size",
+			(unsigned long long)s->res.bytes);
+	}
+	r->bytes += s->res.bytes;
+	r->retransmits += s->res.retransmits;
+	tftp_session_close(s);
+	if (r->started < r->total)
+		start_one(r, s, now);
+}
+
+static void expire(struct run *r, int64_t now)
+{
+	for (unsigned i = 0; i < r->concurrency; i++) {
+		struct tftp_session *s = &r->s[i];
+
+		if (s->fd >= 0 && !s->done && now >= s->deadline &&
+		    tftp_session_timeout(s, now) < 0)
+			finish_one(r, s, -1, now);
+	}
+}
+
+static void loop(struct run *r)
+{
+	struct epoll_event evs[256];
+	int64_t next_expire = 0;
+
+	while (r->ok + r->failed < r->total) {
+		int n = epoll_wait(r->ep, evs, 256, 20);
+		int64_t now = mono_us();
+
+		for (int i = 0; i < n; i++) {
+			struct tftp_session *s = evs[i].data.ptr;
+			int rc;
+
+			if (s->fd < 0 || s->done)
+				continue;
+			rc = tftp_session_input(s, now);
+			if (rc != 0)
+				finish_one(r, s, rc, now);
+		}
+		if (now >= next_expire) {
+			expire(r, now);
+			next_expire = now + 10000;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = { .total = 1 };
+	struct rlimit rl;
+	int64_t t0;
+	double secs;
+
+	parse(&r, argc, argv);
+	if (r.quirk)
+		quirk_request(&r);
+	if (r.hang_seconds)
+		return hang(&r);
+	if (r.output)
+		return fetch_one(&r);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	r.s = calloc(r.concurrency, sizeof(*r.s));
+	r.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (!r.s || r.ep < 0)
+		return 2;
+	t0 = mono_us();
+	for (unsigned i = 0; i < r.concurrency; i++)
+		start_one(&r, &r.s[i], t0);
+	loop(&r);
+	secs = (double)(mono_us() - t0) / 1e6;
+	printf("{\"ok\":%u,\"failed\":%u,\"bytes\":%llu,\"seconds\":%.3f,\"MBps\":%.2f,"
+	       "\"client_retransmits\":%llu}\n", r.ok, r.failed, (unsigned long long)r.bytes, secs,
+	       secs > 0 ? (double)r.bytes / secs / 1e6 : 0.0, (unsigned long long)r.retransmits);
+	free(r.s);
+	close(r.ep);
+	return r.failed ? 1 : 0;
+}
