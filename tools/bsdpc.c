@@ -40,6 +40,7 @@
 #include "bsdp.h"
 #include "dhcp.h"
 #include "log.h"
+#include "tftp_fetch.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -93,6 +94,7 @@ struct cli {
 	uint32_t image;
 	bool has_server;
 	struct in_addr server;
+	const char *fetch;              /* select --fetch FILE */
 };
 
 struct suboption {
@@ -206,6 +208,9 @@ static const char *const help_text[] = {
 	"                           (default: 2); select waits this long per step",
 	"        --image ID         select: image id, hex (0x81000001) or decimal",
 	"    -s, --server IP        select: the server to ask (default: found by LIST)",
+	"        --fetch FILE       select: then fetch the boot file by TFTP from siaddr,",
+	"                           as the firmware does (blksize 1432, tsize), into",
+	"                           FILE, with progress and the rate on stderr",
 	"    -j, --json             print one JSON object instead of text",
 	"    -v, --verbose          report sent requests and ignored packets on stderr",
 	"    -h, --help             print this help and exit",
@@ -450,6 +455,12 @@ static int set_server(struct cli *cli, const char *arg)
 	return 0;
 }
 
+static int set_fetch(struct cli *cli, const char *arg)
+{
+	cli->fetch = arg;
+	return 0;
+}
+
 static int set_json(struct cli *cli, const char *arg)
 {
 	(void)arg;
@@ -479,6 +490,7 @@ enum {
 	OPT_DHCP_MAX_SIZE,
 	OPT_MAC,
 	OPT_IMAGE,
+	OPT_FETCH,
 };
 
 struct cli_option {
@@ -500,6 +512,7 @@ static const struct cli_option cli_options[] = {
 	{ { "timeout", required_argument, NULL, 't' }, set_timeout },
 	{ { "image", required_argument, NULL, OPT_IMAGE }, set_image },
 	{ { "server", required_argument, NULL, 's' }, set_server },
+	{ { "fetch", required_argument, NULL, OPT_FETCH }, set_fetch },
 	{ { "json", no_argument, NULL, 'j' }, set_json },
 	{ { "verbose", no_argument, NULL, 'v' }, set_verbose },
 	{ { "help", no_argument, NULL, 'h' }, set_help },
@@ -1602,6 +1615,28 @@ static int select_exchange(struct client *c, struct in_addr server)
 	return c->reply.message == BSDP_SELECT ? EXIT_ANSWERED : EXIT_NO_ANSWER;
 }
 
+/* What the firmware does after ACK[SELECT] (SPEC §3.2 steps 8-9): TFTP the
+ * file named in the reply from siaddr.  blksize 1432 is what iPXE asks
+ * for and what USB-C Macs needed (jamf/NetSUS#86 set 1460). */
+static int fetch_boot_file(const struct client *c)
+{
+	const struct dhcp_header *h = &c->reply.view.hdr;
+	struct tftp_fetch_opts o = { .server = h->siaddr, .remote = h->file,
+				     .local = c->cli->fetch, .blksize = 1432, .tsize = true,
+				     .ifname = c->ifname, .progress = stderr };
+	struct tftp_fetch_result res;
+
+	if (h->file[0] == '\0' || h->siaddr.s_addr == INADDR_ANY) {
+		log_msg(LOG_ERR, "--fetch: ACK[SELECT] names no boot file or TFTP server");
+		return EXIT_NO_ANSWER;
+	}
+	if (tftp_fetch(&o, &res) < 0) {
+		log_msg(LOG_ERR, "--fetch %s: %s", h->file, res.error);
+		return EXIT_NO_ANSWER;
+	}
+	return EXIT_ANSWERED;
+}
+
 static int run_select(struct client *c)
 {
 	struct in_addr server = c->cli->server;
@@ -1612,7 +1647,10 @@ static int run_select(struct client *c)
 		if (status != EXIT_ANSWERED)
 			return status;
 	}
-	return select_exchange(c, server);
+	status = select_exchange(c, server);
+	if (status == EXIT_ANSWERED && c->cli->fetch)
+		status = fetch_boot_file(c);
+	return status;
 }
 
 /* ---- main ----------------------------------------------------------------- */

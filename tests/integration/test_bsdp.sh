@@ -56,6 +56,13 @@ check "SELECT is acknowledged" jq_sel '.result == "ACK" and .image == "0x0100006
 check "ACK[SELECT] names the boot file and TFTP server" \
 	jq_sel ".boot_file == \"iPXE.nbi/i386/booter\" and .tftp_server == \"$SRV_IP\" and .sname == \"lab-server\""
 
+# The firmware's whole path: LIST, SELECT, then TFTP of the named boot file.
+ip netns exec "$CLI" "$BSDPC" select --interface "$CLI_IF" --timeout 1 --image 0x01000065 \
+	--fetch "$WORK/fetched" >"$WORK/fetch.out" 2>"$WORK/fetch.err" || true
+check "select --fetch TFTPs the boot file, identical to the bundle's booter" \
+	cmp -s "$WORK/fetched" "$ROOT/iPXE.nbi/i386/booter"
+check "select --fetch reports the transfer rate" grep -q "/s" "$WORK/fetch.err"
+
 bsdpc select --image 0x01000066 --server "$SRV_IP" >"$WORK/failed.json" || true
 check "SELECT of an unknown image gets ACK[FAILED]" jqf failed '.result == "FAILED"'
 
