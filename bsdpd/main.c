@@ -339,43 +339,41 @@ static int drop_privileges(const char *user, const char *state_dir)
 	return 0;
 }
 
+/* Starts the services before giving up root: TFTP binds port 69 and opens
+ * the root, BSDP binds port 67 and opens the database. */
+static int start_services(struct options *o, struct loop *loop, struct signals *sg)
+{
+	char *err = NULL;
+
+	sg->svc = bsdp_service_new(&o->cfg, loop, &err);
+	if (sg->svc && !o->cfg.tftp_disabled)
+		sg->tftp = tftp_service_new(&o->cfg, loop, &err);
+	if (!sg->svc || (!o->cfg.tftp_disabled && !sg->tftp)) {
+		log_msg(LOG_ERR, "%s", err ? err : "out of memory");
+		free(err);
+		return -1;
+	}
+	if (o->user && drop_privileges(o->user, o->cfg.state_dir) < 0)
+		return -1;
+	return 0;
+}
+
 static int run_server(struct options *o)
 {
 	struct loop *loop = loop_new();
 	struct signals sg = { .fd = open_signals() };
-	char *err = NULL;
-	int r;
+	int r = -1;
 
-	if (!loop || sg.fd < 0 || loop_add(loop, sg.fd, EPOLLIN, on_signal, &sg) < 0) {
+	if (!loop || sg.fd < 0 || loop_add(loop, sg.fd, EPOLLIN, on_signal, &sg) < 0)
 		log_msg(LOG_ERR, "cannot set up the event loop: %s", strerror(errno));
-		return 1;
+	else if (start_services(o, loop, &sg) == 0) {
+		log_msg(LOG_INFO, "bsdpd %s ready, priority %u", BSDPD_VERSION, o->cfg.priority);
+		r = loop_run(loop);
 	}
-	sg.svc = bsdp_service_new(&o->cfg, loop, &err);
-	if (!sg.svc) {
-		log_msg(LOG_ERR, "%s", err ? err : "out of memory");
-		free(err);
-		return 1;
-	}
-	/* TFTP binds port 69 and opens the root before root is given up. */
-	if (!o->cfg.tftp_disabled) {
-		sg.tftp = tftp_service_new(&o->cfg, loop, &err);
-		if (!sg.tftp) {
-			log_msg(LOG_ERR, "%s", err ? err : "out of memory");
-			free(err);
-			bsdp_service_free(sg.svc);
-			return 1;
-		}
-	}
-	if (o->user && drop_privileges(o->user, o->cfg.state_dir) < 0) {
-		tftp_service_free(sg.tftp);
-		bsdp_service_free(sg.svc);
-		return 1;
-	}
-	log_msg(LOG_INFO, "bsdpd %s ready, priority %u", BSDPD_VERSION, o->cfg.priority);
-	r = loop_run(loop);
 	tftp_service_free(sg.tftp);
 	bsdp_service_free(sg.svc);
-	close(sg.fd);
+	if (sg.fd >= 0)
+		close(sg.fd);
 	loop_free(loop);
 	return r < 0 ? 1 : 0;
 }
