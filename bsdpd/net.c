@@ -55,12 +55,14 @@ ssize_t net_recv(int fd, void *buf, size_t cap, struct net_rx *rx)
 	if (n < 0)
 		return -errno;
 	rx->ifindex = 0;
+	rx->local.s_addr = INADDR_ANY;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			rx->ifindex = pi.ipi_ifindex;
+			rx->local = pi.ipi_spec_dst;
 		}
 	}
 	/* A datagram cut by the buffer is not what the client sent. */
@@ -127,4 +129,17 @@ bool net_iface_servable(const struct net_iface *ifc)
 {
 	return (ifc->flags & IFF_UP) && (ifc->flags & IFF_BROADCAST) &&
 	       !(ifc->flags & IFF_LOOPBACK) && ifc->addr.s_addr != INADDR_ANY;
+}
+
+const struct net_iface *net_iface_cached(struct net_iface_cache *cache, int ifindex)
+{
+	struct net_iface_slot *slot = &cache->slot[(unsigned)ifindex % NET_IFACE_CACHE_SLOTS];
+	time_t now = time(NULL);
+
+	if (slot->ifc.ifindex != ifindex || now - slot->fetched >= NET_IFACE_CACHE_SECONDS) {
+		if (net_iface_get(ifindex, &slot->ifc) < 0)
+			return NULL;
+		slot->fetched = now;
+	}
+	return &slot->ifc;
 }

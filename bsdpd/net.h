@@ -12,9 +12,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct net_rx {
 	struct sockaddr_in src;
+	struct in_addr local;    /* IP_PKTINFO ipi_spec_dst: our address for replies */
 	int ifindex;
 };
 
@@ -39,5 +41,22 @@ int net_send(int fd, const void *buf, size_t len, struct in_addr dst, uint16_t p
 int net_iface_get(int ifindex, struct net_iface *out);
 /* Whether an interface may be served when no --interface was given. */
 bool net_iface_servable(const struct net_iface *ifc);
+
+/* Interface facts looked up per datagram, cached for a couple of seconds
+ * so a burst costs no ioctls and address or MTU changes are still seen. */
+#define NET_IFACE_CACHE_SLOTS 64
+#define NET_IFACE_CACHE_SECONDS 2
+
+struct net_iface_slot {
+	struct net_iface ifc;
+	time_t fetched;
+};
+
+struct net_iface_cache {
+	struct net_iface_slot slot[NET_IFACE_CACHE_SLOTS];
+};
+
+/* The facts of ifindex, or NULL if the interface is gone. */
+const struct net_iface *net_iface_cached(struct net_iface_cache *cache, int ifindex);
 
 #endif

@@ -15,14 +15,6 @@
 #include "net.h"
 #include "responder.h"
 
-#define IFACE_CACHE_SECONDS 5
-#define IFACE_CACHE_SLOTS 64
-
-struct iface_slot {
-	struct net_iface ifc;
-	time_t fetched;
-};
-
 struct bsdp_service {
 	const struct bsdpd_config *cfg;
 	struct loop *loop;
@@ -31,7 +23,7 @@ struct bsdp_service {
 	struct bsdp_responder rs;
 	int fds[BSDPD_MAX_INTERFACES];
 	size_t n_fds;
-	struct iface_slot ifaces[IFACE_CACHE_SLOTS];
+	struct net_iface_cache ifaces;
 	uint8_t rxbuf[65536];
 	struct bsdp_tx tx;
 };
@@ -103,19 +95,6 @@ void bsdp_service_reload(struct bsdp_service *svc)
 
 /* ---- interfaces -------------------------------------------------------- */
 
-static const struct net_iface *iface_lookup(struct bsdp_service *svc, int ifindex)
-{
-	struct iface_slot *slot = &svc->ifaces[(unsigned)ifindex % IFACE_CACHE_SLOTS];
-	time_t now = time(NULL);
-
-	if (slot->ifc.ifindex != ifindex || now - slot->fetched > IFACE_CACHE_SECONDS) {
-		if (net_iface_get(ifindex, &slot->ifc) < 0)
-			return NULL;
-		slot->fetched = now;
-	}
-	return &slot->ifc;
-}
-
 /* Without --interface, every up, broadcast-capable link with an address. */
 static bool iface_served(const struct bsdp_service *svc, const struct net_iface *ifc)
 {
@@ -151,7 +130,7 @@ static void log_reply(const struct bsdp_event *ev, const struct bsdp_tx *tx)
 static void handle_datagram(struct bsdp_service *svc, int fd, size_t len,
 			    const struct net_rx *rx)
 {
-	const struct net_iface *ifc = iface_lookup(svc, rx->ifindex);
+	const struct net_iface *ifc = net_iface_cached(&svc->ifaces, rx->ifindex);
 	struct bsdp_rx brx;
 	struct bsdp_event ev;
 	int r;

@@ -34,8 +34,6 @@
 #define RX_MAX 65536
 #define TX_MAX (TFTP_BLKSIZE_MAX + TFTP_HDR_LEN)
 #define FILE_BUCKETS 256
-#define IFACE_SLOTS 64
-#define IFACE_CACHE_SECONDS 2     /* MTU changes are seen this late */
 #define FD_RESERVE 64            /* descriptors kept for everything but transfers */
 #define RX_BUDGET 256            /* datagrams per wakeup, like the BSDP socket */
 #define CACHE_FILE_MAX (4u << 20)   /* files up to 4 MiB are served from memory */
@@ -73,18 +71,6 @@ struct tftp_conn {
 	char path[];                 /* cleaned name, for the log */
 };
 
-struct iface_slot {
-	struct net_iface ifc;
-	time_t fetched;
-};
-
-/* Where a datagram on the server port came from. */
-struct rx_info {
-	struct sockaddr_in src;
-	struct in_addr local;        /* IP_PKTINFO ipi_spec_dst: our address */
-	int ifindex;
-};
-
 struct tftp_service {
 	const struct bsdpd_config *cfg;
 	struct loop *loop;
@@ -101,7 +87,7 @@ struct tftp_service {
 	size_t hash_mask;
 	struct tftp_file *files[FILE_BUCKETS];
 	size_t cached;               /* bytes of files held in memory */
-	struct iface_slot ifaces[IFACE_SLOTS];
+	struct net_iface_cache ifaces;
 	struct tftp_counters ctr;
 	uint8_t rx[RX_MAX];
 	uint8_t tx[TX_MAX];
@@ -431,19 +417,6 @@ static ssize_t file_pread(void *ctx, void *buf, size_t n, uint64_t off)
 
 /* ---- interfaces -------------------------------------------------------------- */
 
-static const struct net_iface *iface_lookup(struct tftp_service *svc, int ifindex)
-{
-	struct iface_slot *slot = &svc->ifaces[(unsigned)ifindex % IFACE_SLOTS];
-	time_t now = time(NULL);
-
-	if (slot->ifc.ifindex != ifindex || now - slot->fetched >= IFACE_CACHE_SECONDS) {
-		if (net_iface_get(ifindex, &slot->ifc) < 0)
-			return NULL;
-		slot->fetched = now;
-	}
-	return &slot->ifc;
-}
-
 /* The same links as the BSDP service: the --interface ones (the socket is
  * bound to them), else every up, broadcast-capable link with an address. */
 static bool iface_served(const struct tftp_service *svc, const struct net_iface *ifc)
@@ -476,7 +449,7 @@ static const char *peer_str(const struct sockaddr_in *p, char *buf, size_t cap)
 	return buf;
 }
 
-static void log_refusal(const struct rx_info *rx, const char *name, size_t n, const char *why)
+static void log_refusal(const struct net_rx *rx, const char *name, size_t n, const char *why)
 {
 	char peer[32], esc[4 * 128 + 1];
 
@@ -623,7 +596,7 @@ static void on_conn_readable(struct loop *loop, int fd, uint32_t events, void *c
 	conn_pump(c, now);
 }
 
-static int open_transfer_socket(const struct rx_info *rx)
+static int open_transfer_socket(const struct net_rx *rx)
 {
 	struct sockaddr_in local = { .sin_family = AF_INET, .sin_addr = rx->local };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -640,7 +613,7 @@ static int open_transfer_socket(const struct rx_info *rx)
 	return fd;
 }
 
-static struct tftp_conn *conn_new(struct tftp_service *svc, int lfd, const struct rx_info *rx,
+static struct tftp_conn *conn_new(struct tftp_service *svc, int lfd, const struct net_rx *rx,
 				  const char *path, size_t path_len)
 {
 	struct tftp_conn *c = calloc(1, sizeof(*c) + path_len + 1);
@@ -672,7 +645,7 @@ static struct tftp_conn *conn_new(struct tftp_service *svc, int lfd, const struc
 /* An ERROR straight from the server port.  Clients take the first reply's
  * port as the transfer ID; for an ERROR that ends the exchange there is
  * no later packet for that to matter to. */
-static void refuse(struct tftp_service *svc, int lfd, const struct rx_info *rx,
+static void refuse(struct tftp_service *svc, int lfd, const struct net_rx *rx,
 		   uint16_t code, const char *msg)
 {
 	struct wr w = wr_init(svc->tx, sizeof(svc->tx));
@@ -688,7 +661,7 @@ static void refuse(struct tftp_service *svc, int lfd, const struct rx_info *rx,
  * until the transfer is well under way): our own timer answers for the
  * first one, so it is dropped.  For another file the client has started
  * over, and the old transfer ends. */
-static bool repeated_request(struct tftp_service *svc, const struct rx_info *rx,
+static bool repeated_request(struct tftp_service *svc, const struct net_rx *rx,
 			     const struct tftp_request *rq, int64_t now)
 {
 	struct tftp_conn *c = conn_find(svc, &rx->src);
@@ -746,7 +719,7 @@ static int open_request(struct tftp_service *svc, const struct tftp_request *rq,
 	return -1;
 }
 
-static void start_transfer(struct tftp_service *svc, int lfd, const struct rx_info *rx,
+static void start_transfer(struct tftp_service *svc, int lfd, const struct net_rx *rx,
 			   const struct tftp_request *rq, struct opened *op,
 			   const struct tftp_limits *lim, int64_t now)
 {
@@ -771,7 +744,7 @@ static void start_transfer(struct tftp_service *svc, int lfd, const struct rx_in
 }
 
 /* Counts and answers a request that will not be served. */
-static void refuse_request(struct tftp_service *svc, int lfd, const struct rx_info *rx,
+static void refuse_request(struct tftp_service *svc, int lfd, const struct net_rx *rx,
 			   const struct tftp_request *rq, int code, const char *why)
 {
 	if (code == TFTP_ENOTFOUND)
@@ -783,7 +756,7 @@ static void refuse_request(struct tftp_service *svc, int lfd, const struct rx_in
 }
 
 static void on_request(struct tftp_service *svc, int lfd, const struct tftp_request *rq,
-		       const struct rx_info *rx, const struct net_iface *ifc, int64_t now)
+		       const struct net_rx *rx, const struct net_iface *ifc, int64_t now)
 {
 	struct tftp_limits lim = limits_for(svc, ifc);
 	struct opened op;
@@ -815,38 +788,10 @@ static void on_request(struct tftp_service *svc, int lfd, const struct tftp_requ
 
 /* ---- the server port ------------------------------------------------------------- */
 
-static ssize_t recv_server(int fd, void *buf, size_t cap, struct rx_info *rx)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = cap };
-	struct msghdr mh = { .msg_name = &rx->src, .msg_namelen = sizeof(rx->src),
-			     .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
-
-	if (n < 0)
-		return -errno;
-	rx->ifindex = 0;
-	rx->local.s_addr = INADDR_ANY;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			rx->ifindex = pi.ipi_ifindex;
-			rx->local = pi.ipi_spec_dst;
-		}
-	}
-	return (mh.msg_flags & MSG_TRUNC) ? -EMSGSIZE : n;
-}
-
-static void on_datagram(struct tftp_service *svc, int fd, size_t len, const struct rx_info *rx,
+static void on_datagram(struct tftp_service *svc, int fd, size_t len, const struct net_rx *rx,
 			int64_t now)
 {
-	const struct net_iface *ifc = iface_lookup(svc, rx->ifindex);
+	const struct net_iface *ifc = net_iface_cached(&svc->ifaces, rx->ifindex);
 	struct tftp_request rq;
 	struct tftp_conn *c;
 	int r;
@@ -880,12 +825,12 @@ static void on_datagram(struct tftp_service *svc, int fd, size_t len, const stru
 static void on_server_readable(struct loop *loop, int fd, uint32_t events, void *ctx)
 {
 	struct tftp_service *svc = ctx;
-	struct rx_info rx;
+	struct net_rx rx;
 
 	(void)loop;
 	(void)events;
 	for (int budget = RX_BUDGET; budget > 0; budget--) {
-		ssize_t n = recv_server(fd, svc->rx, sizeof(svc->rx), &rx);
+		ssize_t n = net_recv(fd, svc->rx, sizeof(svc->rx), &rx);
 
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			return;
