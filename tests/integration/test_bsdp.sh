@@ -33,7 +33,7 @@ bsdpc() {
 
 lab_spawn "$CLI" "$WORK/tshark.log" tshark -n -i "$CLI_IF" -f "udp port 67 or udp port 68 or udp port 700" -w "$WORK/cap.pcapng"
 TSHARK_PID=$LAST_PID
-wait_for_line "$WORK/tshark.log" 10 "Capturing on" || { cat "$WORK/tshark.log"; exit 1; }
+wait_for_line "$WORK/tshark.log" 60 "Capturing on" || { cat "$WORK/tshark.log"; exit 1; }
 start_bsdpd --interface "$SRV_IF"
 
 check "a broken bundle is logged with its file and reason" \
