@@ -27,6 +27,10 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(1)/%.o,$(2))
 
+# Objects reached through pattern rules are intermediate to make; keep
+# them, so a second `make test` rebuilds nothing.
+.SECONDARY:
+
 .PHONY: all test unit fuzz-replay integration demo deps bench bench-tftp clean install fuzz
 all: $(B)/bsdpd $(B)/bsdpc
 
