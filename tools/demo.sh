@@ -2,7 +2,8 @@
 # `make demo`: a two-host network-namespace lab.  bsdpd serves a sample
 # .nbi (Debian's iPXE snponly.efi) on one side; on the other, bsdpc does
 # what a Mac's firmware does when you hold Option at boot: INFORM[LIST],
-# then INFORM[SELECT] of the default image.  Nothing leaves the lab.
+# INFORM[SELECT] of the default image, then a TFTP fetch of its boot file.
+# Nothing leaves the lab.
 set -eu
 # Namespaces need root; ask once through sudo rather than skip.
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
@@ -30,8 +31,11 @@ echo
 echo "== a Mac ($CLI_IP) lists the images: bsdpc list"
 ip netns exec "$CLI" "$BSDPC" list --interface "$CLI_IF"
 echo
-echo "== and selects the default: bsdpc select --image 0x01000065"
-ip netns exec "$CLI" "$BSDPC" select --interface "$CLI_IF" --image 0x01000065
+echo "== selects the default and fetches its boot file by TFTP, as the firmware does:"
+echo "   bsdpc select --image 0x01000065 --fetch booter"
+ip netns exec "$CLI" "$BSDPC" select --interface "$CLI_IF" --image 0x01000065 \
+	--fetch "$WORK/booter"
+cmp "$WORK/booter" /usr/lib/ipxe/snponly.efi && echo "   the fetched booter is snponly.efi, byte for byte"
 echo
 echo "== bsdpd's log"
 cat "$WORK/bsdpd.log"
