@@ -41,17 +41,12 @@ lab_cleanup() {
 }
 trap lab_cleanup EXIT
 
+# shellcheck source=netns.sh
+. "$(dirname "${BASH_SOURCE[0]:-$0}")/netns.sh"
+
 lab_up() {
-	ip netns add "$SRV" || lab_skip "cannot create network namespaces"
-	ip netns add "$CLI"
-	ip link add "$SRV_IF" netns "$SRV" type veth peer name "$CLI_IF" netns "$CLI"
-	ip -n "$SRV" addr add "$SRV_IP/24" brd + dev "$SRV_IF"
-	ip -n "$CLI" addr add "$CLI_IP/24" brd + dev "$CLI_IF"
-	for ns in "$SRV" "$CLI"; do
-		ip -n "$ns" link set lo up
-	done
-	ip -n "$SRV" link set "$SRV_IF" up
-	ip -n "$CLI" link set "$CLI_IF" up
+	netns_pair "$SRV" "$CLI" "$SRV_IF" "$CLI_IF" "$SRV_IP" "$CLI_IP" ||
+		lab_skip "cannot create network namespaces"
 }
 
 # Runs a command in the background in a namespace; remembers its pid.

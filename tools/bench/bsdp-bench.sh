@@ -79,17 +79,11 @@ stop_server() {
 	SERVER_PID=""
 }
 
+# shellcheck source=../../tests/integration/netns.sh
+. "$(dirname "$0")/../../tests/integration/netns.sh"
+
 lab_up() {
-	ip netns add "$SRV_NS"
-	ip netns add "$CLI_NS"
-	ip link add "$SRV_IF" netns "$SRV_NS" type veth peer name "$CLI_IF" netns "$CLI_NS"
-	ip -n "$SRV_NS" addr add "$SRV_IP/24" brd + dev "$SRV_IF"
-	ip -n "$CLI_NS" addr add "$CLI_IP/24" brd + dev "$CLI_IF"
-	for ns in "$SRV_NS" "$CLI_NS"; do
-		ip -n "$ns" link set lo up
-	done
-	ip -n "$SRV_NS" link set "$SRV_IF" up
-	ip -n "$CLI_NS" link set "$CLI_IF" up
+	netns_pair "$SRV_NS" "$CLI_NS" "$SRV_IF" "$CLI_IF" "$SRV_IP" "$CLI_IP"
 }
 
 # The sample bundle: one BootFileOnly i386 image, the default.

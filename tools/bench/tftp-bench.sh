@@ -57,14 +57,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ip netns add "$SRV"
-ip netns add "$CLI"
-ip link add "$SRV_IF" netns "$SRV" type veth peer name "$CLI_IF" netns "$CLI"
-ip -n "$SRV" addr add "$SRV_IP/24" dev "$SRV_IF"
-ip -n "$CLI" addr add "$CLI_IP/24" dev "$CLI_IF"
-for ns in "$SRV" "$CLI"; do ip -n "$ns" link set lo up; done
-ip -n "$SRV" link set "$SRV_IF" up
-ip -n "$CLI" link set "$CLI_IF" up
+# shellcheck source=../../tests/integration/netns.sh
+. "$(dirname "$0")/../../tests/integration/netns.sh"
+netns_pair "$SRV" "$CLI" "$SRV_IF" "$CLI_IF" "$SRV_IP" "$CLI_IP"
 
 ROOT=$WORK/root
 mkdir -p "$ROOT" "$WORK/state"
