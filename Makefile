@@ -31,11 +31,24 @@ obj = $(patsubst %.c,$(1)/%.o,$(2))
 # them, so a second `make test` rebuilds nothing.
 .SECONDARY:
 
-.PHONY: all test unit fuzz-replay integration demo deps bench bench-tftp clean install fuzz
+.PHONY: all test unit fuzz-replay integration demo demo-run deps bench bench-tftp clean \
+        install fuzz build-deps
 all: $(B)/bsdpd $(B)/bsdpc
 
+# The flags above come from pkg-config when make reads this file, so on a
+# bare machine they are empty.  Every compile waits on this check, which
+# says what to run instead of failing on a missing header; `make test` and
+# `make demo` install the packages first and then run make again, so the
+# second make sees the flags.
+build-deps:
+	@pkg-config --exists $(PKGS) 2>/dev/null || { \
+	  echo "bsdpd: the build needs the Debian packages of: $(PKGS)" >&2; \
+	  echo "bsdpd: run 'make deps' (apt-get, as root or through sudo), then 'make';" >&2; \
+	  echo "bsdpd: or run 'make demo' or 'make test', which install them first" >&2; \
+	  exit 1; }
+
 # ---- release build --------------------------------------------------------
-$(B)/rel/%.o: %.c $(wildcard include/*.h bsdpd/*.h tools/*.h)
+$(B)/rel/%.o: %.c $(wildcard include/*.h bsdpd/*.h tools/*.h) | build-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) -c $< -o $@
 
@@ -45,7 +58,7 @@ $(B)/bsdpc: $(call obj,$(B)/rel,$(BSDPC_SRCS))
 	$(CC) $(CFLAGS) $^ -o $@
 
 # ---- sanitizer build for tests --------------------------------------------
-$(B)/san-obj/%.o: %.c $(wildcard include/*.h bsdpd/*.h tests/unit/*.h tools/*.h)
+$(B)/san-obj/%.o: %.c $(wildcard include/*.h bsdpd/*.h tests/unit/*.h tools/*.h) | build-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) -Itests/unit $(SAN) -c $< -o $@
 
@@ -60,7 +73,7 @@ $(B)/san:
 
 # ---- libFuzzer targets (clang) ---------------------------------------------
 FUZZFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(wildcard include/*.h bsdpd/*.h)
+$(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(wildcard include/*.h bsdpd/*.h) | build-deps
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BASE) $(FUZZFLAGS) $< $(CORE_SRCS) $(LIBS) -o $@
 
@@ -91,7 +104,10 @@ integration: $(B)/san/bsdpd $(B)/san/bsdpc $(B)/san/tftp-load
 	@set -e; for t in tests/integration/test_*.sh; do echo "== $$t"; \
 	  BSDPD=$(B)/san/bsdpd BSDPC=$(B)/san/bsdpc bash $$t; done
 
-demo: deps $(B)/bsdpd $(B)/bsdpc
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: $(B)/bsdpd $(B)/bsdpc
 	@BSDPD=$(B)/bsdpd BSDPC=$(B)/bsdpc bash tools/demo.sh
 
 $(B)/bsdp_load: $(call obj,$(B)/rel,tools/bench/bsdp_load.c bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/log.c)
