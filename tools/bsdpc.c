@@ -189,8 +189,9 @@ static const char *const help_text[] = {
 	"    option 54 and BSDP sub-option 1.  Anything else is ignored (see -v).",
 	"",
 	"OPTIONS",
-	"    -i, --interface IFACE  interface to use (default: the first up,",
-	"                           non-loopback, broadcast interface with IPv4)",
+	"    -i, --interface IFACE  interface to use; may be left out only when exactly",
+	"                           one interface is up, broadcast-capable and has",
+	"                           IPv4 (otherwise bsdpc lists them and stops)",
 	"    -m, --model MODEL      model in the class id AAPLBSDPC/ARCH/MODEL",
 	"                           (default: " DEFAULT_MODEL ")",
 	"    -a, --arch ARCH        architecture in the class id (default: " DEFAULT_ARCH ")",
@@ -633,13 +634,32 @@ static bool usable_default(const struct ifaddrs *ifa)
 	return (flags & IFF_UP) && (flags & IFF_BROADCAST) && !(flags & IFF_LOOPBACK);
 }
 
-/* The first IPv4 address of want, or, when want is NULL, of the first up,
- * non-loopback, broadcast interface.  -ENOENT when there is none. */
-static int find_ipv4(const char *want, char name[IF_NAMESIZE], struct in_addr *ip)
+/* Interfaces a request may go out on when --interface is not given: each
+ * up, non-loopback, broadcast-capable one that has an IPv4 address. */
+struct candidates {
+	char names[8][IF_NAMESIZE];
+	struct in_addr ip[8];
+	size_t n;              /* may exceed 8: only the first 8 are kept */
+};
+
+static void add_candidate(struct candidates *cs, const char *name, struct in_addr ip)
+{
+	for (size_t i = 0; i < cs->n && i < 8; i++)
+		if (strcmp(cs->names[i], name) == 0)
+			return;
+	if (cs->n < 8) {
+		snprintf(cs->names[cs->n], IF_NAMESIZE, "%s", name);
+		cs->ip[cs->n] = ip;
+	}
+	cs->n++;
+}
+
+/* The first IPv4 address of want, or, when want is NULL, every candidate. */
+static int scan_ipv4(const char *want, struct candidates *cs)
 {
 	struct ifaddrs *all, *ifa;
-	int r = -ENOENT;
 
+	cs->n = 0;
 	if (getifaddrs(&all) < 0)
 		return -errno;
 	for (ifa = all; ifa; ifa = ifa->ifa_next) {
@@ -647,32 +667,51 @@ static int find_ipv4(const char *want, char name[IF_NAMESIZE], struct in_addr *i
 			continue;
 		if (want ? strcmp(ifa->ifa_name, want) != 0 : !usable_default(ifa))
 			continue;
-		snprintf(name, IF_NAMESIZE, "%s", ifa->ifa_name);
-		memcpy(ip, &((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr,
-		       sizeof(*ip));
-		r = 0;
-		break;
+		add_candidate(cs, ifa->ifa_name,
+			      ((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr);
+		if (want)
+			break;
 	}
 	freeifaddrs(all);
-	return r;
+	return 0;
+}
+
+/* A diagnostic must not broadcast on a network the admin did not name, so
+ * without --interface it goes ahead only when the choice is obvious. */
+static void log_ambiguous(const struct candidates *cs)
+{
+	char list[8 * (IF_NAMESIZE + 2)];
+	size_t o = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < cs->n && i < 8; i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
+				      cs->names[i]);
+	log_msg(LOG_ERR, "%zu interfaces could carry BSDP (%s%s); name one with --interface",
+		cs->n, list, cs->n > 8 ? ", ..." : "");
 }
 
 static int pick_interface(struct client *c)
 {
 	const char *want = c->cli->ifname;
-	int r = find_ipv4(want, c->ifname, &c->ip);
+	struct candidates cs;
+	int r = scan_ipv4(want, &cs);
 
-	if (r == -ENOENT && !want)
+	if (r < 0)
+		log_msg(LOG_ERR, "getifaddrs: %s", strerror(-r));
+	else if (cs.n == 0 && !want)
 		log_msg(LOG_ERR, "no up, broadcast interface with an IPv4 address; use --interface");
-	else if (r == -ENOENT && if_nametoindex(want) == 0)
+	else if (cs.n == 0 && if_nametoindex(want) == 0)
 		log_msg(LOG_ERR, "no such interface '%s'", want);
-	else if (r == -ENOENT)
+	else if (cs.n == 0)
 		log_msg(LOG_ERR, "interface %s has no IPv4 address (BSDP needs one in ciaddr)",
 			want);
-	else if (r < 0)
-		log_msg(LOG_ERR, "getifaddrs: %s", strerror(-r));
-	if (r < 0)
+	else if (cs.n > 1)
+		log_ambiguous(&cs);
+	if (r < 0 || cs.n != 1)
 		return -1;
+	snprintf(c->ifname, sizeof(c->ifname), "%s", cs.names[0]);
+	c->ip = cs.ip[0];
 	c->ifindex = (int)if_nametoindex(c->ifname);
 	return 0;
 }
