@@ -836,6 +836,71 @@ static void default_booter_none(void **state)
 	remove_root(root);
 }
 
+/* ---- an independent reading ------------------------------------------------ */
+
+static void write_hexdump(const char *path, const uint8_t *b, size_t n)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	for (size_t i = 0; i < n; i++) {
+		if (i % 16 == 0)
+			fprintf(f, "%s%06zx", i ? "\n" : "", i);
+		fprintf(f, " %02x", b[i]);
+	}
+	fputc('\n', f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static char *run_tshark(const char *dir)
+{
+	char cmd[4 * PATH_MAX], path[PATH_MAX];
+	char *out = calloc(1, 1 << 16);
+	FILE *f;
+
+	PATHF(cmd, "cd %s && text2pcap -q -u 67,68 reply.hex reply.pcap && "
+		   "tshark -n -r reply.pcap -V > decoded.txt 2>&1", dir);
+	assert_int_equal(system(cmd), 0);
+	PATHF(path, "%s/decoded.txt", dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(out);
+	assert_true(fread(out, 1, (1 << 16) - 1, f) > 0);
+	fclose(f);
+	return out;
+}
+
+/* Wireshark's DHCP dissector reads the iPXE offer on its own: a DHCP
+ * Offer with yiaddr 0, our 54 and 60, 43.6 = 8, 175.1, and nothing it
+ * calls malformed.  Skipped where the wireshark tools are not installed. */
+static void tshark_decodes_reply(void **state)
+{
+	struct env *e = *state;
+	char *dir, path[PATH_MAX], *out;
+
+	if (system("command -v text2pcap >/dev/null && command -v tshark >/dev/null") != 0)
+		skip();
+	ipxe_discover(&e->req, &(struct ipxe_opts){ 0 });
+	assert_int_equal(respond(e), PROXY_REPLY);
+	dir = make_root();
+	PATHF(path, "%s/reply.hex", dir);
+	write_hexdump(path, e->tx.buf, e->tx.len);
+	out = run_tshark(dir);
+	assert_non_null(strstr(out, "Dynamic Host Configuration Protocol (Offer)"));
+	assert_non_null(strstr(out, "Your (client) IP address: 0.0.0.0"));
+	assert_non_null(strstr(out, "Next server IP address: " US));
+	assert_non_null(strstr(out, "Boot file name: http://" US SCRIPT_QUERY));
+	assert_non_null(strstr(out, "DHCP Server Identifier: " US));
+	assert_non_null(strstr(out, "Vendor class identifier: PXEClient"));
+	assert_non_null(strstr(out, "(6) PXE discovery control"));
+	assert_non_null(strstr(out, "discovery control: 0x08"));
+	assert_non_null(strstr(out, "Option: (175)"));
+	assert_null(strstr(out, "Malformed"));
+	assert_null(strstr(out, "Expert Info"));
+	free(out);
+	remove_root(dir);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -860,6 +925,7 @@ int main(void)
 		T(plain_dhcp_is_silent),
 		T(known_mode),
 		T(off_mode),
+		T(tshark_decodes_reply),
 		cmocka_unit_test(boot_file_names_and_numbers),
 		cmocka_unit_test(boot_file_errors),
 		cmocka_unit_test(mode_names),
