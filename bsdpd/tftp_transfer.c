@@ -16,6 +16,10 @@
  * answering duplicates is the sorcerer's apprentice bug (RFC 1123
  * §4.2.3.1), which doubles every packet after a single delayed ACK.
  *
+ * Half-open.  Until the first ACK the client's address is unproven, so the
+ * first datagram goes alone and is sent at most TFTP_HALF_OPEN_SENDS times
+ * (the bound on what a spoofed request draws is in include/tftp.h).
+ *
  * Timer.  Only the timer resends: after rto without progress the window is
  * sent again from una and rto doubles, up to TFTP_RTO_MAX_US; after
  * TFTP_MAX_TRIES such rounds the transfer is abandoned.  rto comes from an
@@ -99,10 +103,16 @@ static uint64_t window_end(const struct tftp_xfer *x)
 	uint64_t stop = x->last == UINT64_MAX ? UINT64_MAX : x->last + 1;
 	uint64_t end;
 
-	if (x->una == 0)
-		return 1; /* the OACK goes alone */
+	if (!x->established)
+		return x->una + 1; /* the OACK or DATA 1 goes alone: half-open */
 	end = x->una + x->windowsize;
 	return end < stop ? end : stop;
+}
+
+/* Tries before giving up: few while the peer has not shown it exists. */
+static uint8_t max_tries(const struct tftp_xfer *x)
+{
+	return x->established ? TFTP_MAX_TRIES : TFTP_HALF_OPEN_SENDS;
 }
 
 /* The longest we wait: RTO_MAX, or less if the client asked for less. */
@@ -225,6 +235,7 @@ static void advance(struct tftp_xfer *x, uint64_t k, int64_t now)
 		x->na_hold_una = x->na_hold_nxt;
 	}
 	x->una = k + 1;
+	x->established = true;
 	x->tries = 0;
 	x->rto_us = base_rto(x);
 	x->deadline = NO_DEADLINE;
@@ -282,7 +293,7 @@ void tftp_xfer_tick(struct tftp_xfer *x, int64_t now)
 	if (x->outcome != TFTP_RUNNING || now < x->deadline)
 		return;
 	x->deadline = NO_DEADLINE;
-	if (++x->tries >= TFTP_MAX_TRIES) {
+	if (++x->tries >= max_tries(x)) {
 		finish(x, TFTP_TIMED_OUT);
 		return;
 	}
