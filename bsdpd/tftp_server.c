@@ -542,6 +542,12 @@ static void log_transfer(const struct tftp_conn *c, int64_t now)
 	char peer[32], esc[4 * TFTP_PATH_MAX + 1], what[48];
 
 	log_escape(esc, sizeof(esc), c->path, strlen(c->path));
+	if (x->outcome == TFTP_SIZE_PROBE) {
+		log_msg(LOG_INFO, "tftp %s \"%s\" %s size probe: tsize %" PRIu64,
+			peer_str(&c->peer, peer, sizeof(peer)), esc, tftp_mode_name(x->mode),
+			x->reply.tsize);
+		return;
+	}
 	if (c->why)
 		snprintf(what, sizeof(what), "%s", c->why);
 	else if (x->outcome == TFTP_CLIENT_ERROR)
@@ -572,6 +578,8 @@ static void count_end(struct tftp_counters *ctr, const struct tftp_conn *c)
 		ctr->timed_out++;
 	else if (x->outcome == TFTP_CLIENT_ERROR)
 		ctr->client_errors++;
+	else if (x->outcome == TFTP_SIZE_PROBE)
+		ctr->size_probes++;
 	else
 		ctr->failed++;
 }

@@ -58,6 +58,7 @@ struct tftp_counters {
 	uint64_t completed;
 	uint64_t timed_out;       /* abandoned by the client: reaped */
 	uint64_t client_errors;   /* the client sent ERROR */
+	uint64_t size_probes;     /* ERROR 8 to an OACK with tsize (EDK2): not an error */
 	uint64_t failed;          /* read errors, send errors, superseded, evicted, shutdown */
 	uint64_t bytes_sent;      /* file bytes, first transmissions */
 	uint64_t packets_sent;

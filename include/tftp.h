@@ -202,6 +202,7 @@ enum tftp_outcome {
 	TFTP_COMPLETE,
 	TFTP_TIMED_OUT,         /* TFTP_MAX_TRIES rounds without progress: reaped */
 	TFTP_CLIENT_ERROR,      /* the client sent ERROR */
+	TFTP_SIZE_PROBE,        /* ERROR 8 in answer to an OACK with tsize: size asked, nothing sent */
 	TFTP_READ_FAILED,       /* the file shrank or could not be read */
 	TFTP_ABORTED,           /* ended by the server (superseded, shutdown, send error) */
 };

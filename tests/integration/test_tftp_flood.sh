@@ -6,6 +6,8 @@
 # transfer (a SYN cache) for the many.  Then the bytes one unacknowledged
 # request draws toward its (unproven) source, counted by the flooding
 # sockets themselves, must stay within the bound in include/tftp.h.
+# Last, an EDK2-style size probe (RRQ with tsize, OACK, ERROR 8) is
+# logged as a size probe, not as a failed transfer.
 #
 # The flood comes from tools/bench/tftp-load -F: each request from a new
 # port, ports held open so that the server sees no ICMP error.  The
@@ -18,7 +20,7 @@ LAB_NET=198.18.9
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-for c in tftp curl cmp jq; do
+for c in tftp curl cmp jq python3; do
 	command -v "$c" >/dev/null 2>&1 || lab_skip "needs $c"
 done
 [ -r /usr/lib/ipxe/snponly.efi ] || lab_skip "needs /usr/lib/ipxe/snponly.efi (package ipxe)"
@@ -116,6 +118,20 @@ check "a full table gives up its oldest half-open transfers" \
 	grep -q 'evicted before the first ACK' "$LOG"
 check "no real fetch was evicted or refused" \
 	bash -c "! grep -qE '$CLI_IP:.*(evicted|refused)' '$LOG'"
+# ---- a size probe, as EDK2 sends it -----------------------------------------------
+cli python3 - "$SRV_IP" <<'PY' >"$OUT/probe.log" 2>&1 || true
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.sendto(b"\0\1snponly.efi\0octet\0tsize\0" b"0\0blksize\0" b"1468\0", (sys.argv[1], 69))
+oack, peer = s.recvfrom(2048)
+print(oack)
+s.sendto(b"\0\5\0\10User aborted the transfer\0", peer)
+PY
+check "a size probe is logged as one (tsize 173792)" \
+	wait_for_line "$LOG" 5 '"snponly.efi" octet size probe: tsize 173792'
+check "and not as a failed transfer" bash -c "! grep -q 'client error 8' '$LOG'"
+
 lab_stop "$BSDPD_PID"
 check "bsdpd exited cleanly (no sanitizer report)" bash -c "! grep -q 'Sanitizer' '$LOG'"
 lab_done

@@ -4,7 +4,7 @@
  * lock-step and windowed sending, OACK, block-number rollover, duplicate
  * ACKs (no sorcerer's apprentice), ACKs inside a window (RFC 7440),
  * retransmission with backoff, reaping, half-open transfers (few sends, no
- * window), client errors, read failures and netascii.
+ * window), client errors, size probes, read failures and netascii.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -471,6 +471,50 @@ static void client_error_ends_silently(void **state)
 	free(f);
 }
 
+static struct tftp_xfer_params with_oack(size_t size, unsigned present)
+{
+	struct tftp_xfer_params p = plain(size);
+
+	p.oack = true;
+	p.reply = (struct tftp_options){ .present = present, .blksize = 512, .tsize = size };
+	return p;
+}
+
+/* EDK2 (OVMF) asks the size with tsize and answers the OACK with ERROR 8:
+ * a size probe, not a failed transfer.  ERROR 8 to an OACK without tsize
+ * is a refused negotiation, and after ACK 0 an error like any other. */
+static void error_8_to_a_tsize_oack_is_a_size_probe(void **state)
+{
+	static const uint8_t err8[] = "\0\5\0\10User aborted the transfer";
+	struct tftp_xfer_params p = with_oack(5000, TFTP_OPT_TSIZE | TFTP_OPT_BLKSIZE);
+	uint8_t *f = pattern(5000);
+	struct rig r;
+
+	(void)state;
+	rig_start(&r, f, 5000, &p);
+	assert_true(next(&r) > 0); /* the OACK */
+	tftp_xfer_input(&r.x, err8, sizeof(err8), r.now);
+	assert_true(tftp_xfer_done(&r.x));
+	assert_int_equal(r.x.outcome, TFTP_SIZE_PROBE);
+	assert_string_equal(tftp_outcome_name(r.x.outcome), "size probe");
+	assert_int_equal(next(&r), 0);
+
+	p = with_oack(5000, TFTP_OPT_BLKSIZE);
+	rig_start(&r, f, 5000, &p);
+	assert_true(next(&r) > 0);
+	tftp_xfer_input(&r.x, err8, sizeof(err8), r.now);
+	assert_int_equal(r.x.outcome, TFTP_CLIENT_ERROR);
+
+	p = with_oack(5000, TFTP_OPT_TSIZE);
+	rig_start(&r, f, 5000, &p);
+	assert_true(next(&r) > 0);
+	ack(&r, 0);
+	expect_data(&r, 1, f, 512);
+	tftp_xfer_input(&r.x, err8, sizeof(err8), r.now);
+	assert_int_equal(r.x.outcome, TFTP_CLIENT_ERROR);
+	free(f);
+}
+
 static void short_read_sends_error(void **state)
 {
 	struct tftp_xfer_params p = plain(5000);
@@ -547,6 +591,7 @@ int main(void)
 		cmocka_unit_test(window_is_sent_whole_and_resumed_after_inner_ack),
 		cmocka_unit_test(window_stops_at_the_last_block),
 		cmocka_unit_test(client_error_ends_silently),
+		cmocka_unit_test(error_8_to_a_tsize_oack_is_a_size_probe),
 		cmocka_unit_test(short_read_sends_error),
 		cmocka_unit_test(abort_with_code_sends_one_error),
 		cmocka_unit_test(netascii_expands_and_resends_identically),
