@@ -63,7 +63,12 @@ static const char usage_text[] =
 "                        one port per transfer (for NAT and firewalls)\n"
 "      --tftp-max-transfers N\n"
 "                        concurrent TFTP transfers, 1-65535 (default 1000);\n"
-"                        a request beyond them gets an error at once\n"
+"                        a request beyond them gets an error at once, unless\n"
+"                        it can replace one not yet acknowledged by its client\n"
+"      --tftp-max-per-client N\n"
+"                        concurrent TFTP transfers to one IP address, 1-65535\n"
+"                        (default 8; firmware fetches one file at a time); a\n"
+"                        request beyond them gets an error at once\n"
 "  -u, --user USER       once the sockets are bound, run as USER; the state\n"
 "                        directory is given to USER (default: keep running\n"
 "                        as the user that started bsdpd)\n"
@@ -96,6 +101,7 @@ enum {
 	OPT_TFTP_MAX_BLKSIZE,
 	OPT_TFTP_SINGLE_PORT,
 	OPT_TFTP_MAX_TRANSFERS,
+	OPT_TFTP_MAX_PER_CLIENT,
 };
 
 struct options {
@@ -167,6 +173,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "tftp-max-blksize", required_argument, NULL, OPT_TFTP_MAX_BLKSIZE },
 		{ "tftp-single-port", no_argument, NULL, OPT_TFTP_SINGLE_PORT },
 		{ "tftp-max-transfers", required_argument, NULL, OPT_TFTP_MAX_TRANSFERS },
+		{ "tftp-max-per-client", required_argument, NULL, OPT_TFTP_MAX_PER_CLIENT },
 		{ "user", required_argument, NULL, 'u' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'n' },
@@ -197,6 +204,10 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_TFTP_MAX_TRANSFERS:
 			o->cfg.tftp_max_transfers = (unsigned)parse_number(
 				"--tftp-max-transfers", optarg, 1, 65535);
+			break;
+		case OPT_TFTP_MAX_PER_CLIENT:
+			o->cfg.tftp_max_per_client = (unsigned)parse_number(
+				"--tftp-max-per-client", optarg, 1, 65535);
 			break;
 		case 'u': o->user = optarg; break;
 		case 'f': o->foreground = true; break;
@@ -384,7 +395,8 @@ int main(int argc, char **argv)
 		.cfg = { .root = DEFAULT_ROOT, .state_dir = DEFAULT_STATE_DIR,
 			 .priority = BSDP_PRIORITY_BASE, .tftp_port = TFTP_PORT,
 			 .tftp_max_blksize = TFTP_DEFAULT_MAX_BLKSIZE,
-			 .tftp_max_transfers = TFTP_DEFAULT_MAX_TRANSFERS },
+			 .tftp_max_transfers = TFTP_DEFAULT_MAX_TRANSFERS,
+			 .tftp_max_per_client = TFTP_DEFAULT_MAX_PER_CLIENT },
 		.log_level = LOG_INFO,
 	};
 

@@ -27,6 +27,7 @@ struct bsdpd_config {
 	uint16_t tftp_max_blksize;   /* --tftp-max-blksize; the link MTU - 32 caps it too */
 	bool tftp_single_port;       /* --tftp-single-port */
 	unsigned tftp_max_transfers; /* --tftp-max-transfers */
+	unsigned tftp_max_per_client; /* --tftp-max-per-client */
 };
 
 struct bsdp_service;

@@ -58,7 +58,10 @@ struct tftp_conn {
 	struct tftp_xfer x;
 	struct tftp_service *svc;
 	struct tftp_file *file;
-	struct tftp_conn *hnext;     /* client hash chain */
+	struct tftp_conn *hnext;     /* client hash chain (address and port) */
+	struct tftp_conn *anext;     /* address hash chain (address only) */
+	struct tftp_conn *older, *newer; /* the half-open list, while half-open */
+	bool half_open;
 	int64_t key;                 /* deadline as placed in the heap */
 	size_t heap_i;
 	int64_t started;
@@ -84,7 +87,9 @@ struct tftp_service {
 	struct tftp_conn **heap;
 	size_t heap_n;
 	struct tftp_conn **hash;
+	struct tftp_conn **by_addr;  /* same size as hash */
 	size_t hash_mask;
+	struct tftp_conn *oldest_half_open, *newest_half_open;
 	struct tftp_file *files[FILE_BUCKETS];
 	size_t cached;               /* bytes of files held in memory */
 	struct net_iface_cache ifaces;
@@ -225,6 +230,78 @@ static void hash_remove(struct tftp_service *svc, struct tftp_conn *c)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = c->hnext;
+}
+
+/* Transfers are also chained by client address alone, for the per-client
+ * limit: counting walks one chain, which holds at most that limit of one
+ * client's transfers plus the few of others hashed there. */
+static struct tftp_conn **addr_bucket(struct tftp_service *svc, struct in_addr a)
+{
+	uint32_t h = a.s_addr * 2654435761u;
+
+	return &svc->by_addr[(h ^ h >> 15) & svc->hash_mask];
+}
+
+static unsigned transfers_from(struct tftp_service *svc, struct in_addr a)
+{
+	unsigned n = 0;
+
+	for (struct tftp_conn *c = *addr_bucket(svc, a); c; c = c->anext)
+		n += c->peer.sin_addr.s_addr == a.s_addr;
+	return n;
+}
+
+static void addr_insert(struct tftp_service *svc, struct tftp_conn *c)
+{
+	struct tftp_conn **b = addr_bucket(svc, c->peer.sin_addr);
+
+	c->anext = *b;
+	*b = c;
+}
+
+static void addr_remove(struct tftp_service *svc, struct tftp_conn *c)
+{
+	struct tftp_conn **pp = addr_bucket(svc, c->peer.sin_addr);
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->anext;
+	if (*pp)
+		*pp = c->anext;
+}
+
+/* ---- half-open transfers ---------------------------------------------------- */
+
+/* Transfers whose client has not yet acknowledged anything, oldest first:
+ * when the table is full a new request takes the place of the oldest,
+ * like a SYN cache (RFC 4987 §3.2), so that a flood of spoofed requests
+ * from many addresses cannot keep real clients out.  A real client on
+ * the LAN answers within milliseconds and leaves the list; established
+ * transfers are never evicted. */
+static void half_open_append(struct tftp_service *svc, struct tftp_conn *c)
+{
+	c->half_open = true;
+	c->older = svc->newest_half_open;
+	c->newer = NULL;
+	if (c->older)
+		c->older->newer = c;
+	else
+		svc->oldest_half_open = c;
+	svc->newest_half_open = c;
+}
+
+static void half_open_remove(struct tftp_service *svc, struct tftp_conn *c)
+{
+	if (!c->half_open)
+		return;
+	c->half_open = false;
+	if (c->older)
+		c->older->newer = c->newer;
+	else
+		svc->oldest_half_open = c->newer;
+	if (c->newer)
+		c->newer->older = c->older;
+	else
+		svc->newest_half_open = c->older;
 }
 
 /* ---- files ------------------------------------------------------------------- */
@@ -465,10 +542,18 @@ static void log_transfer(const struct tftp_conn *c, int64_t now)
 	char peer[32], esc[4 * TFTP_PATH_MAX + 1], what[48];
 
 	log_escape(esc, sizeof(esc), c->path, strlen(c->path));
+	if (x->outcome == TFTP_SIZE_PROBE) {
+		log_msg(LOG_INFO, "tftp %s \"%s\" %s size probe: tsize %" PRIu64,
+			peer_str(&c->peer, peer, sizeof(peer)), esc, tftp_mode_name(x->mode),
+			x->reply.tsize);
+		return;
+	}
 	if (c->why)
 		snprintf(what, sizeof(what), "%s", c->why);
 	else if (x->outcome == TFTP_CLIENT_ERROR)
 		snprintf(what, sizeof(what), "client error %u", x->error_code);
+	else if (x->outcome == TFTP_TIMED_OUT && !x->established)
+		snprintf(what, sizeof(what), "timed out before the first ACK");
 	else
 		snprintf(what, sizeof(what), "%s", tftp_outcome_name(x->outcome));
 	log_msg(LOG_INFO, "tftp %s \"%s\" %s %" PRIu64 " bytes blksize %u windowsize %u "
@@ -493,6 +578,8 @@ static void count_end(struct tftp_counters *ctr, const struct tftp_conn *c)
 		ctr->timed_out++;
 	else if (x->outcome == TFTP_CLIENT_ERROR)
 		ctr->client_errors++;
+	else if (x->outcome == TFTP_SIZE_PROBE)
+		ctr->size_probes++;
 	else
 		ctr->failed++;
 }
@@ -507,6 +594,8 @@ static void conn_end(struct tftp_conn *c, int64_t now)
 	count_end(&svc->ctr, c);
 	heap_remove(svc, c);
 	hash_remove(svc, c);
+	addr_remove(svc, c);
+	half_open_remove(svc, c);
 	if (c->own_fd) {
 		loop_del(svc->loop, c->fd);
 		close(c->fd);
@@ -560,6 +649,8 @@ static void conn_pump(struct tftp_conn *c, int64_t now)
 static void conn_input(struct tftp_conn *c, const uint8_t *pkt, size_t len, int64_t now)
 {
 	tftp_xfer_input(&c->x, pkt, len, now);
+	if (c->x.established)
+		half_open_remove(c->svc, c);
 }
 
 /* Feeds up to budget datagrams waiting on the transfer's own socket. */
@@ -737,6 +828,8 @@ static void start_transfer(struct tftp_service *svc, int lfd, const struct net_r
 	c->file = op->file;
 	c->started = now;
 	hash_insert(svc, c);
+	addr_insert(svc, c);
+	half_open_append(svc, c);
 	heap_push(svc, c);
 	svc->ctr.started++;
 	svc->ctr.active++;
@@ -755,6 +848,39 @@ static void refuse_request(struct tftp_service *svc, int lfd, const struct net_r
 	refuse(svc, lfd, rx, (uint16_t)code, tftp_error_text((uint16_t)code));
 }
 
+/* Whether a new transfer may start: within the per-client limit, and in a
+ * free slot or one a half-open transfer can give up.  Refuses otherwise. */
+static bool admit(struct tftp_service *svc, int lfd, const struct net_rx *rx,
+		  const struct tftp_request *rq)
+{
+	if (transfers_from(svc, rx->src.sin_addr) >= svc->cfg->tftp_max_per_client) {
+		svc->ctr.per_client_refused++;
+		log_refusal(rx, rq->filename, rq->filename_len, "too many transfers from this address");
+		refuse(svc, lfd, rx, TFTP_EUNDEF, "Too many transfers from your address");
+		return false;
+	}
+	if (svc->ctr.active < svc->max_transfers || svc->oldest_half_open)
+		return true;
+	svc->ctr.over_capacity++;
+	log_refusal(rx, rq->filename, rq->filename_len, "too many transfers");
+	refuse(svc, lfd, rx, TFTP_EUNDEF, "Too many transfers, try again later");
+	return false;
+}
+
+/* Frees a slot for a new transfer in a full table: the oldest half-open
+ * transfer ends, silently (no ERROR toward an unproven address). */
+static void make_room(struct tftp_service *svc, int64_t now)
+{
+	struct tftp_conn *c = svc->oldest_half_open;
+
+	if (svc->ctr.active < svc->max_transfers || !c)
+		return;
+	svc->ctr.evicted++;
+	c->why = "evicted before the first ACK: table full";
+	tftp_xfer_abort(&c->x, TFTP_ABORTED, -1, NULL);
+	conn_end(c, now);
+}
+
 static void on_request(struct tftp_service *svc, int lfd, const struct tftp_request *rq,
 		       const struct net_rx *rx, const struct net_iface *ifc, int64_t now)
 {
@@ -770,19 +896,14 @@ static void on_request(struct tftp_service *svc, int lfd, const struct tftp_requ
 		refuse(svc, lfd, rx, TFTP_EACCESS, "Write requests are not served");
 		return;
 	}
-	if (repeated_request(svc, rx, rq, now))
+	if (repeated_request(svc, rx, rq, now) || !admit(svc, lfd, rx, rq))
 		return;
-	if (svc->ctr.active >= svc->max_transfers) {
-		svc->ctr.over_capacity++;
-		log_refusal(rx, rq->filename, rq->filename_len, "too many transfers");
-		refuse(svc, lfd, rx, TFTP_EUNDEF, "Too many transfers, try again later");
-		return;
-	}
 	code = open_request(svc, rq, &op, &why);
 	if (code >= 0) {
 		refuse_request(svc, lfd, rx, rq, code, why);
 		return;
 	}
+	make_room(svc, now);
 	start_transfer(svc, lfd, rx, rq, &op, &lim, now);
 }
 
@@ -940,11 +1061,12 @@ static int alloc_tables(struct tftp_service *svc, char **err)
 	while (buckets < 2 * (size_t)svc->max_transfers)
 		buckets *= 2;
 	svc->hash = calloc(buckets, sizeof(*svc->hash));
+	svc->by_addr = calloc(buckets, sizeof(*svc->by_addr));
 	svc->hash_mask = buckets - 1;
 	svc->heap = calloc(svc->max_transfers ? svc->max_transfers : 1, sizeof(*svc->heap));
 	svc->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	svc->armed = INT64_MAX;
-	if (!svc->hash || !svc->heap || svc->timerfd < 0 ||
+	if (!svc->hash || !svc->by_addr || !svc->heap || svc->timerfd < 0 ||
 	    loop_add(svc->loop, svc->timerfd, EPOLLIN, on_timer, svc) < 0)
 		return fail(err, "tftp: cannot set up timers: %s", strerror(errno));
 	return 0;
@@ -968,9 +1090,10 @@ struct tftp_service *tftp_service_new(const struct bsdpd_config *cfg, struct loo
 		return NULL;
 	}
 	log_msg(LOG_INFO, "tftp: serving %s on UDP port %u%s, blksize up to %u, at most %u "
-		"transfers of %zu bytes each plus the file name", cfg->root, cfg->tftp_port,
-		cfg->tftp_single_port ? " (single port)" : "", cfg->tftp_max_blksize,
-		svc->max_transfers, sizeof(struct tftp_conn) + sizeof(struct tftp_conn *) * 3);
+		"transfers (%u per client) of %zu bytes each plus the file name", cfg->root,
+		cfg->tftp_port, cfg->tftp_single_port ? " (single port)" : "",
+		cfg->tftp_max_blksize, svc->max_transfers, cfg->tftp_max_per_client,
+		sizeof(struct tftp_conn) + sizeof(struct tftp_conn *) * 5);
 	return svc;
 }
 
@@ -999,6 +1122,7 @@ void tftp_service_free(struct tftp_service *svc)
 		close(svc->rootfd);
 	free(svc->heap);
 	free(svc->hash);
+	free(svc->by_addr);
 	free(svc);
 }
 

@@ -12,15 +12,17 @@
  * which is what NAT and stateful firewalls need.
  *
  * Memory.  A transfer holds its state machine, addresses, its cleaned
- * file name and one slot in the timer heap and in the client hash: 328
- * bytes on x86-64 (printed at start) plus the name, at most 513, so under
- * 850 bytes.  It has no packet buffer: each datagram is built in one
+ * file name and one slot in the timer heap and in the two client hashes
+ * (address and port, address alone): 376 bytes on x86-64 (printed at
+ * start) plus the name, at most 513, so under 900 bytes.  It has no packet buffer: each datagram is built in one
  * shared buffer, from the file's bytes, and built again if it must be
  * resent.  Files are opened once and shared by all their transfers; one
  * of at most 4 MiB is read into memory once (64 MiB for all such files
  * together), larger ones are read with pread(2).  --tftp-max-transfers
- * caps the count (1000 by default: under 1 MB of transfer state); a
- * request beyond it gets an ERROR at once.  The kernel adds one socket
+ * caps the count (1000 by default: under 1 MB of transfer state) and
+ * --tftp-max-per-client those of one client address (8); a request beyond
+ * either gets an ERROR at once, except that a full table evicts its
+ * oldest half-open transfer (never acknowledged, see include/tftp.h).  The kernel adds one socket
  * per transfer, unless --tftp-single-port.
  *
  * Timers.  One timerfd, armed for the earliest deadline of a binary heap
@@ -36,6 +38,10 @@
 
 #define TFTP_DEFAULT_MAX_BLKSIZE 1468   /* Ethernet MTU 1500 - 32 */
 #define TFTP_DEFAULT_MAX_TRANSFERS 1000
+/* Firmware fetches one file at a time (iPXE, OVMF, Apple's); a client
+ * that restarts leaves its abandoned transfers behind until they are
+ * reaped, so a few more than one. */
+#define TFTP_DEFAULT_MAX_PER_CLIENT 8
 
 /* For the metrics endpoint; monotonic except active. */
 struct tftp_counters {
@@ -44,13 +50,16 @@ struct tftp_counters {
 	uint64_t write_refused;   /* WRQ: error 2 */
 	uint64_t not_found;       /* error 1 */
 	uint64_t access_denied;   /* error 2: name, symlink, device, directory, mode */
-	uint64_t over_capacity;   /* --tftp-max-transfers reached */
+	uint64_t over_capacity;   /* --tftp-max-transfers reached, none of them half-open */
+	uint64_t per_client_refused; /* --tftp-max-per-client reached */
+	uint64_t evicted;         /* half-open transfers ended to make room (also in failed) */
 	uint64_t dup_requests;    /* RRQ repeated before our first reply was acknowledged */
 	uint64_t started;
 	uint64_t completed;
 	uint64_t timed_out;       /* abandoned by the client: reaped */
 	uint64_t client_errors;   /* the client sent ERROR */
-	uint64_t failed;          /* read errors, send errors, superseded, shutdown */
+	uint64_t size_probes;     /* ERROR 8 to an OACK with tsize (EDK2): not an error */
+	uint64_t failed;          /* read errors, send errors, superseded, evicted, shutdown */
 	uint64_t bytes_sent;      /* file bytes, first transmissions */
 	uint64_t packets_sent;
 	uint64_t retransmits;

@@ -16,6 +16,16 @@
  * answering duplicates is the sorcerer's apprentice bug (RFC 1123
  * §4.2.3.1), which doubles every packet after a single delayed ACK.
  *
+ * Half-open.  Until the first ACK the client's address is unproven, so the
+ * first datagram goes alone and is sent at most TFTP_HALF_OPEN_SENDS times
+ * (the bound on what a spoofed request draws is in include/tftp.h).
+ *
+ * Size probe.  EDK2's PXE base code (OVMF, and most UEFI firmware) asks
+ * for a file's size before downloading it: RRQ with tsize, and when the
+ * OACK comes, ERROR 8 (EFI_MTFTP4_ERRORCODE_REQUEST_DENIED) instead of
+ * ACK 0 (MdeModulePkg Mtftp4 GetInfo).  That is a question answered, not
+ * a failed transfer: its own outcome, TFTP_SIZE_PROBE.
+ *
  * Timer.  Only the timer resends: after rto without progress the window is
  * sent again from una and rto doubles, up to TFTP_RTO_MAX_US; after
  * TFTP_MAX_TRIES such rounds the transfer is abandoned.  rto comes from an
@@ -99,10 +109,16 @@ static uint64_t window_end(const struct tftp_xfer *x)
 	uint64_t stop = x->last == UINT64_MAX ? UINT64_MAX : x->last + 1;
 	uint64_t end;
 
-	if (x->una == 0)
-		return 1; /* the OACK goes alone */
+	if (!x->established)
+		return x->una + 1; /* the OACK or DATA 1 goes alone: half-open */
 	end = x->una + x->windowsize;
 	return end < stop ? end : stop;
+}
+
+/* Tries before giving up: few while the peer has not shown it exists. */
+static uint8_t max_tries(const struct tftp_xfer *x)
+{
+	return x->established ? TFTP_MAX_TRIES : TFTP_HALF_OPEN_SENDS;
 }
 
 /* The longest we wait: RTO_MAX, or less if the client asked for less. */
@@ -204,6 +220,7 @@ const char *tftp_outcome_name(enum tftp_outcome o)
 	case TFTP_COMPLETE: return "complete";
 	case TFTP_TIMED_OUT: return "timed out";
 	case TFTP_CLIENT_ERROR: return "client error";
+	case TFTP_SIZE_PROBE: return "size probe";
 	case TFTP_READ_FAILED: return "read failed";
 	case TFTP_ABORTED: return "aborted";
 	}
@@ -225,6 +242,7 @@ static void advance(struct tftp_xfer *x, uint64_t k, int64_t now)
 		x->na_hold_una = x->na_hold_nxt;
 	}
 	x->una = k + 1;
+	x->established = true;
 	x->tries = 0;
 	x->rto_us = base_rto(x);
 	x->deadline = NO_DEADLINE;
@@ -236,6 +254,14 @@ static void advance(struct tftp_xfer *x, uint64_t k, int64_t now)
 	 * resends the rest of the window if this ACK came from inside it. */
 	x->nxt = x->una;
 	x->end = window_end(x);
+}
+
+/* ERROR 8 to an OACK that offered tsize, before anything else: the
+ * client wanted only the size (EDK2, see the top of this file). */
+static bool is_size_probe(const struct tftp_xfer *x, uint16_t code)
+{
+	return code == TFTP_EOPTNEG && x->oack && x->una == 0 &&
+	       (x->reply.present & TFTP_OPT_TSIZE);
 }
 
 static void on_ack(struct tftp_xfer *x, uint16_t block, int64_t now)
@@ -271,7 +297,7 @@ void tftp_xfer_input(struct tftp_xfer *x, const uint8_t *pkt, size_t len, int64_
 	} else if (m.opcode == TFTP_ERROR) {
 		/* RFC 1350: an ERROR ends the transfer and is not acknowledged. */
 		x->error_code = m.error_code;
-		finish(x, TFTP_CLIENT_ERROR);
+		finish(x, is_size_probe(x, m.error_code) ? TFTP_SIZE_PROBE : TFTP_CLIENT_ERROR);
 	} else {
 		x->stray++;
 	}
@@ -282,7 +308,7 @@ void tftp_xfer_tick(struct tftp_xfer *x, int64_t now)
 	if (x->outcome != TFTP_RUNNING || now < x->deadline)
 		return;
 	x->deadline = NO_DEADLINE;
-	if (++x->tries >= TFTP_MAX_TRIES) {
+	if (++x->tries >= max_tries(x)) {
 		finish(x, TFTP_TIMED_OUT);
 		return;
 	}

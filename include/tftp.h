@@ -173,6 +173,21 @@ void tftp_negotiate(const struct tftp_request *rq, const struct tftp_limits *lim
 #define TFTP_RTO_MIN_US 100000u
 #define TFTP_RTO_MAX_US 5000000u    /* backoff stops doubling here */
 #define TFTP_MAX_TRIES 8            /* unanswered retransmission rounds before giving up */
+/* Before the peer's first ACK the transfer is half-open: the request's
+ * source address is unproven (UDP is trivially spoofed), so what we send
+ * is sent toward whoever the request names.  A half-open transfer sends
+ * its first datagram alone (never a window) and at most
+ * TFTP_HALF_OPEN_SENDS times (at 0, 0.5 and 1.5 s; reaped at 3.5 s).
+ * That datagram is an OACK for a request with options (iPXE, OVMF and
+ * PXE ROMs ask for blksize and tsize): at most the request's length + 19
+ * bytes (tsize "0" grows to 20 digits, every other value only shrinks),
+ * so a request of n bytes draws at most 3 * (n + 19) bytes: 3 * 28 = 84
+ * for iPXE's 41-byte RRQ of snponly.efi.  A bare RRQ (RFC 1350) is answered by DATA 1,
+ * at most 516 bytes: at most 3 * 516 = 1548 bytes for a 29-byte request.
+ * With TFTP_MAX_TRIES it was 8 * 516 = 4128.  tftp-hpa, curl,
+ * busybox and tools/tftp_fetch.c retransmit their RRQ for longer than
+ * 3.5 s, so a real client whose first exchange is lost starts over. */
+#define TFTP_HALF_OPEN_SENDS 3
 
 /* Where block bytes come from: pread(2) on a shared fd in the daemon, a
  * memory buffer in tests.  Returns bytes read (short only at end of file)
@@ -187,6 +202,7 @@ enum tftp_outcome {
 	TFTP_COMPLETE,
 	TFTP_TIMED_OUT,         /* TFTP_MAX_TRIES rounds without progress: reaped */
 	TFTP_CLIENT_ERROR,      /* the client sent ERROR */
+	TFTP_SIZE_PROBE,        /* ERROR 8 in answer to an OACK with tsize: size asked, nothing sent */
 	TFTP_READ_FAILED,       /* the file shrank or could not be read */
 	TFTP_ABORTED,           /* ended by the server (superseded, shutdown, send error) */
 };
@@ -217,6 +233,7 @@ struct tftp_xfer {
 	uint32_t srtt_us, rttvar_us, rto_us;
 	uint32_t timeout_us;    /* client's timeout option (caps rto), else 0 */
 	uint8_t tries;
+	bool established;       /* the peer has acknowledged a block: not half-open */
 	/* ending */
 	enum tftp_outcome outcome;
 	uint16_t error_code;    /* pending ERROR to send, or the client's */

@@ -74,8 +74,10 @@ LOG=$WORK/bsdpd.log
 mkdir -p "$ROOT" "$STATE" "$OUT"
 cp /usr/lib/ipxe/snponly.efi "$ROOT/snponly.efi"
 chmod -R a+rX "$ROOT"
+# The 25 clients of a batch share the client namespace's one address,
+# which real machines never do: hence --tftp-max-per-client 25.
 lab_spawn "$SRV" "$LOG" "$BSDPD" --foreground --root "$ROOT" --state-dir "$STATE" \
-	--interface "$SRV_IF"
+	--interface "$SRV_IF" --tftp-max-per-client 25
 BSDPD_PID=$LAST_PID
 wait_for_line "$LOG" 10 "ready" || { cat "$LOG"; exit 1; }
 
@@ -125,7 +127,11 @@ check "50 transfers under 10% loss and 5% reordering are byte-identical ($identi
 echo "# server egress: $(tc -n "$SRV" -s qdisc show dev "$SRV_IF" | grep -o 'Sent [0-9]* bytes [0-9]* pkt (dropped [0-9]*' | head -n 1))"
 retx=$(grep -o 'retransmits [0-9]*' "$LOG" | awk '{s += $2} END {print s + 0}')
 check "the server's timer recovered the losses ($retx retransmissions logged)" test "$retx" -gt 0
-check "no transfer timed out on the server" bash -c "! grep -q ': timed out' '$LOG'"
+# A transfer whose first datagram or its ACK is lost 3 times is given up
+# half-open (include/tftp.h); its client's next RRQ starts over, and the
+# fetches above are all whole.  Nothing acknowledged may time out.
+echo "# given up before the first ACK, then fetched again: $(grep -c 'timed out before the first ACK' "$LOG" || true)"
+check "no acknowledged transfer timed out on the server" bash -c "! grep -q ': timed out$' '$LOG'"
 lab_stop "$BSDPD_PID"
 check "bsdpd exited cleanly (no sanitizer report)" bash -c "! grep -q 'Sanitizer' '$LOG'"
 lab_done

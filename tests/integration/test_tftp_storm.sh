@@ -6,6 +6,10 @@
 # --tftp-single-port (transfers told apart by client address and port),
 # and the limits: beyond --tftp-max-transfers a request gets an ERROR at
 # once, and abandoned transfers are reaped so that the slots come back.
+#
+# All 200 clients share the client namespace's one address, which real
+# machines never do, so the storm runs with --tftp-max-per-client 200: the
+# per-client limit (default 8) and floods are test_tftp_flood.sh's.
 BSDPD=${BSDPD:-build/san/bsdpd}
 BSDPC=${BSDPC:-build/san/bsdpc}
 TFTP_LOAD=${TFTP_LOAD:-build/san/tftp-load}
@@ -34,7 +38,7 @@ SNP=$ROOT/snponly.efi
 start_bsdpd() {
 	: >"$LOG"
 	lab_spawn "$SRV" "$LOG" "$BSDPD" --foreground --root "$ROOT" --state-dir "$STATE" \
-		--interface "$SRV_IF" "$@"
+		--interface "$SRV_IF" --tftp-max-per-client 200 "$@"
 	BSDPD_PID=$LAST_PID
 	wait_for_line "$LOG" 10 "ready" || { cat "$LOG"; exit 1; }
 }
@@ -124,7 +128,8 @@ check "--tftp-single-port: 200 concurrent transfers complete ($res)" \
 # ---- the transfer cap and reaping ----------------------------------------------
 lab_stop "$BSDPD_PID"
 start_bsdpd --tftp-max-transfers 3
-# Three clients ask and then never answer: they hold all three slots.
+# Three clients ask, acknowledge the first reply and then never answer:
+# established, they hold all three slots (half-open ones would be evicted).
 lab_spawn "$CLI" "$WORK/hang.log" "$TFTP_LOAD" -s "$SRV_IP" -f snponly.efi -n 3 -H 45
 sleep 1
 t0=$(date +%s%N)

@@ -3,8 +3,8 @@
  * TFTP transfer state machine, with time passed in and a memory file:
  * lock-step and windowed sending, OACK, block-number rollover, duplicate
  * ACKs (no sorcerer's apprentice), ACKs inside a window (RFC 7440),
- * retransmission with backoff, reaping, client errors, read failures and
- * netascii.
+ * retransmission with backoff, reaping, half-open transfers (few sends, no
+ * window), client errors, size probes, read failures and netascii.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -227,24 +227,29 @@ static void acks_ahead_or_garbage_are_ignored(void **state)
 
 /* ---- timers -------------------------------------------------------------------- */
 
+/* Once the client has acknowledged a block, a silent client is given
+ * TFTP_MAX_TRIES rounds of backoff before it is reaped. */
 static void timeouts_back_off_and_reap(void **state)
 {
 	struct tftp_xfer_params p = plain(5000);
 	uint8_t *f = pattern(5000);
-	int64_t rto = TFTP_RTO_INIT_US;
 	struct rig r;
+	int64_t rto;
 
 	(void)state;
 	rig_start(&r, f, 5000, &p);
 	expect_data(&r, 1, f, 512);
-	assert_int_equal(tftp_xfer_deadline(&r.x), T0 + rto);
+	ack(&r, 1);
+	expect_data(&r, 2, f + 512, 512);
+	rto = r.x.rto_us;
+	assert_int_equal(tftp_xfer_deadline(&r.x), r.now + rto);
 	for (int tries = 1; tries < TFTP_MAX_TRIES; tries++) {
 		r.now = tftp_xfer_deadline(&r.x) - 1;
 		tftp_xfer_tick(&r.x, r.now);
 		assert_int_equal(next(&r), 0);  /* not yet */
 		r.now++;
 		tftp_xfer_tick(&r.x, r.now);
-		expect_data(&r, 1, f, 512);     /* the same block again */
+		expect_data(&r, 2, f + 512, 512); /* the same block again */
 		rto = 2 * rto > TFTP_RTO_MAX_US ? TFTP_RTO_MAX_US : 2 * rto;
 		assert_int_equal(tftp_xfer_deadline(&r.x), r.now + rto);
 		assert_int_equal(r.x.retransmits, tries);
@@ -253,6 +258,58 @@ static void timeouts_back_off_and_reap(void **state)
 	tftp_xfer_tick(&r.x, r.now);
 	assert_true(tftp_xfer_done(&r.x));
 	assert_int_equal(r.x.outcome, TFTP_TIMED_OUT);
+	assert_int_equal(next(&r), 0);
+	free(f);
+}
+
+/* Before the first ACK the source is unproven (a spoofed RRQ): DATA 1 is
+ * sent TFTP_HALF_OPEN_SENDS times, not TFTP_MAX_TRIES, then reaped. */
+static void half_open_is_reaped_after_few_sends(void **state)
+{
+	struct tftp_xfer_params p = plain(5000);
+	uint8_t *f = pattern(5000);
+	struct rig r;
+
+	(void)state;
+	rig_start(&r, f, 5000, &p);
+	expect_data(&r, 1, f, 512);
+	for (int sends = 1; sends < TFTP_HALF_OPEN_SENDS; sends++) {
+		r.now = tftp_xfer_deadline(&r.x);
+		tftp_xfer_tick(&r.x, r.now);
+		expect_data(&r, 1, f, 512);
+	}
+	assert_int_equal(r.now - T0, TFTP_RTO_INIT_US * 3); /* 0.5 s + 1 s */
+	r.now = tftp_xfer_deadline(&r.x);
+	tftp_xfer_tick(&r.x, r.now);
+	assert_true(tftp_xfer_done(&r.x));
+	assert_int_equal(r.x.outcome, TFTP_TIMED_OUT);
+	assert_false(r.x.established);
+	assert_int_equal(r.x.packets_sent, TFTP_HALF_OPEN_SENDS);
+	assert_int_equal(next(&r), 0);
+	free(f);
+}
+
+/* A window is never sent toward an unproven source: even with windowsize
+ * and no OACK, DATA 1 goes alone until it is acknowledged. */
+static void half_open_sends_no_window(void **state)
+{
+	struct tftp_xfer_params p = plain(5000);
+	uint8_t *f = pattern(5000);
+	struct rig r;
+
+	(void)state;
+	p.windowsize = 8;
+	rig_start(&r, f, 5000, &p);
+	expect_data(&r, 1, f, 512);
+	assert_int_equal(next(&r), 0);
+	r.now = tftp_xfer_deadline(&r.x);
+	tftp_xfer_tick(&r.x, r.now);
+	expect_data(&r, 1, f, 512);      /* the resend is alone too */
+	assert_int_equal(next(&r), 0);
+	ack(&r, 1);
+	assert_true(r.x.established);
+	for (uint16_t b = 2; b <= 9; b++)
+		expect_data(&r, b, f + (b - 1) * 512, 512);
 	assert_int_equal(next(&r), 0);
 	free(f);
 }
@@ -294,7 +351,7 @@ static void client_timeout_option_caps_the_interval(void **state)
 	rig_start(&r, f, 5000, &p);
 	expect_data(&r, 1, f, 512);
 	assert_int_equal(tftp_xfer_deadline(&r.x), r.now + TFTP_RTO_INIT_US);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < TFTP_HALF_OPEN_SENDS - 1; i++) {
 		r.now = tftp_xfer_deadline(&r.x);
 		tftp_xfer_tick(&r.x, r.now);
 		expect_data(&r, 1, f, 512);
@@ -385,6 +442,8 @@ static void window_stops_at_the_last_block(void **state)
 	p.windowsize = 16;
 	rig_start(&r, f, 512 * 2 + 10, &p);
 	expect_data(&r, 1, f, 512);
+	assert_int_equal(next(&r), 0); /* half-open: DATA 1 alone */
+	ack(&r, 1);
 	expect_data(&r, 2, f + 512, 512);
 	expect_data(&r, 3, f + 1024, 10);
 	assert_int_equal(next(&r), 0);
@@ -409,6 +468,50 @@ static void client_error_ends_silently(void **state)
 	assert_int_equal(r.x.outcome, TFTP_CLIENT_ERROR);
 	assert_int_equal(r.x.error_code, 8);
 	assert_int_equal(next(&r), 0);
+	free(f);
+}
+
+static struct tftp_xfer_params with_oack(size_t size, unsigned present)
+{
+	struct tftp_xfer_params p = plain(size);
+
+	p.oack = true;
+	p.reply = (struct tftp_options){ .present = present, .blksize = 512, .tsize = size };
+	return p;
+}
+
+/* EDK2 (OVMF) asks the size with tsize and answers the OACK with ERROR 8:
+ * a size probe, not a failed transfer.  ERROR 8 to an OACK without tsize
+ * is a refused negotiation, and after ACK 0 an error like any other. */
+static void error_8_to_a_tsize_oack_is_a_size_probe(void **state)
+{
+	static const uint8_t err8[] = "\0\5\0\10User aborted the transfer";
+	struct tftp_xfer_params p = with_oack(5000, TFTP_OPT_TSIZE | TFTP_OPT_BLKSIZE);
+	uint8_t *f = pattern(5000);
+	struct rig r;
+
+	(void)state;
+	rig_start(&r, f, 5000, &p);
+	assert_true(next(&r) > 0); /* the OACK */
+	tftp_xfer_input(&r.x, err8, sizeof(err8), r.now);
+	assert_true(tftp_xfer_done(&r.x));
+	assert_int_equal(r.x.outcome, TFTP_SIZE_PROBE);
+	assert_string_equal(tftp_outcome_name(r.x.outcome), "size probe");
+	assert_int_equal(next(&r), 0);
+
+	p = with_oack(5000, TFTP_OPT_BLKSIZE);
+	rig_start(&r, f, 5000, &p);
+	assert_true(next(&r) > 0);
+	tftp_xfer_input(&r.x, err8, sizeof(err8), r.now);
+	assert_int_equal(r.x.outcome, TFTP_CLIENT_ERROR);
+
+	p = with_oack(5000, TFTP_OPT_TSIZE);
+	rig_start(&r, f, 5000, &p);
+	assert_true(next(&r) > 0);
+	ack(&r, 0);
+	expect_data(&r, 1, f, 512);
+	tftp_xfer_input(&r.x, err8, sizeof(err8), r.now);
+	assert_int_equal(r.x.outcome, TFTP_CLIENT_ERROR);
 	free(f);
 }
 
@@ -480,12 +583,15 @@ int main(void)
 		cmocka_unit_test(duplicate_acks_never_cause_sends),
 		cmocka_unit_test(acks_ahead_or_garbage_are_ignored),
 		cmocka_unit_test(timeouts_back_off_and_reap),
+		cmocka_unit_test(half_open_is_reaped_after_few_sends),
+		cmocka_unit_test(half_open_sends_no_window),
 		cmocka_unit_test(rtt_sets_timeout_and_progress_resets_backoff),
 		cmocka_unit_test(client_timeout_option_caps_the_interval),
 		cmocka_unit_test(block_numbers_roll_over_to_zero),
 		cmocka_unit_test(window_is_sent_whole_and_resumed_after_inner_ack),
 		cmocka_unit_test(window_stops_at_the_last_block),
 		cmocka_unit_test(client_error_ends_silently),
+		cmocka_unit_test(error_8_to_a_tsize_oack_is_a_size_probe),
 		cmocka_unit_test(short_read_sends_error),
 		cmocka_unit_test(abort_with_code_sends_one_error),
 		cmocka_unit_test(netascii_expands_and_resends_identically),

@@ -8,16 +8,28 @@
  *
  *   tftp-load -s 198.18.6.1 -f snponly.efi -n 200 -c 200 -b 1432 [-w 16] [-e SIZE]
  *
- * For the integration tests: -H SECONDS sends the requests and then never
- * answers (abandoned clients, kept open that long); -q nul|ff|name-ff
+ * For the integration tests: -H SECONDS sends the requests, acknowledges
+ * the first reply and then never answers (clients abandoned mid-transfer,
+ * kept open that long: established, so the server cannot evict them); -q nul|ff|name-ff
  * sends the request with a client quirk: trailing NULs or 0xFF bytes after
  * the mode (Apple OpenFirmware), or 0xFF after the file name (PXE ROMs).
+ *
+ * Flood mode, for tests/integration/test_tftp_flood.sh: -F COUNT sends
+ * COUNT requests (with -b/-t/-w options if given), each from a new port,
+ * from -k consecutive source addresses starting at -a (round-robin), at
+ * most -r per second, and never answers.  It keeps the ports open -H
+ * seconds (default 10) after the last request, so the server sees no ICMP
+ * error, counts everything that comes back, and prints a JSON line:
+ * requests, their size, ERROR replies, and datagrams and bytes received.
+ *
+ *   tftp-load -s 198.18.6.1 -f snponly.efi -F 3000 -a 198.18.6.100 -k 50 -r 1000
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -33,6 +45,8 @@ struct run {
 	uint64_t expect_size, bytes, retransmits;
 	const char *output;
 	unsigned hang_seconds;
+	unsigned flood, flood_addrs, flood_rate;
+	struct in_addr flood_from;
 	const char *quirk;
 	uint8_t request[1024];
 	struct tftp_session *s;
@@ -51,7 +65,9 @@ static void usage(void)
 {
 	fputs("usage: tftp-load -s IP -f FILE [-p PORT] [-n COUNT] [-c CONCURRENCY]\n"
 	      "                 [-b BLKSIZE] [-w WINDOWSIZE] [-t] [-e SIZE] [-o OUT]\n"
-	      "                 [-H SECONDS] [-q nul|ff|name-ff]\n", stderr);
+	      "                 [-H SECONDS] [-q nul|ff|name-ff]\n"
+	      "       tftp-load -s IP -f FILE -F COUNT [-a FROM] [-k ADDRESSES] [-r RATE]\n"
+	      "                 [-b BLKSIZE] [-t] [-H SECONDS]\n", stderr);
 	exit(2);
 }
 
@@ -69,7 +85,7 @@ static void parse(struct run *r, int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "s:p:f:n:c:b:w:te:o:i:H:q:")) != -1) {
+	while ((c = getopt(argc, argv, "s:p:f:n:c:b:w:te:o:i:H:q:F:a:k:r:")) != -1) {
 		switch (c) {
 		case 's': if (inet_pton(AF_INET, optarg, &r->o.server) != 1) usage(); break;
 		case 'p': r->o.port = (uint16_t)num(optarg, 65535); break;
@@ -84,6 +100,10 @@ static void parse(struct run *r, int argc, char **argv)
 		case 'i': r->o.ifname = optarg; break;
 		case 'H': r->hang_seconds = (unsigned)num(optarg, 3600); break;
 		case 'q': r->quirk = optarg; break;
+		case 'F': r->flood = (unsigned)num(optarg, 1000000); break;
+		case 'a': if (inet_pton(AF_INET, optarg, &r->flood_from) != 1) usage(); break;
+		case 'k': r->flood_addrs = (unsigned)num(optarg, 65536); break;
+		case 'r': r->flood_rate = (unsigned)num(optarg, 1000000); break;
 		default: usage();
 		}
 	}
@@ -122,7 +142,8 @@ static void quirk_request(struct run *r)
 	r->o.request_len = len;
 }
 
-/* Abandoned clients: ask, then never answer, and hold the ports open. */
+/* Abandoned clients: ask, acknowledge the first reply, then never answer,
+ * and hold the ports open. */
 static int hang(struct run *r)
 {
 	struct tftp_session *s = calloc(r->total, sizeof(*s));
@@ -133,11 +154,120 @@ static int hang(struct run *r)
 	for (unsigned i = 0; i < r->total; i++)
 		if (tftp_session_start(&s[i], &r->o, -1, mono_us()) < 0)
 			rc = 1;
+	for (unsigned i = 0; i < r->total; i++) {
+		struct pollfd p = { .fd = s[i].fd, .events = POLLIN };
+
+		if (s[i].fd >= 0 && poll(&p, 1, 2000) == 1)
+			(void)tftp_session_input(&s[i], mono_us());
+	}
 	sleep(r->hang_seconds);
 	for (unsigned i = 0; i < r->total; i++)
 		tftp_session_close(&s[i]);
 	free(s);
 	return rc;
+}
+
+/* ---- flood ------------------------------------------------------------------ */
+
+struct flood {
+	int *fd;
+	unsigned n;
+	size_t req_len;
+	uint64_t datagrams, bytes, errors;
+	uint8_t req[1024], buf[65536];
+};
+
+static int flood_request(struct flood *f, const struct run *r)
+{
+	struct tftp_options opt = { 0 };
+	struct wr w = wr_init(f->req, sizeof(f->req));
+
+	if (r->o.blksize) {
+		opt.present |= TFTP_OPT_BLKSIZE;
+		opt.blksize = r->o.blksize;
+	}
+	if (r->o.tsize)
+		opt.present |= TFTP_OPT_TSIZE;
+	if (r->o.windowsize) {
+		opt.present |= TFTP_OPT_WINDOWSIZE;
+		opt.windowsize = r->o.windowsize;
+	}
+	if (tftp_build_rrq(&w, r->o.remote, TFTP_MODE_OCTET, &opt) < 0)
+		return -1;
+	f->req_len = w.len;
+	return 0;
+}
+
+/* One request from a new port of source address number i. */
+static int flood_send(struct flood *f, const struct run *r, unsigned i, int ep)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET }, to = {
+		.sin_family = AF_INET, .sin_addr = r->o.server,
+		.sin_port = htons(r->o.port ? r->o.port : TFTP_PORT) };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	from.sin_addr.s_addr = r->flood_from.s_addr ?
+		htonl(ntohl(r->flood_from.s_addr) + i % (r->flood_addrs ? r->flood_addrs : 1)) : 0;
+	ev.data.fd = fd;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		perror("tftp-load: flood socket");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	f->fd[f->n++] = fd;
+	(void)sendto(fd, f->req, f->req_len, 0, (struct sockaddr *)&to, sizeof(to));
+	return 0;
+}
+
+/* Counts what arrived, waiting up to ms for the first of it. */
+static void flood_drain(struct flood *f, int ep, int ms)
+{
+	struct epoll_event evs[256];
+	int n = epoll_wait(ep, evs, 256, ms);
+
+	for (int i = 0; i < n; i++) {
+		ssize_t len;
+
+		while ((len = recv(evs[i].data.fd, f->buf, sizeof(f->buf), 0)) >= 0) {
+			f->datagrams++;
+			f->bytes += (uint64_t)len;
+			f->errors += len >= 2 && f->buf[0] == 0 && f->buf[1] == TFTP_ERROR;
+		}
+	}
+}
+
+static int flood(struct run *r)
+{
+	struct flood *f = calloc(1, sizeof(*f));
+	int ep = epoll_create1(EPOLL_CLOEXEC), rc = 0;
+	int64_t t0 = mono_us(), quiet_until;
+
+	if (!f || ep < 0 || !(f->fd = calloc(r->flood, sizeof(int))) || flood_request(f, r) < 0)
+		return 2;
+	for (unsigned i = 0; i < r->flood && rc == 0; i++) {
+		int64_t due = r->flood_rate ? t0 + (int64_t)i * 1000000 / r->flood_rate : 0;
+
+		while (mono_us() < due)
+			flood_drain(f, ep, (int)((due - mono_us()) / 1000) + 1);
+		rc = flood_send(f, r, i, ep);
+		flood_drain(f, ep, 0);
+	}
+	quiet_until = mono_us() + (int64_t)(r->hang_seconds ? r->hang_seconds : 10) * 1000000;
+	while (mono_us() < quiet_until)
+		flood_drain(f, ep, 100);
+	printf("{\"requests\":%u,\"request_bytes\":%zu,\"errors\":%llu,\"datagrams\":%llu,"
+	       "\"bytes\":%llu,\"bytes_per_request\":%.1f}\n", f->n, f->req_len,
+	       (unsigned long long)f->errors, (unsigned long long)f->datagrams,
+	       (unsigned long long)f->bytes, f->n ? (double)f->bytes / f->n : 0.0);
+	for (unsigned i = 0; i < f->n; i++)
+		close(f->fd[i]);
+	free(f->fd);
+	free(f);
+	close(ep);
+	return rc ? 1 : 0;
 }
 
 static int fetch_one(struct run *r)
@@ -232,14 +362,16 @@ int main(int argc, char **argv)
 	parse(&r, argc, argv);
 	if (r.quirk)
 		quirk_request(&r);
-	if (r.hang_seconds)
-		return hang(&r);
-	if (r.output)
-		return fetch_one(&r);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (r.flood)
+		return flood(&r);
+	if (r.hang_seconds)
+		return hang(&r);
+	if (r.output)
+		return fetch_one(&r);
 	r.s = calloc(r.concurrency, sizeof(*r.s));
 	r.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!r.s || r.ep < 0)
