@@ -8,6 +8,10 @@
 
 #include <sqlite3.h>
 
+#define DB_FILE "bindings.sqlite"
+
+const char *const bindings_files[] = { DB_FILE, DB_FILE "-wal", DB_FILE "-shm", NULL };
+
 enum stmt {
 	STMT_GET,
 	STMT_PUT,
@@ -82,21 +86,36 @@ static int count_rows(struct bindings *b)
 	return n;
 }
 
-struct bindings *bindings_open(const char *path, char **err)
+/* SQLITE_OPEN_NOFOLLOW refuses a database that is a symbolic link.  SQLite
+ * opens the -wal and -shm files by name itself; bsdpd opens the database
+ * only once it runs as --user, so a link planted there reaches no more
+ * than that user could reach anyway (main.c checks the files first). */
+static int open_db(struct bindings *b, const char *dir, char **err)
+{
+	char *path = NULL;
+	int r = 0;
+
+	if (dir && asprintf(&path, "%s/%s", dir, DB_FILE) < 0)
+		abort();
+	if (sqlite3_open_v2(path ? path : ":memory:", &b->db, SQLITE_OPEN_READWRITE |
+			    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(b->db, 1000) != SQLITE_OK ||
+	    sqlite3_exec(b->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, path ? path : ":memory:", b->db);
+		r = -EIO;
+	}
+	free(path);
+	return r;
+}
+
+struct bindings *bindings_open(const char *dir, char **err)
 {
 	struct bindings *b = calloc(1, sizeof(*b));
 
 	if (!b)
 		abort();
-	if (sqlite3_open_v2(path, &b->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)) {
-		set_err(err, path, b->db);
+	if (open_db(b, dir, err) < 0)
 		goto fail;
-	}
-	sqlite3_busy_timeout(b->db, 1000);
-	if (sqlite3_exec(b->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-		set_err(err, path, b->db);
-		goto fail;
-	}
 	for (int i = 0; i < N_STMTS; i++) {
 		if (sqlite3_prepare_v2(b->db, stmt_sql[i], -1, &b->stmt[i], NULL) != SQLITE_OK) {
 			set_err(err, "preparing statements", b->db);

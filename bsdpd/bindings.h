@@ -13,6 +13,10 @@
 
 #include "bsdp.h"
 
+/* The files SQLite keeps in the state directory for the database: the
+ * database, its write-ahead log and its shared-memory index; NULL ends it. */
+extern const char *const bindings_files[];
+
 struct binding {
 	uint8_t mac[6];
 	uint32_t image_id;
@@ -25,9 +29,10 @@ struct binding {
 
 struct bindings;
 
-/* Opens (creating if needed) the database at path; ":memory:" for tests.
- * On failure returns NULL and, when err is not NULL, a message to free(). */
-struct bindings *bindings_open(const char *path, char **err);
+/* Opens (creating if needed) the database in directory dir, or an
+ * in-memory one when dir is NULL (tests).  On failure returns NULL and,
+ * when err is not NULL, a message to free(). */
+struct bindings *bindings_open(const char *dir, char **err);
 void bindings_close(struct bindings *b);
 
 /* 0 and *out filled, -ENOENT when the MAC has no binding, -EIO on failure. */

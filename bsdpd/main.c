@@ -4,6 +4,7 @@
  * starts the services on one event loop, and turns signals into events.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,9 +15,11 @@
 #include <pwd.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "bindings.h"
 #include "bsdp.h"
 #include "log.h"
 #include "loop.h"
@@ -46,7 +49,9 @@ static const char usage_text[] =
 "Options:\n"
 "  -r, --root DIR        directory holding NAME.nbi bundles (default " DEFAULT_ROOT ")\n"
 "  -s, --state-dir DIR   where client bindings are kept, in bindings.sqlite\n"
-"                        (default " DEFAULT_STATE_DIR ")\n"
+"                        (default " DEFAULT_STATE_DIR "); DIR must be a real\n"
+"                        directory, owned by root or USER, not writable by\n"
+"                        group or others\n"
 "  -i, --interface IF    serve only this interface; repeat for several\n"
 "                        (default: every up, broadcast-capable interface)\n"
 "  -p, --priority N      BSDP server priority 0-65535 (default 32768); like\n"
@@ -65,8 +70,9 @@ static const char usage_text[] =
 "                        concurrent TFTP transfers, 1-65535 (default 1000);\n"
 "                        a request beyond them gets an error at once\n"
 "  -u, --user USER       once the sockets are bound, run as USER; the state\n"
-"                        directory is given to USER (default: keep running\n"
-"                        as the user that started bsdpd)\n"
+"                        directory is given to USER and the database opened\n"
+"                        as USER (default: keep running as the user that\n"
+"                        started bsdpd)\n"
 "  -f, --foreground      stay in the foreground and log to standard error\n"
 "                        (default: detach and log to syslog)\n"
 "  -n, --check           print the catalog as the server sees it, with every\n"
@@ -302,25 +308,119 @@ static int open_signals(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-/* Gives the state directory and its database files to pw, so SQLite can
- * still write its WAL after the switch. */
-static int give_state_dir(const char *dir, const struct passwd *pw)
-{
-	static const char *const files[] = { "", "/bindings.sqlite", "/bindings.sqlite-wal",
-					     "/bindings.sqlite-shm" };
-	char path[4096];
+/* ---- the state directory ---------------------------------------------- */
 
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s%s", dir, files[i]);
-		if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && (i == 0 || errno != ENOENT))
-			return -errno;
-	}
-	return 0;
+/* The account bsdpd runs as once the sockets are bound (--user). */
+struct run_as {
+	const char *name;
+	uid_t uid;
+	gid_t gid;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int refuse(const char *dir, const char *name, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_msg(LOG_ERR, "%s%s%s: %s", dir, name ? "/" : "", name ? name : "", why);
+	return -EPERM;
 }
 
-/* OpenBSD tftpd's order: bind first, then give up root for good, and
- * forbid regaining privileges through exec (PR_SET_NO_NEW_PRIVS). */
-static int drop_privileges(const char *user, const char *state_dir)
+/* Owned by the user bsdpd runs as now, or by --user; any other owner put
+ * it there without being asked. */
+static int check_owner(const struct stat *st, const struct run_as *as, const char *dir,
+		       const char *name)
+{
+	if (st->st_uid == geteuid() || (as && st->st_uid == as->uid))
+		return 0;
+	if (as)
+		return refuse(dir, name, "owned by uid %u, not by uid %u or --user %s",
+			      (unsigned)st->st_uid, (unsigned)geteuid(), as->name);
+	return refuse(dir, name, "owned by uid %u, not by uid %u (give --user for that "
+		      "account, or chown it)", (unsigned)st->st_uid, (unsigned)geteuid());
+}
+
+/* Opens the directory itself, never a link to one, and gives it to --user. */
+static int open_state_dir(const char *dir, const struct run_as *as)
+{
+	struct stat st;
+	int fd;
+
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		return refuse(dir, NULL, "cannot create the state directory: %s", strerror(errno));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return refuse(dir, NULL, "%s", lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) ?
+			      "the state directory is a symbolic link; give its real path" :
+			      "the state directory is not a directory");
+	if (fd < 0)
+		return refuse(dir, NULL, "%s", strerror(errno));
+	if (fstat(fd, &st) < 0 || check_owner(&st, as, dir, NULL) < 0 ||
+	    ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+	     refuse(dir, NULL, "the state directory is writable by group or others (mode "
+		    "%04o); chmod go-w it", (unsigned)(st.st_mode & 07777)) < 0) ||
+	    (as && fchown(fd, as->uid, as->gid) < 0 &&
+	     refuse(dir, NULL, "cannot give the state directory to %s: %s", as->name,
+		    strerror(errno)) < 0)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* One database file: looked at through an O_PATH descriptor of the name
+ * itself (a link is seen as a link, and nothing is opened), then given to
+ * --user through that descriptor, so what was checked is what changes. */
+static int check_db_file(int dfd, const char *dir, const char *name, const struct run_as *as)
+{
+	struct stat st;
+	int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int r = -EPERM;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : refuse(dir, name, "%s", strerror(errno));
+	if (fstat(fd, &st) < 0)
+		refuse(dir, name, "%s", strerror(errno));
+	else if (S_ISLNK(st.st_mode))
+		refuse(dir, name, "is a symbolic link; bsdpd follows no link in its state "
+		       "directory (remove it)");
+	else if (!S_ISREG(st.st_mode))
+		refuse(dir, name, "is not a regular file");
+	/* A hard link to a root-owned file would otherwise be given away. */
+	else if (st.st_nlink != 1)
+		refuse(dir, name, "has %lu hard links, not 1", (unsigned long)st.st_nlink);
+	else if (check_owner(&st, as, dir, name) == 0)
+		r = 0;
+	if (r == 0 && as && fchownat(fd, "", as->uid, as->gid, AT_EMPTY_PATH) < 0)
+		r = refuse(dir, name, "cannot give it to %s: %s", as->name, strerror(errno));
+	close(fd);
+	return r;
+}
+
+/* Runs as root, in a directory --user may own: checks the state directory
+ * and the database files bindings.c names, and gives them to --user so
+ * that SQLite can write them after the switch.  The database itself is
+ * opened only after drop_privileges. */
+static int prepare_state_dir(const char *dir, const struct run_as *as)
+{
+	int dfd = open_state_dir(dir, as);
+	int r = 0;
+
+	if (dfd < 0)
+		return dfd;
+	for (size_t i = 0; bindings_files[i] && r == 0; i++)
+		r = check_db_file(dfd, dir, bindings_files[i], as);
+	close(dfd);
+	return r;
+}
+
+/* ---- privileges -------------------------------------------------------- */
+
+static int look_up_user(const char *user, struct run_as *as)
 {
 	const struct passwd *pw = getpwnam(user);
 
@@ -328,33 +428,51 @@ static int drop_privileges(const char *user, const char *state_dir)
 		log_msg(LOG_ERR, "--user %s: no such user", user);
 		return -ENOENT;
 	}
-	if (give_state_dir(state_dir, pw) < 0 || setgroups(0, NULL) < 0 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		log_msg(LOG_ERR, "cannot switch to user %s: %s", user, strerror(errno));
-		return -errno;
-	}
-	log_msg(LOG_INFO, "running as user %s", user);
+	*as = (struct run_as){ .name = user, .uid = pw->pw_uid, .gid = pw->pw_gid };
 	return 0;
 }
 
-/* Starts the services before giving up root: TFTP binds port 69 and opens
- * the root, BSDP binds port 67 and opens the database. */
+/* OpenBSD tftpd's order: bind first, then give up root for good, and
+ * forbid regaining privileges through exec (PR_SET_NO_NEW_PRIVS). */
+static int drop_privileges(const struct run_as *as)
+{
+	if (setgroups(0, NULL) < 0 || setresgid(as->gid, as->gid, as->gid) < 0 ||
+	    setresuid(as->uid, as->uid, as->uid) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_msg(LOG_ERR, "cannot switch to user %s: %s", as->name, strerror(errno));
+		return -errno;
+	}
+	log_msg(LOG_INFO, "running as user %s", as->name);
+	return 0;
+}
+
+static int log_failure(char *err)
+{
+	log_msg(LOG_ERR, "%s", err ? err : "out of memory");
+	free(err);
+	return -1;
+}
+
+/* Binds and opens as root what needs it (TFTP port 69 and the root, BSDP
+ * port 67), checks the state directory, gives up root, and only then
+ * opens the database. */
 static int start_services(struct options *o, struct loop *loop, struct signals *sg)
 {
+	struct run_as as;
 	char *err = NULL;
 
+	if (o->user && look_up_user(o->user, &as) < 0)
+		return -1;
 	sg->svc = bsdp_service_new(&o->cfg, loop, &err);
 	if (sg->svc && !o->cfg.tftp_disabled)
 		sg->tftp = tftp_service_new(&o->cfg, loop, &err);
-	if (!sg->svc || (!o->cfg.tftp_disabled && !sg->tftp)) {
-		log_msg(LOG_ERR, "%s", err ? err : "out of memory");
-		free(err);
+	if (!sg->svc || (!o->cfg.tftp_disabled && !sg->tftp))
+		return log_failure(err);
+	if (prepare_state_dir(o->cfg.state_dir, o->user ? &as : NULL) < 0 ||
+	    (o->user && drop_privileges(&as) < 0))
 		return -1;
-	}
-	if (o->user && drop_privileges(o->user, o->cfg.state_dir) < 0)
-		return -1;
+	if (bsdp_service_open_bindings(sg->svc, &err) < 0)
+		return log_failure(err);
 	return 0;
 }
 
