@@ -31,6 +31,10 @@
 #define BSDPD_VERSION "0.1.0"
 #define DEFAULT_ROOT "/srv/netboot"
 #define DEFAULT_STATE_DIR "/var/lib/bsdpd"
+#define MAX_BINDINGS_LIMIT 10000000
+#define MAX_EXPIRY_DAYS 36500
+#define STR(x) #x
+#define XSTR(x) STR(x)
 
 static const char usage_text[] =
 "Usage: bsdpd [OPTION]...\n"
@@ -52,6 +56,12 @@ static const char usage_text[] =
 "                        (default " DEFAULT_STATE_DIR "); DIR must be a real\n"
 "                        directory, owned by root or USER, not writable by\n"
 "                        group or others\n"
+"      --max-bindings N  keep at most N bindings, 1-" XSTR(MAX_BINDINGS_LIMIT) " (default\n"
+"                        " XSTR(BINDINGS_DEFAULT_MAX) "); a new client beyond them evicts the one\n"
+"                        seen least recently\n"
+"      --binding-expiry DAYS\n"
+"                        forget a client not seen (SELECT, LIST, DISCOVER)\n"
+"                        for DAYS days, 0 for never (default " XSTR(BINDINGS_DEFAULT_EXPIRY_DAYS) ")\n"
 "  -i, --interface IF    serve only this interface; repeat for several\n"
 "                        (default: every up, broadcast-capable interface)\n"
 "  -p, --priority N      BSDP server priority 0-65535 (default 32768); like\n"
@@ -102,6 +112,8 @@ enum {
 	OPT_TFTP_MAX_BLKSIZE,
 	OPT_TFTP_SINGLE_PORT,
 	OPT_TFTP_MAX_TRANSFERS,
+	OPT_MAX_BINDINGS,
+	OPT_BINDING_EXPIRY,
 };
 
 struct options {
@@ -173,6 +185,8 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "tftp-max-blksize", required_argument, NULL, OPT_TFTP_MAX_BLKSIZE },
 		{ "tftp-single-port", no_argument, NULL, OPT_TFTP_SINGLE_PORT },
 		{ "tftp-max-transfers", required_argument, NULL, OPT_TFTP_MAX_TRANSFERS },
+		{ "max-bindings", required_argument, NULL, OPT_MAX_BINDINGS },
+		{ "binding-expiry", required_argument, NULL, OPT_BINDING_EXPIRY },
 		{ "user", required_argument, NULL, 'u' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'n' },
@@ -203,6 +217,14 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_TFTP_MAX_TRANSFERS:
 			o->cfg.tftp_max_transfers = (unsigned)parse_number(
 				"--tftp-max-transfers", optarg, 1, 65535);
+			break;
+		case OPT_MAX_BINDINGS:
+			o->cfg.max_bindings = (unsigned)parse_number("--max-bindings", optarg, 1,
+								     MAX_BINDINGS_LIMIT);
+			break;
+		case OPT_BINDING_EXPIRY:
+			o->cfg.binding_expiry_days = (unsigned)parse_number(
+				"--binding-expiry", optarg, 0, MAX_EXPIRY_DAYS);
 			break;
 		case 'u': o->user = optarg; break;
 		case 'f': o->foreground = true; break;
@@ -344,6 +366,24 @@ static int check_owner(const struct stat *st, const struct run_as *as, const cha
 		      "account, or chown it)", (unsigned)st->st_uid, (unsigned)geteuid());
 }
 
+/* Only root and --user may add names to the directory bsdpd writes as root. */
+static int check_state_dir(int fd, const char *dir, const struct run_as *as)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return refuse(dir, NULL, "%s", strerror(errno));
+	if (check_owner(&st, as, dir, NULL) < 0)
+		return -EPERM;
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return refuse(dir, NULL, "the state directory is writable by group or others "
+			      "(mode %04o); chmod go-w it", (unsigned)(st.st_mode & 07777));
+	if (as && fchown(fd, as->uid, as->gid) < 0)
+		return refuse(dir, NULL, "cannot give the state directory to %s: %s", as->name,
+			      strerror(errno));
+	return 0;
+}
+
 /* Opens the directory itself, never a link to one, and gives it to --user. */
 static int open_state_dir(const char *dir, const struct run_as *as)
 {
@@ -359,17 +399,28 @@ static int open_state_dir(const char *dir, const struct run_as *as)
 			      "the state directory is not a directory");
 	if (fd < 0)
 		return refuse(dir, NULL, "%s", strerror(errno));
-	if (fstat(fd, &st) < 0 || check_owner(&st, as, dir, NULL) < 0 ||
-	    ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
-	     refuse(dir, NULL, "the state directory is writable by group or others (mode "
-		    "%04o); chmod go-w it", (unsigned)(st.st_mode & 07777)) < 0) ||
-	    (as && fchown(fd, as->uid, as->gid) < 0 &&
-	     refuse(dir, NULL, "cannot give the state directory to %s: %s", as->name,
-		    strerror(errno)) < 0)) {
+	if (check_state_dir(fd, dir, as) < 0) {
 		close(fd);
 		return -EPERM;
 	}
 	return fd;
+}
+
+/* What a database file must be for bsdpd to hand it to --user. */
+static int check_db_stat(const struct stat *st, const char *dir, const char *name,
+			 const struct run_as *as)
+{
+	if (S_ISLNK(st->st_mode))
+		return refuse(dir, name, "is a symbolic link; bsdpd follows no link in its "
+			      "state directory (remove it)");
+	if (!S_ISREG(st->st_mode))
+		return refuse(dir, name, "is not a regular file");
+	/* A hard link to a root-owned file would otherwise be given away
+	 * (fs.protected_hardlinks stops the user making one, where it is on). */
+	if (st->st_nlink != 1)
+		return refuse(dir, name, "has %lu hard links, not 1",
+			      (unsigned long)st->st_nlink);
+	return check_owner(st, as, dir, name);
 }
 
 /* One database file: looked at through an O_PATH descriptor of the name
@@ -379,22 +430,14 @@ static int check_db_file(int dfd, const char *dir, const char *name, const struc
 {
 	struct stat st;
 	int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	int r = -EPERM;
+	int r;
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : refuse(dir, name, "%s", strerror(errno));
 	if (fstat(fd, &st) < 0)
-		refuse(dir, name, "%s", strerror(errno));
-	else if (S_ISLNK(st.st_mode))
-		refuse(dir, name, "is a symbolic link; bsdpd follows no link in its state "
-		       "directory (remove it)");
-	else if (!S_ISREG(st.st_mode))
-		refuse(dir, name, "is not a regular file");
-	/* A hard link to a root-owned file would otherwise be given away. */
-	else if (st.st_nlink != 1)
-		refuse(dir, name, "has %lu hard links, not 1", (unsigned long)st.st_nlink);
-	else if (check_owner(&st, as, dir, name) == 0)
-		r = 0;
+		r = refuse(dir, name, "%s", strerror(errno));
+	else
+		r = check_db_stat(&st, dir, name, as);
 	if (r == 0 && as && fchownat(fd, "", as->uid, as->gid, AT_EMPTY_PATH) < 0)
 		r = refuse(dir, name, "cannot give it to %s: %s", as->name, strerror(errno));
 	close(fd);
@@ -502,7 +545,9 @@ int main(int argc, char **argv)
 		.cfg = { .root = DEFAULT_ROOT, .state_dir = DEFAULT_STATE_DIR,
 			 .priority = BSDP_PRIORITY_BASE, .tftp_port = TFTP_PORT,
 			 .tftp_max_blksize = TFTP_DEFAULT_MAX_BLKSIZE,
-			 .tftp_max_transfers = TFTP_DEFAULT_MAX_TRANSFERS },
+			 .tftp_max_transfers = TFTP_DEFAULT_MAX_TRANSFERS,
+			 .max_bindings = BINDINGS_DEFAULT_MAX,
+			 .binding_expiry_days = BINDINGS_DEFAULT_EXPIRY_DAYS },
 		.log_level = LOG_INFO,
 	};
 

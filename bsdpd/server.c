@@ -188,14 +188,30 @@ static int open_sockets(struct bsdp_service *svc, char **err)
 	return 0;
 }
 
+static void log_pruned(void *ctx, unsigned n, const char *why)
+{
+	const struct bsdpd_config *cfg = ((const struct bsdp_service *)ctx)->cfg;
+
+	log_msg(LOG_INFO, "removed %u binding%s, %s (--max-bindings %u, --binding-expiry %u "
+		"days)", n, n == 1 ? "" : "s", why, cfg->max_bindings, cfg->binding_expiry_days);
+}
+
 /* Called once bsdpd runs as --user (main.c start_services), so SQLite
  * creates and writes its files with that user's rights only. */
 int bsdp_service_open_bindings(struct bsdp_service *svc, char **err)
 {
+	const struct bindings_policy policy = {
+		.max = svc->cfg->max_bindings,
+		.expiry = svc->cfg->binding_expiry_days * (int64_t)86400,
+		.pruned = log_pruned, .ctx = svc,
+	};
+
 	*err = NULL;
-	svc->bindings = bindings_open(svc->cfg->state_dir, err);
+	svc->bindings = bindings_open(svc->cfg->state_dir, &policy, err);
 	if (!svc->bindings)
 		return -EIO;
+	if (bindings_prune(svc->bindings, time(NULL)) < 0)
+		log_msg(LOG_WARNING, "%s: cannot remove expired bindings", svc->cfg->state_dir);
 	svc->rs.bindings = svc->bindings;
 	return 0;
 }
