@@ -2,19 +2,29 @@
 #include "bindings.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
+#define DB_FILE "bindings.sqlite"
+/* PRAGMA user_version of the schema below.  bsdpd 0.1.0 never set it, so
+ * its tables are version 0. */
+#define SCHEMA_VERSION 1
+
+const char *const bindings_files[] = { DB_FILE, DB_FILE "-wal", DB_FILE "-shm", NULL };
+
 enum stmt {
 	STMT_GET,
 	STMT_PUT,
 	STMT_DELETE,
 	STMT_COUNT,
-	STMT_NEXT_NUMBER,
-	STMT_SAVE_NUMBER,
+	STMT_TAKE_NUMBER,
+	STMT_EXPIRE,
+	STMT_EVICT,
+	STMT_SEEN,
 	STMT_SET_IP,
 	STMT_BEGIN,
 	STMT_COMMIT,
@@ -23,27 +33,37 @@ enum stmt {
 };
 
 static const char *const stmt_sql[N_STMTS] = {
-	[STMT_GET] = "SELECT image_id, arch, model, ip, number, updated "
+	[STMT_GET] = "SELECT image_id, arch, model, ip, number, updated, last_seen "
 		     "FROM clients WHERE mac = ?1",
-	[STMT_PUT] = "INSERT INTO clients (mac, image_id, arch, model, ip, number, updated) "
-		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(mac) DO UPDATE SET "
-		     "image_id = ?2, arch = ?3, model = ?4, ip = ?5, updated = ?7",
+	[STMT_PUT] = "INSERT INTO clients (mac, image_id, arch, model, ip, number, updated, "
+		     "last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT(mac) "
+		     "DO UPDATE SET image_id = ?2, arch = ?3, model = ?4, ip = ?5, "
+		     "updated = ?7, last_seen = ?7",
 	[STMT_DELETE] = "DELETE FROM clients WHERE mac = ?1",
 	[STMT_COUNT] = "SELECT count(*) FROM clients",
-	/* Apple's S_client_create: one past the highest number ever stored,
-	 * so machine names are never reused while the record table lives. */
-	[STMT_NEXT_NUMBER] = "SELECT coalesce(max(number), 0) + 1 FROM (SELECT number "
-			     "FROM clients UNION ALL SELECT number FROM next_number)",
-	[STMT_SAVE_NUMBER] = "INSERT OR REPLACE INTO next_number (id, number) VALUES (1, ?1)",
+	/* Apple's S_client_create: one past the highest number ever handed
+	 * out, so machine names are never reused while the table lives.  The
+	 * counter row makes that one indexed write, not a scan of clients. */
+	[STMT_TAKE_NUMBER] = "UPDATE next_number SET number = number + 1 WHERE id = 1 "
+			     "RETURNING number",
+	[STMT_EXPIRE] = "DELETE FROM clients WHERE last_seen < ?1",
+	/* Least recently seen first; the older number breaks a tie. */
+	[STMT_EVICT] = "DELETE FROM clients WHERE mac IN (SELECT mac FROM clients "
+		       "ORDER BY last_seen, number LIMIT ?1)",
+	[STMT_SEEN] = "UPDATE clients SET last_seen = ?2 WHERE mac = ?1",
 	[STMT_SET_IP] = "UPDATE clients SET ip = ?2 WHERE mac = ?1",
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
 };
 
-static const char schema[] =
+static const char journal[] =
 	"PRAGMA journal_mode = WAL;"
-	"PRAGMA synchronous = NORMAL;"
+	"PRAGMA synchronous = NORMAL;";
+
+/* Version 0, as bsdpd 0.1.0 created it.  A new database is made as
+ * version 0 and upgraded, so that every database takes the same path. */
+static const char schema_v0[] =
 	"CREATE TABLE IF NOT EXISTS clients ("
 	" mac BLOB PRIMARY KEY CHECK (length(mac) = 6),"
 	" image_id INTEGER NOT NULL,"
@@ -56,13 +76,31 @@ static const char schema[] =
 	" id INTEGER PRIMARY KEY CHECK (id = 1),"
 	" number INTEGER NOT NULL);";
 
+/* Version 1: last_seen for expiry and eviction, indexed with number so
+ * the least recently seen is found without a sort; next_number becomes
+ * the highest number handed out, taken once from what version 0 held. */
+static const char migrate_v1[] =
+	"ALTER TABLE clients ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE clients SET last_seen = updated;"
+	"CREATE INDEX clients_by_last_seen ON clients (last_seen, number);"
+	"INSERT OR REPLACE INTO next_number (id, number) SELECT 1, coalesce(max(number), 0) "
+	"FROM (SELECT number FROM clients UNION ALL SELECT number FROM next_number);"
+	"PRAGMA user_version = 1;";
+
 /* bsdpd is the database's only writer, so the number of bound clients,
  * which every ACK[LIST] needs for its priority, is kept here rather than
  * counted by SQLite per request. */
 struct bindings {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[N_STMTS];
+	struct bindings_policy policy;
 	int count;
+};
+
+/* What one transaction removed; applied to count only once committed. */
+struct removed {
+	int expired;
+	int evicted;
 };
 
 static void set_err(char **err, const char *what, sqlite3 *db)
@@ -82,21 +120,83 @@ static int count_rows(struct bindings *b)
 	return n;
 }
 
-struct bindings *bindings_open(const char *path, char **err)
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Upgrades in one transaction: a crash or an error leaves the database as
+ * it was, never half migrated. */
+static int migrate(sqlite3 *db, const char *path, char **err)
+{
+	int v = user_version(db);
+
+	if (v < 0) {
+		set_err(err, path, db);
+		return -EIO;
+	}
+	if (v > SCHEMA_VERSION) {
+		if (err && asprintf(err, "%s: database schema version %d is newer than this "
+				    "bsdpd supports (%d)", path, v, SCHEMA_VERSION) < 0)
+			*err = NULL;
+		return -EPROTO;
+	}
+	if (v == SCHEMA_VERSION)
+		return 0;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, schema_v0, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, path, db);
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* SQLITE_OPEN_NOFOLLOW refuses a database that is a symbolic link.  SQLite
+ * opens the -wal and -shm files by name itself; bsdpd opens the database
+ * only once it runs as --user, so a link planted there reaches no more
+ * than that user could reach anyway (main.c checks the files first). */
+static int open_db(struct bindings *b, const char *dir, char **err)
+{
+	char *path = NULL;
+	int r = 0;
+
+	if (dir && asprintf(&path, "%s/%s", dir, DB_FILE) < 0)
+		abort();
+	if (sqlite3_open_v2(path ? path : ":memory:", &b->db, SQLITE_OPEN_READWRITE |
+			    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(b->db, 1000) != SQLITE_OK ||
+	    sqlite3_exec(b->db, journal, NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, path ? path : ":memory:", b->db);
+		r = -EIO;
+	}
+	if (r == 0)
+		r = migrate(b->db, path ? path : ":memory:", err);
+	free(path);
+	return r;
+}
+
+struct bindings *bindings_open(const char *dir, const struct bindings_policy *policy,
+			       char **err)
 {
 	struct bindings *b = calloc(1, sizeof(*b));
 
 	if (!b)
 		abort();
-	if (sqlite3_open_v2(path, &b->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)) {
-		set_err(err, path, b->db);
+	b->policy = policy ? *policy : (struct bindings_policy){
+		.max = BINDINGS_DEFAULT_MAX, .expiry = BINDINGS_DEFAULT_EXPIRY_DAYS * 86400ll };
+	if (open_db(b, dir, err) < 0)
 		goto fail;
-	}
-	sqlite3_busy_timeout(b->db, 1000);
-	if (sqlite3_exec(b->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-		set_err(err, path, b->db);
-		goto fail;
-	}
 	for (int i = 0; i < N_STMTS; i++) {
 		if (sqlite3_prepare_v2(b->db, stmt_sql[i], -1, &b->stmt[i], NULL) != SQLITE_OK) {
 			set_err(err, "preparing statements", b->db);
@@ -160,35 +260,93 @@ int bindings_get(struct bindings *b, const uint8_t mac[6], struct binding *out)
 		memcpy(&out->ip.s_addr, sqlite3_column_blob(st, 3), 4);
 	out->number = (unsigned)sqlite3_column_int64(st, 4);
 	out->updated = sqlite3_column_int64(st, 5);
+	out->last_seen = sqlite3_column_int64(st, 6);
 	sqlite3_reset(st);
 	return 0;
 }
 
-/* Takes the next machine number and remembers it, so that deleting the
- * newest record does not hand its name to the next client. */
-static int next_number(struct bindings *b, unsigned *number)
+/* Takes the next machine number; the counter remembers it, so deleting
+ * the newest record does not hand its name to the next client. */
+static int take_number(struct bindings *b, unsigned *number)
 {
-	sqlite3_stmt *st = stmt_begin(b, STMT_NEXT_NUMBER, NULL);
-	int r;
+	sqlite3_stmt *st = stmt_begin(b, STMT_TAKE_NUMBER, NULL);
+	int r = -EIO;
 
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return -EIO;
-	*number = (unsigned)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	st = stmt_begin(b, STMT_SAVE_NUMBER, NULL);
-	sqlite3_bind_int64(st, 1, *number);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*number = (unsigned)sqlite3_column_int64(st, 0);
+		r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	}
 	sqlite3_reset(st);
 	return r;
 }
 
-/* Runs a statement that returns no rows; 0 or -EIO. */
-static int exec_stmt(struct bindings *b, enum stmt s)
+/* Runs a statement that returns no rows, with ?1 bound to arg unless it
+ * is negative; the rows it changed, or -EIO. */
+static int exec_stmt(struct bindings *b, enum stmt s, int64_t arg)
 {
 	sqlite3_stmt *st = stmt_begin(b, s, NULL);
-	int r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	int r;
 
+	if (arg >= 0)
+		sqlite3_bind_int64(st, 1, arg);
+	r = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(b->db) : -EIO;
 	sqlite3_reset(st);
+	return r;
+}
+
+/* Expiry, then the cap with room left for `room` new bindings. */
+static int make_room(struct bindings *b, int64_t now, int room, struct removed *rm)
+{
+	const struct bindings_policy *p = &b->policy;
+	int left, excess;
+
+	if (p->expiry > 0 && now > p->expiry) {
+		rm->expired = exec_stmt(b, STMT_EXPIRE, now - p->expiry);
+		if (rm->expired < 0)
+			return -EIO;
+	}
+	left = b->count - rm->expired;
+	excess = left - ((int)p->max - room);
+	if (excess > 0) {
+		rm->evicted = exec_stmt(b, STMT_EVICT, excess);
+		if (rm->evicted < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* After the commit: the count follows, and the caller's log hears why. */
+static void settle(struct bindings *b, const struct removed *rm)
+{
+	b->count -= rm->expired + rm->evicted;
+	if (!b->policy.pruned)
+		return;
+	if (rm->expired > 0)
+		b->policy.pruned(b->policy.ctx, (unsigned)rm->expired, "not seen within the expiry");
+	if (rm->evicted > 0)
+		b->policy.pruned(b->policy.ctx, (unsigned)rm->evicted,
+				 "least recently seen, over the cap");
+}
+
+static int commit_or_rollback(struct bindings *b, int r)
+{
+	if (r >= 0)
+		r = exec_stmt(b, STMT_COMMIT, -1);
+	if (r < 0)
+		(void)exec_stmt(b, STMT_ROLLBACK, -1);
+	return r < 0 ? r : 0;
+}
+
+int bindings_prune(struct bindings *b, int64_t now)
+{
+	struct removed rm = { 0 };
+	int r = exec_stmt(b, STMT_BEGIN, -1);
+
+	if (r >= 0)
+		r = make_room(b, now, 0, &rm);
+	r = commit_or_rollback(b, r);
+	if (r == 0)
+		settle(b, &rm);
 	return r;
 }
 
@@ -208,32 +366,47 @@ static int upsert(struct bindings *b, const struct binding *bd)
 	return r;
 }
 
-/* Look-up, number allocation and write in one transaction: one lock
- * round-trip per SELECT, and no half-recorded client. */
+/* Look-up, room, number and write in one transaction: one lock round-trip
+ * per SELECT, and no half-recorded client. */
 int bindings_put(struct bindings *b, struct binding *bd)
 {
+	struct removed rm = { 0 };
 	struct binding old;
-	bool fresh;
-	int r;
+	bool fresh = false;
+	int r = exec_stmt(b, STMT_BEGIN, -1);
 
-	if (exec_stmt(b, STMT_BEGIN) < 0)
-		return -EIO;
-	r = bindings_get(b, bd->mac, &old);
-	fresh = r == -ENOENT;
+	if (r >= 0)
+		r = bindings_get(b, bd->mac, &old);
 	if (r == 0)
 		bd->number = old.number;
-	else if (fresh)
-		r = next_number(b, &bd->number);
+	else if (r == -ENOENT) {
+		fresh = true;
+		r = make_room(b, bd->updated, 1, &rm);
+		if (r == 0)
+			r = take_number(b, &bd->number);
+	}
 	if (r == 0)
 		r = upsert(b, bd);
-	if (r == 0)
-		r = exec_stmt(b, STMT_COMMIT);
-	if (r < 0) {
-		(void)exec_stmt(b, STMT_ROLLBACK);
+	r = commit_or_rollback(b, r);
+	if (r < 0)
 		return r;
-	}
 	b->count += fresh;
+	settle(b, &rm);
 	return 0;
+}
+
+int bindings_seen(struct bindings *b, const struct binding *bd, int64_t now)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (now - bd->last_seen < BINDINGS_SEEN_EVERY)
+		return 0;
+	st = stmt_begin(b, STMT_SEEN, bd->mac);
+	sqlite3_bind_int64(st, 2, now);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	sqlite3_reset(st);
+	return r;
 }
 
 int bindings_delete(struct bindings *b, const uint8_t mac[6])

@@ -4,6 +4,10 @@
  * --state-dir so it survives restarts (Apple kept the same record in
  * /var/db/bsdpd_clients; docs/bsdp.md §2.7).  The only file that includes
  * sqlite3.h.
+ *
+ * Anyone on the LAN can add a binding (a SELECT from a new MAC), so the
+ * table is bounded: a cap, with the least recently seen binding evicted
+ * first, and expiry of bindings not seen for a long time.
  */
 #ifndef BSDPD_BINDINGS_H
 #define BSDPD_BINDINGS_H
@@ -13,6 +17,17 @@
 
 #include "bsdp.h"
 
+/* Far above any NetBoot lab, small enough to keep the file a few MB. */
+#define BINDINGS_DEFAULT_MAX 50000
+#define BINDINGS_DEFAULT_EXPIRY_DAYS 90
+/* A LIST or DISCOVER of a bound client refreshes its last_seen at most
+ * this often, so that a lab booting all day costs no write per LIST. */
+#define BINDINGS_SEEN_EVERY 3600
+
+/* The files SQLite keeps in the state directory for the database: the
+ * database, its write-ahead log and its shared-memory index; NULL ends it. */
+extern const char *const bindings_files[];
+
 struct binding {
 	uint8_t mac[6];
 	uint32_t image_id;
@@ -21,20 +36,40 @@ struct binding {
 	struct in_addr ip;
 	unsigned number;       /* the NNN of machine name NetBootNNN */
 	int64_t updated;       /* Unix time of the last SELECT */
+	int64_t last_seen;     /* Unix time of the last SELECT, LIST or DISCOVER */
+};
+
+struct bindings_policy {
+	unsigned max;          /* bindings kept, at least 1 */
+	int64_t expiry;        /* seconds unseen before a binding goes; 0: never */
+	/* Told after each commit that removed bindings: how many, and why. */
+	void (*pruned)(void *ctx, unsigned n, const char *why);
+	void *ctx;
 };
 
 struct bindings;
 
-/* Opens (creating if needed) the database at path; ":memory:" for tests.
- * On failure returns NULL and, when err is not NULL, a message to free(). */
-struct bindings *bindings_open(const char *path, char **err);
+/* Opens (creating if needed) the database in directory dir, or an
+ * in-memory one when dir is NULL (tests), and brings an older schema up
+ * to date.  policy NULL means the defaults, unreported.  On failure
+ * returns NULL and, when err is not NULL, a message to free(). */
+struct bindings *bindings_open(const char *dir, const struct bindings_policy *policy,
+			       char **err);
 void bindings_close(struct bindings *b);
 
 /* 0 and *out filled, -ENOENT when the MAC has no binding, -EIO on failure. */
 int bindings_get(struct bindings *b, const uint8_t mac[6], struct binding *out);
-/* Inserts or replaces the binding for bd->mac.  A new binding gets the next
- * machine number (never reused), written back into bd->number. */
+/* Inserts or replaces the binding for bd->mac, at time bd->updated.  A new
+ * binding gets the next machine number (never reused), written back into
+ * bd->number, and first makes room under the policy. */
 int bindings_put(struct bindings *b, struct binding *bd);
+/* Notes that the client of bd (from bindings_get) was seen at now; writes
+ * only when its last_seen is BINDINGS_SEEN_EVERY old. */
+int bindings_seen(struct bindings *b, const struct binding *bd, int64_t now);
+/* Removes the bindings the policy no longer allows at time now: expired
+ * ones, then the least recently seen beyond the cap.  bsdpd calls it at
+ * start-up; bindings_put applies it to each new binding. */
+int bindings_prune(struct bindings *b, int64_t now);
 /* Records the address a bound client was given by the site's DHCP server. */
 int bindings_set_ip(struct bindings *b, const uint8_t mac[6], struct in_addr ip);
 int bindings_delete(struct bindings *b, const uint8_t mac[6]);

@@ -4,6 +4,7 @@
  * starts the services on one event loop, and turns signals into events.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,9 +15,11 @@
 #include <pwd.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "bindings.h"
 #include "bsdp.h"
 #include "log.h"
 #include "loop.h"
@@ -28,6 +31,10 @@
 #define BSDPD_VERSION "0.1.0"
 #define DEFAULT_ROOT "/srv/netboot"
 #define DEFAULT_STATE_DIR "/var/lib/bsdpd"
+#define MAX_BINDINGS_LIMIT 10000000
+#define MAX_EXPIRY_DAYS 36500
+#define STR(x) #x
+#define XSTR(x) STR(x)
 
 static const char usage_text[] =
 "Usage: bsdpd [OPTION]...\n"
@@ -46,7 +53,15 @@ static const char usage_text[] =
 "Options:\n"
 "  -r, --root DIR        directory holding NAME.nbi bundles (default " DEFAULT_ROOT ")\n"
 "  -s, --state-dir DIR   where client bindings are kept, in bindings.sqlite\n"
-"                        (default " DEFAULT_STATE_DIR ")\n"
+"                        (default " DEFAULT_STATE_DIR "); DIR must be a real\n"
+"                        directory, owned by root or USER, not writable by\n"
+"                        group or others\n"
+"      --max-bindings N  keep at most N bindings, 1-" XSTR(MAX_BINDINGS_LIMIT) " (default\n"
+"                        " XSTR(BINDINGS_DEFAULT_MAX) "); a new client beyond them evicts the one\n"
+"                        seen least recently\n"
+"      --binding-expiry DAYS\n"
+"                        forget a client not seen (SELECT, LIST, DISCOVER)\n"
+"                        for DAYS days, 0 for never (default " XSTR(BINDINGS_DEFAULT_EXPIRY_DAYS) ")\n"
 "  -i, --interface IF    serve only this interface; repeat for several\n"
 "                        (default: every up, broadcast-capable interface)\n"
 "  -p, --priority N      BSDP server priority 0-65535 (default 32768); like\n"
@@ -70,8 +85,9 @@ static const char usage_text[] =
 "                        (default 8; firmware fetches one file at a time); a\n"
 "                        request beyond them gets an error at once\n"
 "  -u, --user USER       once the sockets are bound, run as USER; the state\n"
-"                        directory is given to USER (default: keep running\n"
-"                        as the user that started bsdpd)\n"
+"                        directory is given to USER and the database opened\n"
+"                        as USER (default: keep running as the user that\n"
+"                        started bsdpd)\n"
 "  -f, --foreground      stay in the foreground and log to standard error\n"
 "                        (default: detach and log to syslog)\n"
 "  -n, --check           print the catalog as the server sees it, with every\n"
@@ -102,6 +118,8 @@ enum {
 	OPT_TFTP_SINGLE_PORT,
 	OPT_TFTP_MAX_TRANSFERS,
 	OPT_TFTP_MAX_PER_CLIENT,
+	OPT_MAX_BINDINGS,
+	OPT_BINDING_EXPIRY,
 };
 
 struct options {
@@ -174,6 +192,8 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "tftp-single-port", no_argument, NULL, OPT_TFTP_SINGLE_PORT },
 		{ "tftp-max-transfers", required_argument, NULL, OPT_TFTP_MAX_TRANSFERS },
 		{ "tftp-max-per-client", required_argument, NULL, OPT_TFTP_MAX_PER_CLIENT },
+		{ "max-bindings", required_argument, NULL, OPT_MAX_BINDINGS },
+		{ "binding-expiry", required_argument, NULL, OPT_BINDING_EXPIRY },
 		{ "user", required_argument, NULL, 'u' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'n' },
@@ -208,6 +228,14 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_TFTP_MAX_PER_CLIENT:
 			o->cfg.tftp_max_per_client = (unsigned)parse_number(
 				"--tftp-max-per-client", optarg, 1, 65535);
+			break;
+		case OPT_MAX_BINDINGS:
+			o->cfg.max_bindings = (unsigned)parse_number("--max-bindings", optarg, 1,
+								     MAX_BINDINGS_LIMIT);
+			break;
+		case OPT_BINDING_EXPIRY:
+			o->cfg.binding_expiry_days = (unsigned)parse_number(
+				"--binding-expiry", optarg, 0, MAX_EXPIRY_DAYS);
 			break;
 		case 'u': o->user = optarg; break;
 		case 'f': o->foreground = true; break;
@@ -313,25 +341,140 @@ static int open_signals(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-/* Gives the state directory and its database files to pw, so SQLite can
- * still write its WAL after the switch. */
-static int give_state_dir(const char *dir, const struct passwd *pw)
-{
-	static const char *const files[] = { "", "/bindings.sqlite", "/bindings.sqlite-wal",
-					     "/bindings.sqlite-shm" };
-	char path[4096];
+/* ---- the state directory ---------------------------------------------- */
 
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s%s", dir, files[i]);
-		if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && (i == 0 || errno != ENOENT))
-			return -errno;
-	}
+/* The account bsdpd runs as once the sockets are bound (--user). */
+struct run_as {
+	const char *name;
+	uid_t uid;
+	gid_t gid;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int refuse(const char *dir, const char *name, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_msg(LOG_ERR, "%s%s%s: %s", dir, name ? "/" : "", name ? name : "", why);
+	return -EPERM;
+}
+
+/* Owned by the user bsdpd runs as now, or by --user; any other owner put
+ * it there without being asked. */
+static int check_owner(const struct stat *st, const struct run_as *as, const char *dir,
+		       const char *name)
+{
+	if (st->st_uid == geteuid() || (as && st->st_uid == as->uid))
+		return 0;
+	if (as)
+		return refuse(dir, name, "owned by uid %u, not by uid %u or --user %s",
+			      (unsigned)st->st_uid, (unsigned)geteuid(), as->name);
+	return refuse(dir, name, "owned by uid %u, not by uid %u (give --user for that "
+		      "account, or chown it)", (unsigned)st->st_uid, (unsigned)geteuid());
+}
+
+/* Only root and --user may add names to the directory bsdpd writes as root. */
+static int check_state_dir(int fd, const char *dir, const struct run_as *as)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return refuse(dir, NULL, "%s", strerror(errno));
+	if (check_owner(&st, as, dir, NULL) < 0)
+		return -EPERM;
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return refuse(dir, NULL, "the state directory is writable by group or others "
+			      "(mode %04o); chmod go-w it", (unsigned)(st.st_mode & 07777));
+	if (as && fchown(fd, as->uid, as->gid) < 0)
+		return refuse(dir, NULL, "cannot give the state directory to %s: %s", as->name,
+			      strerror(errno));
 	return 0;
 }
 
-/* OpenBSD tftpd's order: bind first, then give up root for good, and
- * forbid regaining privileges through exec (PR_SET_NO_NEW_PRIVS). */
-static int drop_privileges(const char *user, const char *state_dir)
+/* Opens the directory itself, never a link to one, and gives it to --user. */
+static int open_state_dir(const char *dir, const struct run_as *as)
+{
+	struct stat st;
+	int fd;
+
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		return refuse(dir, NULL, "cannot create the state directory: %s", strerror(errno));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return refuse(dir, NULL, "%s", lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) ?
+			      "the state directory is a symbolic link; give its real path" :
+			      "the state directory is not a directory");
+	if (fd < 0)
+		return refuse(dir, NULL, "%s", strerror(errno));
+	if (check_state_dir(fd, dir, as) < 0) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* What a database file must be for bsdpd to hand it to --user. */
+static int check_db_stat(const struct stat *st, const char *dir, const char *name,
+			 const struct run_as *as)
+{
+	if (S_ISLNK(st->st_mode))
+		return refuse(dir, name, "is a symbolic link; bsdpd follows no link in its "
+			      "state directory (remove it)");
+	if (!S_ISREG(st->st_mode))
+		return refuse(dir, name, "is not a regular file");
+	/* A hard link to a root-owned file would otherwise be given away
+	 * (fs.protected_hardlinks stops the user making one, where it is on). */
+	if (st->st_nlink != 1)
+		return refuse(dir, name, "has %lu hard links, not 1",
+			      (unsigned long)st->st_nlink);
+	return check_owner(st, as, dir, name);
+}
+
+/* One database file: looked at through an O_PATH descriptor of the name
+ * itself (a link is seen as a link, and nothing is opened), then given to
+ * --user through that descriptor, so what was checked is what changes. */
+static int check_db_file(int dfd, const char *dir, const char *name, const struct run_as *as)
+{
+	struct stat st;
+	int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : refuse(dir, name, "%s", strerror(errno));
+	if (fstat(fd, &st) < 0)
+		r = refuse(dir, name, "%s", strerror(errno));
+	else
+		r = check_db_stat(&st, dir, name, as);
+	if (r == 0 && as && fchownat(fd, "", as->uid, as->gid, AT_EMPTY_PATH) < 0)
+		r = refuse(dir, name, "cannot give it to %s: %s", as->name, strerror(errno));
+	close(fd);
+	return r;
+}
+
+/* Runs as root, in a directory --user may own: checks the state directory
+ * and the database files bindings.c names, and gives them to --user so
+ * that SQLite can write them after the switch.  The database itself is
+ * opened only after drop_privileges. */
+static int prepare_state_dir(const char *dir, const struct run_as *as)
+{
+	int dfd = open_state_dir(dir, as);
+	int r = 0;
+
+	if (dfd < 0)
+		return dfd;
+	for (size_t i = 0; bindings_files[i] && r == 0; i++)
+		r = check_db_file(dfd, dir, bindings_files[i], as);
+	close(dfd);
+	return r;
+}
+
+/* ---- privileges -------------------------------------------------------- */
+
+static int look_up_user(const char *user, struct run_as *as)
 {
 	const struct passwd *pw = getpwnam(user);
 
@@ -339,33 +482,51 @@ static int drop_privileges(const char *user, const char *state_dir)
 		log_msg(LOG_ERR, "--user %s: no such user", user);
 		return -ENOENT;
 	}
-	if (give_state_dir(state_dir, pw) < 0 || setgroups(0, NULL) < 0 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		log_msg(LOG_ERR, "cannot switch to user %s: %s", user, strerror(errno));
-		return -errno;
-	}
-	log_msg(LOG_INFO, "running as user %s", user);
+	*as = (struct run_as){ .name = user, .uid = pw->pw_uid, .gid = pw->pw_gid };
 	return 0;
 }
 
-/* Starts the services before giving up root: TFTP binds port 69 and opens
- * the root, BSDP binds port 67 and opens the database. */
+/* OpenBSD tftpd's order: bind first, then give up root for good, and
+ * forbid regaining privileges through exec (PR_SET_NO_NEW_PRIVS). */
+static int drop_privileges(const struct run_as *as)
+{
+	if (setgroups(0, NULL) < 0 || setresgid(as->gid, as->gid, as->gid) < 0 ||
+	    setresuid(as->uid, as->uid, as->uid) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_msg(LOG_ERR, "cannot switch to user %s: %s", as->name, strerror(errno));
+		return -errno;
+	}
+	log_msg(LOG_INFO, "running as user %s", as->name);
+	return 0;
+}
+
+static int log_failure(char *err)
+{
+	log_msg(LOG_ERR, "%s", err ? err : "out of memory");
+	free(err);
+	return -1;
+}
+
+/* Binds and opens as root what needs it (TFTP port 69 and the root, BSDP
+ * port 67), checks the state directory, gives up root, and only then
+ * opens the database. */
 static int start_services(struct options *o, struct loop *loop, struct signals *sg)
 {
+	struct run_as as;
 	char *err = NULL;
 
+	if (o->user && look_up_user(o->user, &as) < 0)
+		return -1;
 	sg->svc = bsdp_service_new(&o->cfg, loop, &err);
 	if (sg->svc && !o->cfg.tftp_disabled)
 		sg->tftp = tftp_service_new(&o->cfg, loop, &err);
-	if (!sg->svc || (!o->cfg.tftp_disabled && !sg->tftp)) {
-		log_msg(LOG_ERR, "%s", err ? err : "out of memory");
-		free(err);
+	if (!sg->svc || (!o->cfg.tftp_disabled && !sg->tftp))
+		return log_failure(err);
+	if (prepare_state_dir(o->cfg.state_dir, o->user ? &as : NULL) < 0 ||
+	    (o->user && drop_privileges(&as) < 0))
 		return -1;
-	}
-	if (o->user && drop_privileges(o->user, o->cfg.state_dir) < 0)
-		return -1;
+	if (bsdp_service_open_bindings(sg->svc, &err) < 0)
+		return log_failure(err);
 	return 0;
 }
 
@@ -396,7 +557,9 @@ int main(int argc, char **argv)
 			 .priority = BSDP_PRIORITY_BASE, .tftp_port = TFTP_PORT,
 			 .tftp_max_blksize = TFTP_DEFAULT_MAX_BLKSIZE,
 			 .tftp_max_transfers = TFTP_DEFAULT_MAX_TRANSFERS,
-			 .tftp_max_per_client = TFTP_DEFAULT_MAX_PER_CLIENT },
+			 .tftp_max_per_client = TFTP_DEFAULT_MAX_PER_CLIENT,
+			 .max_bindings = BINDINGS_DEFAULT_MAX,
+			 .binding_expiry_days = BINDINGS_DEFAULT_EXPIRY_DAYS },
 		.log_level = LOG_INFO,
 	};
 

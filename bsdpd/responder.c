@@ -32,15 +32,17 @@ static const struct nb_image *default_image(const struct nb_catalog *cat,
 	return NULL;
 }
 
-/* The bound image, if the binding exists and its image still applies. */
+/* The bound image, if the binding exists and its image still applies.
+ * A LIST or DISCOVER counts as seeing the client, for expiry. */
 static const struct nb_image *bound_image(const struct bsdp_responder *rs,
-					  const struct nb_client *c)
+					  const struct nb_client *c, int64_t now)
 {
 	struct binding bd;
 	const struct nb_image *img;
 
 	if (bindings_get(rs->bindings, c->mac, &bd) < 0)
 		return NULL;
+	(void)bindings_seen(rs->bindings, &bd, now);
 	img = nb_catalog_find(rs->catalog, bd.image_id);
 	return img && nb_image_allows(img, c) ? img : NULL;
 }
@@ -228,7 +230,7 @@ static enum bsdp_verdict ack_list(const struct bsdp_responder *rs, const struct 
 				  struct bsdp_tx *tx, struct bsdp_event *ev)
 {
 	const struct nb_image *dflt = default_image(rs->catalog, &rq->client);
-	const struct nb_image *bound = bound_image(rs, &rq->client);
+	const struct nb_image *bound = bound_image(rs, &rq->client, rq->rx->now);
 	struct dhcp_header h = reply_header(rq, rq->rx->if_addr);
 	struct dhcp_builder b;
 	struct list_packer p = { .b = &b, .list_at = SIZE_MAX };
@@ -433,7 +435,7 @@ static enum bsdp_verdict ack_select(const struct bsdp_responder *rs, const struc
 static enum bsdp_verdict offer_bound(const struct bsdp_responder *rs, const struct request *rq,
 				     struct bsdp_tx *tx, struct bsdp_event *ev)
 {
-	const struct nb_image *img = bound_image(rs, &rq->client);
+	const struct nb_image *img = bound_image(rs, &rq->client, rq->rx->now);
 	struct binding bd;
 	struct boot_reply br;
 	struct dhcp_builder b;

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -189,21 +188,32 @@ static int open_sockets(struct bsdp_service *svc, char **err)
 	return 0;
 }
 
-static int open_bindings(struct bsdp_service *svc, char **err)
+static void log_pruned(void *ctx, unsigned n, const char *why)
 {
-	char *path = NULL;
+	const struct bsdpd_config *cfg = ((const struct bsdp_service *)ctx)->cfg;
 
-	if (mkdir(svc->cfg->state_dir, 0750) < 0 && errno != EEXIST) {
-		if (asprintf(err, "cannot create state directory %s: %s", svc->cfg->state_dir,
-			     strerror(errno)) < 0)
-			*err = NULL;
-		return -errno;
-	}
-	if (asprintf(&path, "%s/bindings.sqlite", svc->cfg->state_dir) < 0)
-		return -ENOMEM;
-	svc->bindings = bindings_open(path, err);
-	free(path);
-	return svc->bindings ? 0 : -EIO;
+	log_msg(LOG_INFO, "removed %u binding%s, %s (--max-bindings %u, --binding-expiry %u "
+		"days)", n, n == 1 ? "" : "s", why, cfg->max_bindings, cfg->binding_expiry_days);
+}
+
+/* Called once bsdpd runs as --user (main.c start_services), so SQLite
+ * creates and writes its files with that user's rights only. */
+int bsdp_service_open_bindings(struct bsdp_service *svc, char **err)
+{
+	const struct bindings_policy policy = {
+		.max = svc->cfg->max_bindings,
+		.expiry = svc->cfg->binding_expiry_days * (int64_t)86400,
+		.pruned = log_pruned, .ctx = svc,
+	};
+
+	*err = NULL;
+	svc->bindings = bindings_open(svc->cfg->state_dir, &policy, err);
+	if (!svc->bindings)
+		return -EIO;
+	if (bindings_prune(svc->bindings, time(NULL)) < 0)
+		log_msg(LOG_WARNING, "%s: cannot remove expired bindings", svc->cfg->state_dir);
+	svc->rs.bindings = svc->bindings;
+	return 0;
 }
 
 struct bsdp_service *bsdp_service_new(const struct bsdpd_config *cfg, struct loop *loop,
@@ -221,9 +231,9 @@ struct bsdp_service *bsdp_service_new(const struct bsdpd_config *cfg, struct loo
 			*err = NULL;
 		goto fail;
 	}
-	if (open_bindings(svc, err) < 0 || open_sockets(svc, err) < 0)
+	if (open_sockets(svc, err) < 0)
 		goto fail;
-	svc->rs = (struct bsdp_responder){ .catalog = &svc->catalog, .bindings = svc->bindings,
+	svc->rs = (struct bsdp_responder){ .catalog = &svc->catalog,
 					   .priority = cfg->priority, .hostname = cfg->hostname };
 	return svc;
 fail:

@@ -21,6 +21,8 @@ struct bsdpd_config {
 	size_t n_interfaces;         /* 0: every broadcast-capable interface */
 	uint16_t priority;
 	const char *hostname;
+	unsigned max_bindings;       /* --max-bindings */
+	unsigned binding_expiry_days; /* --binding-expiry, 0: never */
 	/* TFTP service (tftp_server.h) */
 	bool tftp_disabled;          /* --no-tftp */
 	uint16_t tftp_port;          /* --tftp-port, default 69 */
@@ -32,10 +34,14 @@ struct bsdpd_config {
 
 struct bsdp_service;
 
-/* Loads the catalog, opens the bindings and binds port 67.  On failure
- * returns NULL with a message in *err (to free()). */
+/* Loads the catalog and binds port 67.  On failure returns NULL with a
+ * message in *err (to free()). */
 struct bsdp_service *bsdp_service_new(const struct bsdpd_config *cfg, struct loop *loop,
 				      char **err);
+/* Opens the bindings in cfg->state_dir, which main.c has checked, and
+ * applies the expiry and the cap; before the loop runs.  0, or -EIO with
+ * a message in *err (to free()). */
+int bsdp_service_open_bindings(struct bsdp_service *svc, char **err);
 void bsdp_service_free(struct bsdp_service *svc);
 /* Re-reads the catalog; the old one keeps serving if the root is unreadable. */
 void bsdp_service_reload(struct bsdp_service *svc);

@@ -93,6 +93,7 @@ fi
 # in one (IP-fragmented) datagram of several option-43 instances.
 lab_stop "$BSDPD_PID"
 ROOT=$WORK/root200
+STATE=$WORK/state200 # a root start refuses the one nobody now owns
 mkdir -p "$ROOT"
 echo booter >"$WORK/booter"
 for i in $(seq 1 200); do

@@ -181,6 +181,7 @@ fetch_with ours snponly.efi "$OUT/nobody.efi"
 check "--user nobody: port 69 is bound before root is given up, and files still serve" \
 	cmp -s "$OUT/nobody.efi" "$SNP"
 
+STATE=$WORK/state-root # a root start refuses the one nobody now owns
 restart_bsdpd --no-tftp
 check "--no-tftp: nothing listens on UDP 69" \
 	bash -c "! ip netns exec '$SRV' ss -Hlun 'sport = :69' | grep -q ."

@@ -282,7 +282,7 @@ static inline struct env *env_new(void)
 
 	assert_non_null(e);
 	e->root = make_root();
-	e->bindings = bindings_open(":memory:", NULL);
+	e->bindings = bindings_open(NULL, NULL, NULL);
 	assert_non_null(e->bindings);
 	e->rx = (struct bsdp_rx){ .if_addr = ip(TEST_SERVER), .now = 1700000000 };
 	return e;

@@ -14,6 +14,12 @@
 #   dnsmasq: DHCPINFORM -> DHCPACK, twice
 # Server CPU is utime+stime from /proc/PID/stat around the load run.
 #
+# Growth: BENCH_BINDINGS=N fills bsdpd's database with N bindings (with
+# sqlite3, in the tables bsdpd 0.1.0 made, so every version reads them)
+# before bsdpd starts; with BENCH_MACS=16777216 every transaction then
+# comes from a new MAC and adds a binding.  BENCH_BSDPD_ARGS adds bsdpd
+# options (e.g. --max-bindings 1000000); BENCH_DNSMASQ=0 skips dnsmasq.
+#
 # Logging: each server logs as it does by default (bsdpd one line per
 # reply, dnsmasq two lines per INFORM) into a file in the temp dir, so
 # both pay for their log writes; BENCH_QUIET=1 runs bsdpd --quiet and
@@ -33,6 +39,9 @@ MACS=${BENCH_MACS:-1000}
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 QUIET=${BENCH_QUIET:-0}
+BINDINGS=${BENCH_BINDINGS:-0}
+DNSMASQ=${BENCH_DNSMASQ:-1}
+read -r -a BSDPD_ARGS <<<"${BENCH_BSDPD_ARGS:-}"
 
 skip() {
 	echo "SKIP: bsdp-bench: $*"
@@ -46,7 +55,7 @@ done
 if [ ! -x "$BSDPD" ] || [ ! -x "$BSDP_LOAD" ]; then
 	skip "build $BSDPD and $BSDP_LOAD first (make bench)"
 fi
-case "$SECONDS_RUN$WARMUP$WINDOW$MACS$SERVER_CPU$CLIENT_CPU" in
+case "$SECONDS_RUN$WARMUP$WINDOW$MACS$SERVER_CPU$CLIENT_CPU$BINDINGS$DNSMASQ" in
 *[!0-9.]*) echo "bsdp-bench: BENCH_* values must be numbers" >&2; exit 2 ;;
 esac
 
@@ -183,14 +192,38 @@ $(field "$out" seconds) $((after - before)) $lines $(field "$out" timeouts) \
 $(field "$out" mean_latency_us)")
 }
 
+# fill_bindings DIR N: N bindings seen a minute ago, under MACs "000001"..
+# (ASCII digits: never one of bsdp_load's 02:62:62:xx:xx:xx).
+fill_bindings() {
+	[ "$2" -gt 0 ] || return 0
+	command -v sqlite3 >/dev/null 2>&1 || skip "BENCH_BINDINGS needs sqlite3"
+	sqlite3 "$1/bindings.sqlite" <<SQL
+PRAGMA journal_mode = WAL;
+CREATE TABLE clients (mac BLOB PRIMARY KEY CHECK (length(mac) = 6),
+ image_id INTEGER NOT NULL, arch TEXT NOT NULL, model TEXT NOT NULL,
+ ip BLOB NOT NULL, number INTEGER NOT NULL UNIQUE, updated INTEGER NOT NULL);
+CREATE TABLE next_number (id INTEGER PRIMARY KEY CHECK (id = 1), number INTEGER NOT NULL);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+INSERT INTO clients SELECT CAST(printf('%06d', i) AS BLOB), 16777317, 'i386',
+ 'MacBookPro11,3', x'00000000', i, strftime('%s', 'now') - 60 FROM n;
+INSERT INTO next_number VALUES (1, $2);
+SQL
+}
+
 bench_bsdpd() {
 	mkdir -p "$WORK/root" "$WORK/state"
 	make_root "$WORK/root"
+	fill_bindings "$WORK/state" "$BINDINGS"
 	quiet=()
 	[ "$QUIET" = 1 ] && quiet=(--quiet)
 	start_server "$WORK/bsdpd.log" "$BSDPD" --foreground --root "$WORK/root" \
-		--state-dir "$WORK/state" --interface "$SRV_IF" "${quiet[@]}"
+		--state-dir "$WORK/state" --interface "$SRV_IF" "${quiet[@]}" "${BSDPD_ARGS[@]}"
 	wait_port67 || { echo "bsdpd did not start:"; cat "$WORK/bsdpd.log"; exit 1; }
+	# Port 67 is bound before the database opens (and migrates): wait.
+	for _ in $(seq 600); do
+		grep -q ready "$WORK/bsdpd.log" && break
+		sleep 0.1
+	done
 	run_load bsdpd "$WORK/bsdpd.log"
 	stop_server
 }
@@ -259,9 +292,11 @@ warn_if_busy
 lab_up
 echo "bsdp-bench: ${SECONDS_RUN}s runs (+${WARMUP}s warm-up), window $WINDOW, $MACS MACs," \
 	"server on CPU $SERVER_CPU, load on CPU $CLIENT_CPU, logs to files$([ "$QUIET" = 1 ] &&
-	echo ' (quiet)')"
+	echo ' (quiet)'), $BINDINGS bindings before the run"
 bench_bsdpd
-if command -v dnsmasq >/dev/null 2>&1; then
+if [ "$DNSMASQ" = 0 ]; then
+	:
+elif command -v dnsmasq >/dev/null 2>&1; then
 	bench_dnsmasq
 else
 	echo "  dnsmasq: not installed, no comparison (apt-get install dnsmasq-base)"
