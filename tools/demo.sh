@@ -39,3 +39,11 @@ cmp "$WORK/booter" /usr/lib/ipxe/snponly.efi && echo "   the fetched booter is s
 echo
 echo "== bsdpd's log"
 cat "$WORK/bsdpd.log"
+echo
+# The VM part: an OVMF machine netboots through bsdpd (tools/demo-vm.sh);
+# it needs bsdpd's proxyDHCP and HTTP server.
+if "$BSDPD" --help 2>&1 | grep -q -- --proxy-dhcp; then
+	bash "$(dirname "$0")/demo-vm.sh"
+else
+	echo "== next, once bsdpd has --proxy-dhcp: a QEMU machine netboots through it (tools/demo-vm.sh)"
+fi
