@@ -104,26 +104,55 @@ static bool iface_served(const struct bsdp_service *svc, const struct net_iface 
 
 /* ---- datagrams --------------------------------------------------------- */
 
+/* Who asked what, with the client's class id escaped. */
+struct request_desc {
+	char mac[MAC_STR_LEN];
+	char model[4 * BSDP_MODEL_MAX];
+	char arch[4 * BSDP_ARCH_MAX];
+	char req[32];
+};
+
+static void describe_request(const struct bsdp_event *ev, struct request_desc *d)
+{
+	mac_str(ev->mac, d->mac);
+	log_escape(d->model, sizeof(d->model), ev->cls.model, strlen(ev->cls.model));
+	log_escape(d->arch, sizeof(d->arch), ev->cls.arch, strlen(ev->cls.arch));
+	if (ev->dhcp_message == DHCP_INFORM)
+		snprintf(d->req, sizeof(d->req), "INFORM[%s]", bsdp_message_name(ev->bsdp_message));
+	else
+		snprintf(d->req, sizeof(d->req), "%s", dhcp_message_name(ev->dhcp_message));
+}
+
 static void log_reply(const struct bsdp_event *ev, const struct bsdp_tx *tx)
 {
-	char mac[MAC_STR_LEN], model[4 * BSDP_MODEL_MAX], arch[4 * BSDP_ARCH_MAX];
-	char dst[INET_ADDRSTRLEN], req[32], image[24] = "";
+	struct request_desc d;
+	char dst[INET_ADDRSTRLEN], image[24] = "";
 
-	log_escape(model, sizeof(model), ev->cls.model, strlen(ev->cls.model));
-	log_escape(arch, sizeof(arch), ev->cls.arch, strlen(ev->cls.arch));
-	if (ev->dhcp_message == DHCP_INFORM)
-		snprintf(req, sizeof(req), "INFORM[%s]", bsdp_message_name(ev->bsdp_message));
-	else
-		snprintf(req, sizeof(req), "%s", dhcp_message_name(ev->dhcp_message));
+	describe_request(ev, &d);
 	if (ev->has_image)
 		snprintf(image, sizeof(image), " image 0x%08x", ev->image_id);
-	log_msg(LOG_INFO, "%s %s/%s %s%s -> %s to %s:%u", mac_str(ev->mac, mac), model, arch,
-		req, image, ev->reply, inet_ntop(AF_INET, &tx->dst, dst, sizeof(dst)),
-		tx->dst_port);
+	log_msg(LOG_INFO, "%s %s/%s %s%s -> %s to %s:%u", d.mac, d.model, d.arch, d.req, image,
+		ev->reply, inet_ntop(AF_INET, &tx->dst, dst, sizeof(dst)), tx->dst_port);
 	if (ev->images_applicable > ev->images_listed && ev->images_listed)
 		log_msg(LOG_WARNING, "%s: image list truncated to first %zu of %zu images "
-			"(client message size limit)", mac, ev->images_listed,
+			"(client message size limit)", d.mac, ev->images_listed,
 			ev->images_applicable);
+}
+
+/* A BSDP request left unanswered on purpose, at debug level, as Apple's
+ * bootpd did at LOG_INFO: why a Mac gets no answer.  Plain DHCP has no
+ * reason (responder.h) and is not logged at all: it is the site's DHCP
+ * traffic, one line per packet would bury the BSDP lines and cost a write
+ * per datagram on the hot path. */
+static void log_drop(const struct bsdp_event *ev)
+{
+	struct request_desc d;
+	char ci[INET_ADDRSTRLEN], gi[INET_ADDRSTRLEN];
+
+	describe_request(ev, &d);
+	log_msg(LOG_DEBUG, "%s %s/%s %s ciaddr %s giaddr %s: no reply: %s", d.mac, d.model,
+		d.arch, d.req, inet_ntop(AF_INET, &ev->ciaddr, ci, sizeof(ci)),
+		inet_ntop(AF_INET, &ev->giaddr, gi, sizeof(gi)), bsdp_drop_reason(ev->drop));
 }
 
 static void handle_datagram(struct bsdp_service *svc, int fd, size_t len,
@@ -136,9 +165,13 @@ static void handle_datagram(struct bsdp_service *svc, int fd, size_t len,
 
 	if (!ifc || !iface_served(svc, ifc))
 		return;
-	brx = (struct bsdp_rx){ .if_addr = ifc->addr, .now = time(NULL) };
-	if (bsdp_respond(&svc->rs, svc->rxbuf, len, &brx, &svc->tx, &ev) != BSDP_REPLY)
+	brx = (struct bsdp_rx){ .if_addr = ifc->addr, .if_netmask = ifc->netmask,
+				.now = time(NULL) };
+	if (bsdp_respond(&svc->rs, svc->rxbuf, len, &brx, &svc->tx, &ev) != BSDP_REPLY) {
+		if (ev.drop != BSDP_DROP_NONE)
+			log_drop(&ev);
 		return;
+	}
 	r = net_send(fd, svc->tx.buf, svc->tx.len, svc->tx.dst, svc->tx.dst_port, rx->ifindex,
 		     ifc->addr);
 	if (r < 0)
