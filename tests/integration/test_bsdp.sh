@@ -113,6 +113,41 @@ wait_for_line "$WORK/bsdpd.log" 10 "serving 201 images" || true
 bsdpc list --max-size 8192 >"$WORK/list201.json"
 check "SIGHUP re-reads the root" jqf list201 '.servers[0].images | length == 201'
 
+# A re-read that cannot read the root keeps the catalog that serves.
+mv "$ROOT" "$ROOT.away"
+kill -HUP "$BSDPD_PID"
+wait_for_line "$WORK/bsdpd.log" 10 "cannot read image root.*still serving the previous" || true
+mv "$ROOT.away" "$ROOT"
+bsdpc list --max-size 8192 >"$WORK/list-gone.json" || true
+check "a SIGHUP that cannot read the root keeps the old catalog serving" \
+	jqf list-gone '.servers[0].images | length == 201'
+
+# A FIFO where a plist should be: open() blocks on it unless the nbi
+# loader refuses special files first.  Either way the load runs off the
+# event loop: LIST is still answered, a SIGHUP meanwhile queues one more
+# re-read, and SIGTERM stops bsdpd at once.
+serving() { grep -c "serving .* images from" "$WORK/bsdpd.log"; }
+loads_before=$(serving)
+mkdir "$ROOT/Stuck.nbi"
+mkfifo "$ROOT/Stuck.nbi/NBImageInfo.plist"
+kill -HUP "$BSDPD_PID"
+sleep 0.5
+bsdpc list --max-size 8192 >"$WORK/list-stuck.json" || true
+check "LIST is answered while a re-read is stuck on a FIFO" \
+	jqf list-stuck '.servers[0].images | length == 201'
+if [ "$(serving)" = "$loads_before" ]; then # still stuck: nbi opened the FIFO
+	kill -HUP "$BSDPD_PID"
+	check "a SIGHUP during a stuck re-read queues one more" \
+		wait_for_line "$WORK/bsdpd.log" 5 "still re-reading $ROOT; reading it again after that"
+fi
+kill -TERM "$BSDPD_PID"
+stopped() { for _ in $(seq 20); do kill -0 "$BSDPD_PID" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
+check "SIGTERM stops bsdpd within 2 s while a re-read is stuck" stopped
+kill -KILL "$BSDPD_PID" 2>/dev/null || true
+wait "$BSDPD_PID" 2>/dev/null || true
+no_sanitizer_report() { ! grep -q "Sanitizer" "$WORK/bsdpd.log"; }
+check "bsdpd exits cleanly, leaving the stuck thread behind" no_sanitizer_report
+
 sleep 1
 lab_stop "$TSHARK_PID"
 
