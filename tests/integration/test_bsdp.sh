@@ -22,10 +22,12 @@ make_bundle "$ROOT" Broken 0
 
 start_bsdpd() {
 	lab_spawn "$SRV" "$WORK/bsdpd.log" "$BSDPD" --foreground --root "$ROOT" \
-		--state-dir "$STATE" --hostname lab-server "$@"
+		--state-dir "$STATE" --hostname lab-server --verbose "$@"
 	BSDPD_PID=$LAST_PID
 	wait_for_line "$WORK/bsdpd.log" 10 "ready" || { cat "$WORK/bsdpd.log"; exit 1; }
 }
+
+not_in_log() { ! grep -q -- "$1" "$WORK/bsdpd.log"; }
 
 bsdpc() {
 	ip netns exec "$CLI" "$BSDPC" "$@" --interface "$CLI_IF" --timeout 1 --json
@@ -88,6 +90,13 @@ if ip netns exec "$CLI" busybox udhcpc -i "$CLI_IF" -n -q -f -t 2 -T 1 -s /bin/t
 else
 	ok "udhcpc's DISCOVER gets no answer"
 fi
+check "plain DHCP is not logged, even with --verbose" not_in_log "DISCOVER"
+
+# With --verbose an admin sees why a Mac got no answer.
+bsdpc select --image 0x01000065 --server "$LAB_NET.99" >/dev/null 2>&1 || true
+check "a SELECT for another server is logged with the reason" \
+	wait_for_line "$WORK/bsdpd.log" 5 "INFORM\[SELECT\] ciaddr $CLI_IP giaddr 0.0.0.0: no reply: SELECT for another server"
+bsdpc select --image 0x01000065 >/dev/null # that dropped our binding: select again
 
 # Startup Disk announces BSDP 12 = 8192: a 200-image list must arrive whole,
 # in one (IP-fragmented) datagram of several option-43 instances.
