@@ -310,6 +310,8 @@ struct signals {
 	struct tftp_service *tftp;
 };
 
+/* SIGHUP only starts the re-read (server.c loads it on another thread),
+ * so a root that blocks never keeps SIGTERM from stopping the loop. */
 static void on_signal(struct loop *loop, int fd, uint32_t events, void *ctx)
 {
 	struct signals *sg = ctx;
@@ -318,7 +320,6 @@ static void on_signal(struct loop *loop, int fd, uint32_t events, void *ctx)
 	(void)events;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_msg(LOG_INFO, "SIGHUP: re-reading the image root");
 			bsdp_service_reload(sg->svc);
 		} else {
 			log_msg(LOG_INFO, "signal %u: stopping", si.ssi_signo);
@@ -536,6 +537,8 @@ static int run_server(struct options *o)
 	struct signals sg = { .fd = open_signals() };
 	int r = -1;
 
+	/* Before any thread: the catalog loader runs libxml2 on its own. */
+	nb_init();
 	if (!loop || sg.fd < 0 || loop_add(loop, sg.fd, EPOLLIN, on_signal, &sg) < 0)
 		log_msg(LOG_ERR, "cannot set up the event loop: %s", strerror(errno));
 	else if (start_services(o, loop, &sg) == 0) {

@@ -97,6 +97,11 @@ static int iface_ioctl(int fd, unsigned long req, struct ifreq *ifr)
 	return ioctl(fd, req, ifr) < 0 ? -errno : 0;
 }
 
+static struct in_addr sockaddr_in_addr(const struct sockaddr *sa)
+{
+	return ((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+}
+
 int net_iface_get(int ifindex, struct net_iface *out)
 {
 	struct ifreq ifr = { .ifr_ifindex = ifindex };
@@ -117,9 +122,12 @@ int net_iface_get(int ifindex, struct net_iface *out)
 	if ((r = iface_ioctl(fd, SIOCGIFMTU, &ifr)) < 0)
 		goto out;
 	out->mtu = (unsigned)ifr.ifr_mtu;
-	/* No IPv4 address is not an error here; the caller ignores such links. */
+	/* No IPv4 address is not an error here; the caller ignores such links.
+	 * The mask bounds which ciaddr a client on this link can hold. */
 	if (iface_ioctl(fd, SIOCGIFADDR, &ifr) == 0)
-		out->addr = ((struct sockaddr_in *)(void *)&ifr.ifr_addr)->sin_addr;
+		out->addr = sockaddr_in_addr(&ifr.ifr_addr);
+	if (out->addr.s_addr != INADDR_ANY && iface_ioctl(fd, SIOCGIFNETMASK, &ifr) == 0)
+		out->netmask = sockaddr_in_addr(&ifr.ifr_netmask);
 out:
 	close(fd);
 	return r;

@@ -24,6 +24,7 @@ struct net_iface {
 	int ifindex;
 	char name[IF_NAMESIZE];
 	struct in_addr addr;     /* primary IPv4 address, 0 if none */
+	struct in_addr netmask;  /* its prefix as a mask, 0 if none */
 	unsigned flags;          /* IFF_* */
 	unsigned mtu;
 };

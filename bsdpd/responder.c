@@ -18,6 +18,104 @@ struct request {
 	const struct bsdp_rx *rx;
 };
 
+/* ---- why not ----------------------------------------------------------- */
+
+static const char *const drop_reasons[] = {
+	[BSDP_DROP_NONE] = "answered",
+	[BSDP_DROP_ADDRESSED_ELSEWHERE] = "siaddr or sname names another server",
+	[BSDP_DROP_MALFORMED] = "option 43 does not decode or has no version sub-option",
+	[BSDP_DROP_VERSION] = "unsupported BSDP version",
+	[BSDP_DROP_DHCP_MESSAGE] = "DHCP message type is not one BSDP answers",
+	[BSDP_DROP_BSDP_MESSAGE] = "BSDP message type is neither LIST nor SELECT",
+	[BSDP_DROP_NO_CIADDR] = "INFORM with no IP address (ciaddr 0)",
+	[BSDP_DROP_CIADDR_BROADCAST] = "ciaddr is the broadcast address",
+	[BSDP_DROP_CIADDR_MULTICAST] = "ciaddr is a multicast address",
+	[BSDP_DROP_CIADDR_RESERVED] = "ciaddr is a reserved (240.0.0.0/4) address",
+	[BSDP_DROP_CIADDR_LOOPBACK] = "ciaddr is a loopback address",
+	[BSDP_DROP_CIADDR_THIS_NETWORK] = "ciaddr is in 0.0.0.0/8",
+	[BSDP_DROP_CIADDR_SERVER] = "ciaddr is this server's address",
+	[BSDP_DROP_CIADDR_OFF_SUBNET] = "ciaddr is off the receiving link's subnet, not relayed",
+	[BSDP_DROP_CIADDR_SUBNET_NETWORK] = "ciaddr is the subnet's network address",
+	[BSDP_DROP_CIADDR_SUBNET_BROADCAST] = "ciaddr is the subnet's broadcast address",
+	[BSDP_DROP_GIADDR] = "giaddr is not a relay's unicast address",
+	[BSDP_DROP_REPLY_PORT] = "reply port (sub-option 5) is 0 or not below 1024",
+	[BSDP_DROP_NO_SERVER_ID] = "SELECT without a server identifier (sub-option 3)",
+	[BSDP_DROP_OTHER_SERVER] = "SELECT for another server; its binding here is dropped",
+	[BSDP_DROP_NO_IMAGE] = "no image applies to this client",
+	[BSDP_DROP_NOT_BOUND] = "DISCOVER from a client not bound to an image that applies",
+	[BSDP_DROP_REPLY_TOO_BIG] = "the reply does not fit the client's message size",
+};
+
+const char *bsdp_drop_reason(enum bsdp_drop why)
+{
+	if ((size_t)why >= sizeof(drop_reasons) / sizeof(drop_reasons[0]) || !drop_reasons[why])
+		return "unknown";
+	return drop_reasons[why];
+}
+
+static enum bsdp_verdict drop(struct bsdp_event *ev, enum bsdp_drop why)
+{
+	ev->drop = why;
+	return BSDP_SILENT;
+}
+
+/* ---- where a reply may go ---------------------------------------------- */
+
+/* Why a cannot be a host's own address (RFC 1122 §3.2.1.3, RFC 6890), or
+ * BSDP_DROP_NONE.  Nobody authenticates ciaddr or giaddr: without this an
+ * INFORM[LIST] of a few hundred bytes aims an ACK[LIST] up to 8192 bytes
+ * long at a broadcast or multicast group. */
+static enum bsdp_drop not_unicast(struct in_addr a)
+{
+	uint32_t h = ntohl(a.s_addr);
+
+	if (h == INADDR_BROADCAST)
+		return BSDP_DROP_CIADDR_BROADCAST;
+	if (IN_MULTICAST(h))
+		return BSDP_DROP_CIADDR_MULTICAST;
+	if ((h >> 28) == 0xf)
+		return BSDP_DROP_CIADDR_RESERVED;
+	if ((h >> IN_CLASSA_NSHIFT) == IN_LOOPBACKNET)
+		return BSDP_DROP_CIADDR_LOOPBACK;
+	if ((h >> IN_CLASSA_NSHIFT) == 0)
+		return BSDP_DROP_CIADDR_THIS_NETWORK;
+	return BSDP_DROP_NONE;
+}
+
+/* A client that was not relayed holds an address of the receiving link's
+ * subnet, and neither its network nor its broadcast address (a /31 has
+ * neither, RFC 3021).  An unknown mask refuses: better silent than aimed
+ * at a whole subnet. */
+static enum bsdp_drop off_link(struct in_addr a, const struct bsdp_rx *rx)
+{
+	uint32_t h = ntohl(a.s_addr), mask = ntohl(rx->if_netmask.s_addr);
+	uint32_t net = ntohl(rx->if_addr.s_addr) & mask;
+
+	if (mask == 0 || (h & mask) != net)
+		return BSDP_DROP_CIADDR_OFF_SUBNET;
+	if (mask >= 0xfffffffeu)
+		return BSDP_DROP_NONE;
+	if (h == net)
+		return BSDP_DROP_CIADDR_SUBNET_NETWORK;
+	return h == (net | ~mask) ? BSDP_DROP_CIADDR_SUBNET_BROADCAST : BSDP_DROP_NONE;
+}
+
+/* Through a relay the client sits on another subnet, which only the relay
+ * knows; its address must still be one a host can hold. */
+static enum bsdp_drop ciaddr_refusal(const struct request *rq)
+{
+	struct in_addr ci = rq->view.hdr.ciaddr;
+	enum bsdp_drop why = not_unicast(ci);
+
+	if (why != BSDP_DROP_NONE)
+		return why;
+	if (ci.s_addr == rq->rx->if_addr.s_addr)
+		return BSDP_DROP_CIADDR_SERVER;
+	if (rq->view.hdr.giaddr.s_addr != INADDR_ANY)
+		return BSDP_DROP_NONE;
+	return off_link(ci, rq->rx);
+}
+
 /* ---- image choice ------------------------------------------------------ */
 
 /* nbimages.c NBImageList_default: the first applicable image in catalog
@@ -237,16 +335,16 @@ static enum bsdp_verdict ack_list(const struct bsdp_responder *rs, const struct 
 
 	/* Apple sends no ACK[LIST] when no image applies to this client. */
 	if (!dflt)
-		return BSDP_SILENT;
+		return drop(ev, BSDP_DROP_NO_IMAGE);
 	if (begin_reply(&b, tx, bsdp_reply_limit(&rq->view, &rq->bsdp), &h, DHCP_ACK,
 			rq->rx->if_addr) < 0 ||
 	    list_header_suboptions(&p.v, current_priority(rs), dflt, bound) < 0)
-		return BSDP_SILENT;
+		return drop(ev, BSDP_DROP_REPLY_TOO_BIG);
 	/* Version 1.0 clients get no image list (bsdpd.c LIST branch). */
 	if (rq->bsdp.version != BSDP_VERSION_1_0)
 		pack_image_list(&p, rs, &rq->client, ev);
 	if (packer_flush(&p) < 0 || finish_reply(&b, tx) < 0)
-		return BSDP_SILENT;
+		return drop(ev, BSDP_DROP_REPLY_TOO_BIG);
 	address_inform_reply(rq, tx);
 	ev->reply = "ACK[LIST]";
 	ev->has_image = bound != NULL;
@@ -268,7 +366,7 @@ static enum bsdp_verdict ack_failed(const struct request *rq, struct bsdp_tx *tx
 			rq->rx->if_addr) < 0 ||
 	    bsdp_vendor_u8(&v, BSDP_TAG_MESSAGE_TYPE, BSDP_FAILED) < 0 ||
 	    put_vendor(&b, &v) < 0 || finish_reply(&b, tx) < 0)
-		return BSDP_SILENT;
+		return drop(ev, BSDP_DROP_REPLY_TOO_BIG);
 	address_inform_reply(rq, tx);
 	ev->reply = "ACK[FAILED]";
 	return BSDP_REPLY;
@@ -403,10 +501,10 @@ static enum bsdp_verdict ack_select(const struct bsdp_responder *rs, const struc
 	 * Without it nobody answers; a SELECT for another server means this
 	 * server's binding for the client is stale (bsdpd.c SELECT branch). */
 	if (!rq->bsdp.has_server_id)
-		return BSDP_SILENT;
+		return drop(ev, BSDP_DROP_NO_SERVER_ID);
 	if (rq->bsdp.server_id.s_addr != rq->rx->if_addr.s_addr) {
 		(void)bindings_delete(rs->bindings, rq->client.mac);
-		return BSDP_SILENT;
+		return drop(ev, BSDP_DROP_OTHER_SERVER);
 	}
 	img = selected_image(rs, rq);
 	ev->has_image = rq->bsdp.has_selected || img;
@@ -420,7 +518,7 @@ static enum bsdp_verdict ack_select(const struct bsdp_responder *rs, const struc
 	    bsdp_vendor_u8(&v, BSDP_TAG_MESSAGE_TYPE, BSDP_SELECT) < 0 ||
 	    bsdp_vendor_u32(&v, BSDP_TAG_SELECTED_IMAGE, img->id) < 0 ||
 	    put_boot_options(&b, &br, &v) < 0 || finish_reply(&b, tx) < 0)
-		return BSDP_SILENT;
+		return drop(ev, BSDP_DROP_REPLY_TOO_BIG);
 	address_inform_reply(rq, tx);
 	ev->reply = "ACK[SELECT]";
 	return BSDP_REPLY;
@@ -431,7 +529,8 @@ static enum bsdp_verdict ack_select(const struct bsdp_responder *rs, const struc
 /* SPEC §3.3: a server holding a binding answers the client's DISCOVER with
  * an OFFER that carries no address (yiaddr 0) but the boot file, so the
  * firmware can skip LIST/SELECT.  Sent through the normal DHCP reply path:
- * to the relay, else broadcast (the client has no address yet). */
+ * to the relay, else broadcast (the client has no address yet) on the
+ * receiving link only: the one reply bsdpd broadcasts. */
 static enum bsdp_verdict offer_bound(const struct bsdp_responder *rs, const struct request *rq,
 				     struct bsdp_tx *tx, struct bsdp_event *ev)
 {
@@ -441,16 +540,23 @@ static enum bsdp_verdict offer_bound(const struct bsdp_responder *rs, const stru
 	struct dhcp_builder b;
 	struct bsdp_vendor v;
 
-	if (!img || bindings_get(rs->bindings, rq->client.mac, &bd) < 0 ||
-	    boot_reply_init(&br, rs, rq, img, bd.number) < 0)
-		return BSDP_SILENT;
+	/* giaddr is as unauthenticated as ciaddr, and here it is the destination:
+	 * a relay's unicast address, and not ours (the OFFER would come back). */
+	if (rq->view.hdr.giaddr.s_addr != INADDR_ANY &&
+	    (not_unicast(rq->view.hdr.giaddr) ||
+	     rq->view.hdr.giaddr.s_addr == rq->rx->if_addr.s_addr))
+		return drop(ev, BSDP_DROP_GIADDR);
+	if (!img || bindings_get(rs->bindings, rq->client.mac, &bd) < 0)
+		return drop(ev, BSDP_DROP_NOT_BOUND);
+	if (boot_reply_init(&br, rs, rq, img, bd.number) < 0)
+		return drop(ev, BSDP_DROP_REPLY_TOO_BIG);
 	br.h.ciaddr.s_addr = INADDR_ANY;
 	bsdp_vendor_init(&v);
 	if (begin_reply(&b, tx, offer_limit(&rq->view), &br.h,
 			DHCP_OFFER, rq->rx->if_addr) < 0 ||
 	    bsdp_vendor_u32(&v, BSDP_TAG_SELECTED_IMAGE, img->id) < 0 ||
 	    put_boot_options(&b, &br, &v) < 0 || finish_reply(&b, tx) < 0)
-		return BSDP_SILENT;
+		return drop(ev, BSDP_DROP_REPLY_TOO_BIG);
 	if (rq->view.hdr.giaddr.s_addr != INADDR_ANY) {
 		tx->dst = rq->view.hdr.giaddr;
 		tx->dst_port = DHCP_SERVER_PORT;
@@ -474,20 +580,29 @@ static int parse_dhcp_request(struct request *rq, const uint8_t *pkt, size_t len
 	return 0;
 }
 
-static int parse_bsdp_request(struct request *rq)
+/* Whether option 60 is an Apple client class id: what makes a packet
+ * BSDP and worth a word in the log when it goes unanswered. */
+static bool has_client_class(const struct request *rq, struct bsdp_class *cls)
+{
+	const struct dhcp_option *o60 = dhcp_option_get(&rq->view, DHCP_OPT_CLASS_ID);
+
+	return o60 && bsdp_parse_class(o60->data, o60->len, cls) == 0;
+}
+
+static enum bsdp_drop parse_bsdp_request(struct request *rq)
 {
 	if (bsdp_parse_request(&rq->view, &rq->bsdp) < 0)
-		return -EBADMSG;
+		return BSDP_DROP_MALFORMED;
 	/* is_bsdp_packet accepts only these versions ("unsupported BSDP version"). */
 	if (rq->bsdp.version != BSDP_VERSION_1_1 && rq->bsdp.version != BSDP_VERSION_1_0 &&
 	    rq->bsdp.version != BSDP_VERSION_NETBOOT_1)
-		return -EBADMSG;
+		return BSDP_DROP_VERSION;
 	rq->client.arch = rq->bsdp.cls.arch;
 	rq->client.model = rq->bsdp.cls.model;
 	rq->client.has_filter = rq->bsdp.has_filter;
 	rq->client.filter = rq->bsdp.filter;
 	rq->client.n_filter = rq->bsdp.n_filter;
-	return 0;
+	return BSDP_DROP_NONE;
 }
 
 /* bootpd.c S_dispatch_request: a request that names another server in
@@ -517,21 +632,52 @@ static void note_requested_address(const struct bsdp_responder *rs, const struct
 static enum bsdp_verdict inform(const struct bsdp_responder *rs, const struct request *rq,
 				struct bsdp_tx *tx, struct bsdp_event *ev)
 {
+	enum bsdp_drop why;
+
 	/* Apple ignores an INFORM without ciaddr ("INFORM with no IP address"):
 	 * there is nowhere to send the reply. */
 	if (rq->view.hdr.ciaddr.s_addr == INADDR_ANY)
-		return BSDP_SILENT;
+		return drop(ev, BSDP_DROP_NO_CIADDR);
+	/* Checked before any decision, so a refused request changes no binding. */
+	if ((why = ciaddr_refusal(rq)) != BSDP_DROP_NONE)
+		return drop(ev, why);
 	/* SPEC §3.4.9: the reply port must be privileged; Apple drops the
 	 * request otherwise.  Port 0 cannot be sent to, so it is dropped too. */
 	if (rq->bsdp.has_reply_port && (rq->bsdp.reply_port >= 1024 || rq->bsdp.reply_port == 0))
-		return BSDP_SILENT;
+		return drop(ev, BSDP_DROP_REPLY_PORT);
 	switch (rq->bsdp.message) {
 	case BSDP_LIST:
 		return ack_list(rs, rq, tx, ev);
 	case BSDP_SELECT:
 		return ack_select(rs, rq, tx, ev);
 	default:
-		return BSDP_SILENT;
+		return drop(ev, BSDP_DROP_BSDP_MESSAGE);
+	}
+}
+
+/* A request with an Apple client class id, described in ev first so that
+ * every silent path below can be logged with who asked. */
+static enum bsdp_verdict answer_bsdp(const struct bsdp_responder *rs, struct request *rq,
+				     struct bsdp_tx *tx, struct bsdp_event *ev)
+{
+	enum bsdp_drop why;
+
+	memcpy(ev->mac, rq->client.mac, 6);
+	ev->dhcp_message = rq->view.message_type;
+	ev->ciaddr = rq->view.hdr.ciaddr;
+	ev->giaddr = rq->view.hdr.giaddr;
+	if (addressed_elsewhere(rs, rq))
+		return drop(ev, BSDP_DROP_ADDRESSED_ELSEWHERE);
+	if ((why = parse_bsdp_request(rq)) != BSDP_DROP_NONE)
+		return drop(ev, why);
+	ev->bsdp_message = rq->bsdp.message;
+	switch (rq->view.message_type) {
+	case DHCP_INFORM:
+		return inform(rs, rq, tx, ev);
+	case DHCP_DISCOVER:
+		return offer_bound(rs, rq, tx, ev);
+	default:
+		return drop(ev, BSDP_DROP_DHCP_MESSAGE);
 	}
 }
 
@@ -543,24 +689,17 @@ enum bsdp_verdict bsdp_respond(const struct bsdp_responder *rs, const uint8_t *p
 
 	memset(ev, 0, sizeof(*ev));
 	tx->len = 0;
-	if (parse_dhcp_request(&rq, pkt, len) < 0 || addressed_elsewhere(rs, &rq))
+	if (parse_dhcp_request(&rq, pkt, len) < 0)
 		return BSDP_SILENT;
+	/* A REQUEST is never answered, so there is nothing to explain. */
 	if (rq.view.message_type == DHCP_REQUEST) {
-		note_requested_address(rs, &rq);
+		if (!addressed_elsewhere(rs, &rq))
+			note_requested_address(rs, &rq);
 		return BSDP_SILENT;
 	}
-	if (parse_bsdp_request(&rq) < 0)
+	/* Plain DHCP (PXEClient, MSFT, no class) is the site's traffic for
+	 * its DHCP server: silent, and no reason to log. */
+	if (!has_client_class(&rq, &ev->cls))
 		return BSDP_SILENT;
-	memcpy(ev->mac, rq.client.mac, 6);
-	ev->cls = rq.bsdp.cls;
-	ev->dhcp_message = rq.view.message_type;
-	ev->bsdp_message = rq.bsdp.message;
-	switch (rq.view.message_type) {
-	case DHCP_INFORM:
-		return inform(rs, &rq, tx, ev);
-	case DHCP_DISCOVER:
-		return offer_bound(rs, &rq, tx, ev);
-	default:
-		return BSDP_SILENT;
-	}
+	return answer_bsdp(rs, &rq, tx, ev);
 }

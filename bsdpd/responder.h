@@ -33,6 +33,7 @@ struct bsdp_responder {
 /* Where a request arrived. */
 struct bsdp_rx {
 	struct in_addr if_addr;      /* address of the receiving interface */
+	struct in_addr if_netmask;   /* its subnet mask; 0 when unknown (refuses on-link ciaddr) */
 	int64_t now;                 /* Unix time, for bindings */
 };
 
@@ -43,7 +44,40 @@ struct bsdp_tx {
 	uint16_t dst_port;           /* the source port is always 67 */
 };
 
-/* What happened, for the one log line per answered request. */
+/* Why a BSDP request got no reply.  Apple's bootpd logged these at
+ * LOG_INFO; bsdpd logs them at debug level so that `bsdpd -v` shows an
+ * admin why a Mac gets no answer.  Packets that are not BSDP (no Apple
+ * client class id) have no reason: they are the site's DHCP traffic. */
+enum bsdp_drop {
+	BSDP_DROP_NONE = 0,          /* answered, or not a BSDP request */
+	BSDP_DROP_ADDRESSED_ELSEWHERE,
+	BSDP_DROP_MALFORMED,
+	BSDP_DROP_VERSION,
+	BSDP_DROP_DHCP_MESSAGE,
+	BSDP_DROP_BSDP_MESSAGE,
+	BSDP_DROP_NO_CIADDR,
+	BSDP_DROP_CIADDR_BROADCAST,
+	BSDP_DROP_CIADDR_MULTICAST,
+	BSDP_DROP_CIADDR_RESERVED,
+	BSDP_DROP_CIADDR_LOOPBACK,
+	BSDP_DROP_CIADDR_THIS_NETWORK,
+	BSDP_DROP_CIADDR_SERVER,
+	BSDP_DROP_CIADDR_OFF_SUBNET,
+	BSDP_DROP_CIADDR_SUBNET_NETWORK,
+	BSDP_DROP_CIADDR_SUBNET_BROADCAST,
+	BSDP_DROP_GIADDR,
+	BSDP_DROP_REPLY_PORT,
+	BSDP_DROP_NO_SERVER_ID,
+	BSDP_DROP_OTHER_SERVER,
+	BSDP_DROP_NO_IMAGE,
+	BSDP_DROP_NOT_BOUND,
+	BSDP_DROP_REPLY_TOO_BIG,
+};
+
+/* One line of text for each reason, for the log. */
+const char *bsdp_drop_reason(enum bsdp_drop why);
+
+/* What happened, for the one log line per BSDP request. */
 struct bsdp_event {
 	uint8_t mac[6];
 	struct bsdp_class cls;
@@ -54,6 +88,9 @@ struct bsdp_event {
 	uint32_t image_id;
 	size_t images_listed;
 	size_t images_applicable;    /* > images_listed when the list was truncated */
+	struct in_addr ciaddr;       /* of the request */
+	struct in_addr giaddr;
+	enum bsdp_drop drop;         /* set when a BSDP request got no reply */
 };
 
 enum bsdp_verdict {
@@ -61,6 +98,8 @@ enum bsdp_verdict {
 	BSDP_REPLY = 1,
 };
 
+/* BSDP_REPLY with the reply in tx, or BSDP_SILENT; for a silent BSDP
+ * request ev->drop says why. */
 enum bsdp_verdict bsdp_respond(const struct bsdp_responder *rs, const uint8_t *pkt,
 			       size_t len, const struct bsdp_rx *rx, struct bsdp_tx *tx,
 			       struct bsdp_event *ev);

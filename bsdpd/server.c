@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog_loader.h"
 #include "log.h"
 #include "net.h"
 #include "responder.h"
@@ -17,7 +18,8 @@
 struct bsdp_service {
 	const struct bsdpd_config *cfg;
 	struct loop *loop;
-	struct nb_catalog catalog;
+	struct catalog_snap *catalog;   /* the loop's reference: what it serves */
+	struct catalog_loader *loader;  /* SIGHUP loads off the loop */
 	struct bindings *bindings;
 	struct bsdp_responder rs;
 	int fds[BSDPD_MAX_INTERFACES];
@@ -68,28 +70,81 @@ void log_catalog_problems(const struct nb_catalog *cat)
 	}
 }
 
-static int load_catalog(struct bsdp_service *svc)
+/* Replaced whole, in one step of the loop: a request never sees half a
+ * catalog, and the old one serves until then. */
+static void serve_catalog(struct bsdp_service *svc, struct catalog_snap *fresh)
 {
-	struct nb_catalog fresh;
-	int r = nb_catalog_load(svc->cfg->root, &fresh);
+	log_catalog_problems(&fresh->cat);
+	log_msg(LOG_INFO, "serving %zu image%s from %s", fresh->cat.n_images,
+		fresh->cat.n_images == 1 ? "" : "s", fresh->cat.root);
+	catalog_snap_unref(svc->catalog);
+	svc->catalog = fresh;
+	svc->rs.catalog = &fresh->cat;
+}
+
+/* At start-up, before the loop runs: nothing is served yet, and the nbi
+ * loader opens no special file, so this cannot hang. */
+static int load_first_catalog(struct bsdp_service *svc)
+{
+	struct catalog_snap *fresh;
+	int r = catalog_snap_load(svc->cfg->root, &fresh);
 
 	if (r < 0) {
 		log_msg(LOG_ERR, "cannot read image root %s: %s", svc->cfg->root, strerror(-r));
-		nb_catalog_clear(&fresh);
 		return r;
 	}
-	log_catalog_problems(&fresh);
-	log_msg(LOG_INFO, "serving %zu image%s from %s", fresh.n_images,
-		fresh.n_images == 1 ? "" : "s", fresh.root);
-	/* Replaced whole: a request never sees half a catalog. */
-	nb_catalog_clear(&svc->catalog);
-	svc->catalog = fresh;
+	serve_catalog(svc, fresh);
 	return 0;
 }
 
 void bsdp_service_reload(struct bsdp_service *svc)
 {
-	(void)load_catalog(svc);
+	enum catalog_request how;
+	int r = catalog_loader_request(svc->loader, &how);
+
+	if (r < 0)
+		log_msg(LOG_ERR, "cannot start re-reading %s: %s; still serving the previous "
+			"catalog", svc->cfg->root, strerror(-r));
+	else if (how == CATALOG_LOAD_QUEUED)
+		log_msg(LOG_INFO, "SIGHUP: still re-reading %s; reading it again after that",
+			svc->cfg->root);
+	else
+		log_msg(LOG_INFO, "SIGHUP: re-reading the image root %s", svc->cfg->root);
+}
+
+/* A load finished on the loader thread. */
+static void on_catalog_loaded(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct bsdp_service *svc = ctx;
+	struct catalog_snap *fresh;
+	bool queued;
+	int r = catalog_loader_collect(svc->loader, &fresh, &queued);
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	if (r == -EAGAIN)
+		return;
+	if (r < 0)
+		log_msg(LOG_ERR, "cannot read image root %s: %s; still serving the previous "
+			"catalog", svc->cfg->root, strerror(-r));
+	else
+		serve_catalog(svc, fresh);
+	if (queued)
+		bsdp_service_reload(svc);
+}
+
+static int open_loader(struct bsdp_service *svc, char **err)
+{
+	int r;
+
+	svc->loader = catalog_loader_new(svc->cfg->root);
+	r = svc->loader ? loop_add(svc->loop, catalog_loader_fd(svc->loader), EPOLLIN,
+				   on_catalog_loaded, svc)
+			: -errno;
+	if (r < 0 && asprintf(err, "cannot set up catalog loading: %s", strerror(-r)) < 0)
+		*err = NULL;
+	return r;
 }
 
 /* ---- interfaces -------------------------------------------------------- */
@@ -104,26 +159,55 @@ static bool iface_served(const struct bsdp_service *svc, const struct net_iface 
 
 /* ---- datagrams --------------------------------------------------------- */
 
+/* Who asked what, with the client's class id escaped. */
+struct request_desc {
+	char mac[MAC_STR_LEN];
+	char model[4 * BSDP_MODEL_MAX];
+	char arch[4 * BSDP_ARCH_MAX];
+	char req[32];
+};
+
+static void describe_request(const struct bsdp_event *ev, struct request_desc *d)
+{
+	mac_str(ev->mac, d->mac);
+	log_escape(d->model, sizeof(d->model), ev->cls.model, strlen(ev->cls.model));
+	log_escape(d->arch, sizeof(d->arch), ev->cls.arch, strlen(ev->cls.arch));
+	if (ev->dhcp_message == DHCP_INFORM)
+		snprintf(d->req, sizeof(d->req), "INFORM[%s]", bsdp_message_name(ev->bsdp_message));
+	else
+		snprintf(d->req, sizeof(d->req), "%s", dhcp_message_name(ev->dhcp_message));
+}
+
 static void log_reply(const struct bsdp_event *ev, const struct bsdp_tx *tx)
 {
-	char mac[MAC_STR_LEN], model[4 * BSDP_MODEL_MAX], arch[4 * BSDP_ARCH_MAX];
-	char dst[INET_ADDRSTRLEN], req[32], image[24] = "";
+	struct request_desc d;
+	char dst[INET_ADDRSTRLEN], image[24] = "";
 
-	log_escape(model, sizeof(model), ev->cls.model, strlen(ev->cls.model));
-	log_escape(arch, sizeof(arch), ev->cls.arch, strlen(ev->cls.arch));
-	if (ev->dhcp_message == DHCP_INFORM)
-		snprintf(req, sizeof(req), "INFORM[%s]", bsdp_message_name(ev->bsdp_message));
-	else
-		snprintf(req, sizeof(req), "%s", dhcp_message_name(ev->dhcp_message));
+	describe_request(ev, &d);
 	if (ev->has_image)
 		snprintf(image, sizeof(image), " image 0x%08x", ev->image_id);
-	log_msg(LOG_INFO, "%s %s/%s %s%s -> %s to %s:%u", mac_str(ev->mac, mac), model, arch,
-		req, image, ev->reply, inet_ntop(AF_INET, &tx->dst, dst, sizeof(dst)),
-		tx->dst_port);
+	log_msg(LOG_INFO, "%s %s/%s %s%s -> %s to %s:%u", d.mac, d.model, d.arch, d.req, image,
+		ev->reply, inet_ntop(AF_INET, &tx->dst, dst, sizeof(dst)), tx->dst_port);
 	if (ev->images_applicable > ev->images_listed && ev->images_listed)
 		log_msg(LOG_WARNING, "%s: image list truncated to first %zu of %zu images "
-			"(client message size limit)", mac, ev->images_listed,
+			"(client message size limit)", d.mac, ev->images_listed,
 			ev->images_applicable);
+}
+
+/* A BSDP request left unanswered on purpose, at debug level, as Apple's
+ * bootpd did at LOG_INFO: why a Mac gets no answer.  Plain DHCP has no
+ * reason (responder.h) and is not logged at all: it is the site's DHCP
+ * traffic, one line per packet would bury the BSDP lines and cost a write
+ * per datagram on the hot path. */
+static void log_drop(const struct bsdp_event *ev)
+{
+	struct request_desc d;
+	char ci[INET_ADDRSTRLEN], gi[INET_ADDRSTRLEN];
+
+	describe_request(ev, &d);
+	log_msg(LOG_DEBUG, "%s %s/%s %s ciaddr %s giaddr %s: no reply: %s", d.mac, d.model,
+		d.arch, d.req, inet_ntop(AF_INET, &ev->ciaddr, ci, sizeof(ci)),
+		inet_ntop(AF_INET, &ev->giaddr, gi, sizeof(gi)), bsdp_drop_reason(ev->drop));
 }
 
 static void handle_datagram(struct bsdp_service *svc, int fd, size_t len,
@@ -136,9 +220,13 @@ static void handle_datagram(struct bsdp_service *svc, int fd, size_t len,
 
 	if (!ifc || !iface_served(svc, ifc))
 		return;
-	brx = (struct bsdp_rx){ .if_addr = ifc->addr, .now = time(NULL) };
-	if (bsdp_respond(&svc->rs, svc->rxbuf, len, &brx, &svc->tx, &ev) != BSDP_REPLY)
+	brx = (struct bsdp_rx){ .if_addr = ifc->addr, .if_netmask = ifc->netmask,
+				.now = time(NULL) };
+	if (bsdp_respond(&svc->rs, svc->rxbuf, len, &brx, &svc->tx, &ev) != BSDP_REPLY) {
+		if (ev.drop != BSDP_DROP_NONE)
+			log_drop(&ev);
 		return;
+	}
 	r = net_send(fd, svc->tx.buf, svc->tx.len, svc->tx.dst, svc->tx.dst_port, rx->ifindex,
 		     ifc->addr);
 	if (r < 0)
@@ -226,14 +314,14 @@ struct bsdp_service *bsdp_service_new(const struct bsdpd_config *cfg, struct loo
 		return NULL;
 	svc->cfg = cfg;
 	svc->loop = loop;
-	if (load_catalog(svc) < 0) {
+	if (load_first_catalog(svc) < 0) {
 		if (asprintf(err, "cannot read image root %s", cfg->root) < 0)
 			*err = NULL;
 		goto fail;
 	}
-	if (open_sockets(svc, err) < 0)
+	if (open_loader(svc, err) < 0 || open_sockets(svc, err) < 0)
 		goto fail;
-	svc->rs = (struct bsdp_responder){ .catalog = &svc->catalog,
+	svc->rs = (struct bsdp_responder){ .catalog = &svc->catalog->cat,
 					   .priority = cfg->priority, .hostname = cfg->hostname };
 	return svc;
 fail:
@@ -249,7 +337,11 @@ void bsdp_service_free(struct bsdp_service *svc)
 		loop_del(svc->loop, svc->fds[i]);
 		close(svc->fds[i]);
 	}
+	if (svc->loader) {
+		loop_del(svc->loop, catalog_loader_fd(svc->loader));
+		catalog_loader_free(svc->loader);
+	}
 	bindings_close(svc->bindings);
-	nb_catalog_clear(&svc->catalog);
+	catalog_snap_unref(svc->catalog);
 	free(svc);
 }

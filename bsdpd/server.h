@@ -43,7 +43,10 @@ struct bsdp_service *bsdp_service_new(const struct bsdpd_config *cfg, struct loo
  * a message in *err (to free()). */
 int bsdp_service_open_bindings(struct bsdp_service *svc, char **err);
 void bsdp_service_free(struct bsdp_service *svc);
-/* Re-reads the catalog; the old one keeps serving if the root is unreadable. */
+/* Starts re-reading the catalog on the loader thread (or queues one more
+ * re-read after the running one) and returns at once; the old catalog
+ * serves until the new one is swapped in, and for good if the root cannot
+ * be read. */
 void bsdp_service_reload(struct bsdp_service *svc);
 
 /* Logs every problem of a catalog: one line per skipped bundle. */

@@ -132,6 +132,10 @@ int nb_image_boot_path(const struct nb_image *img, const char *arch, char *buf, 
 
 const char *nb_type_name(enum nb_type type);
 
+/* Sets up the plist libraries; call once from the main thread before any
+ * other thread loads a catalog (libxml2's rule for threaded programs). */
+void nb_init(void);
+
 /* Loads every "*.nbi" directory directly under root.  A bad bundle is left
  * out with its problems recorded; the others are kept.  Returns 0, or
  * -errno when the root itself cannot be read. */

@@ -635,6 +635,11 @@ static bool is_binary_plist(const char *data, size_t len)
 	return len >= 8 && memcmp(data, "bplist00", 8) == 0;
 }
 
+void nb_init(void)
+{
+	xmlInitParser();
+}
+
 static void xml_silence(void *ctx, const char *msg, ...)
 {
 	(void)ctx;

@@ -3,8 +3,11 @@
  * libFuzzer target for the BSDP packet handler: one datagram in, at most
  * one reply out.  Besides the sanitizers, it checks what must hold for
  * every reply: it parses, never offers an address, is no larger than the
- * buffer, and every option-43 instance holds whole sub-options.
+ * buffer, every option-43 instance holds whole sub-options, and it goes to
+ * one host: never to a broadcast, multicast or reserved address, except
+ * the OFFER to a bound client on the link, which Apple broadcasts.
  */
+#include <arpa/inet.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,14 +122,50 @@ static void check_reply(const struct bsdp_tx *tx)
 		abort();
 }
 
+#define IF_ADDR 0xc6120001u /* 198.18.0.1/24 */
+#define IF_MASK 0xffffff00u
+
+/* An address one host holds: not 0/8, 127/8, 224/4, 240/4 (with the
+ * broadcast address), nor the server's own. */
+static bool host_address(uint32_t h)
+{
+	return h >> 24 != 0 && h >> 24 != 127 && h >> 28 < 0xe && h != IF_ADDR;
+}
+
+/* ACKs go to ciaddr: a host, on the link's /24 and neither its network nor
+ * its broadcast address unless relayed.  An OFFER goes to the relay, or
+ * is broadcast to port 68 on the link. */
+static void check_destination(const struct bsdp_tx *tx, const struct bsdp_event *ev)
+{
+	uint32_t dst = ntohl(tx->dst.s_addr), gi = ntohl(ev->giaddr.s_addr);
+
+	if (strcmp(ev->reply, "OFFER") == 0) {
+		if (gi == 0 && dst == INADDR_BROADCAST && tx->dst_port == 68)
+			return;
+		if (gi == 0 || dst != gi || !host_address(dst))
+			abort();
+		return;
+	}
+	if (tx->dst.s_addr != ev->ciaddr.s_addr || !host_address(dst))
+		abort();
+	if (gi == 0 && ((dst & IF_MASK) != (IF_ADDR & IF_MASK) || (dst & ~IF_MASK) == 0 ||
+			(dst & ~IF_MASK) == ~IF_MASK))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct bsdp_tx tx;
-	struct bsdp_rx rx = { .if_addr = { htonl(0xc6120001) }, .now = 1 };
+	struct bsdp_rx rx = { .if_addr = { htonl(IF_ADDR) }, .if_netmask = { htonl(IF_MASK) },
+			      .now = 1 };
 	struct bsdp_event ev;
 
-	if (bsdp_respond(&rs, data, size, &rx, &tx, &ev) == BSDP_REPLY)
-		check_reply(&tx);
+	if (bsdp_respond(&rs, data, size, &rx, &tx, &ev) != BSDP_REPLY)
+		return 0;
+	check_reply(&tx);
+	if (ev.drop != BSDP_DROP_NONE)
+		abort();
+	check_destination(&tx, &ev);
 	return 0;
 }

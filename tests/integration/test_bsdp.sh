@@ -22,10 +22,12 @@ make_bundle "$ROOT" Broken 0
 
 start_bsdpd() {
 	lab_spawn "$SRV" "$WORK/bsdpd.log" "$BSDPD" --foreground --root "$ROOT" \
-		--state-dir "$STATE" --hostname lab-server "$@"
+		--state-dir "$STATE" --hostname lab-server --verbose "$@"
 	BSDPD_PID=$LAST_PID
 	wait_for_line "$WORK/bsdpd.log" 10 "ready" || { cat "$WORK/bsdpd.log"; exit 1; }
 }
+
+not_in_log() { ! grep -q -- "$1" "$WORK/bsdpd.log"; }
 
 bsdpc() {
 	ip netns exec "$CLI" "$BSDPC" "$@" --interface "$CLI_IF" --timeout 1 --json
@@ -88,6 +90,13 @@ if ip netns exec "$CLI" busybox udhcpc -i "$CLI_IF" -n -q -f -t 2 -T 1 -s /bin/t
 else
 	ok "udhcpc's DISCOVER gets no answer"
 fi
+check "plain DHCP is not logged, even with --verbose" not_in_log "DISCOVER"
+
+# With --verbose an admin sees why a Mac got no answer.
+bsdpc select --image 0x01000065 --server "$LAB_NET.99" >/dev/null 2>&1 || true
+check "a SELECT for another server is logged with the reason" \
+	wait_for_line "$WORK/bsdpd.log" 5 "INFORM\[SELECT\] ciaddr $CLI_IP giaddr 0.0.0.0: no reply: SELECT for another server"
+bsdpc select --image 0x01000065 >/dev/null # that dropped our binding: select again
 
 # Startup Disk announces BSDP 12 = 8192: a 200-image list must arrive whole,
 # in one (IP-fragmented) datagram of several option-43 instances.
@@ -112,6 +121,41 @@ kill -HUP "$BSDPD_PID"
 wait_for_line "$WORK/bsdpd.log" 10 "serving 201 images" || true
 bsdpc list --max-size 8192 >"$WORK/list201.json"
 check "SIGHUP re-reads the root" jqf list201 '.servers[0].images | length == 201'
+
+# A re-read that cannot read the root keeps the catalog that serves.
+mv "$ROOT" "$ROOT.away"
+kill -HUP "$BSDPD_PID"
+wait_for_line "$WORK/bsdpd.log" 10 "cannot read image root.*still serving the previous" || true
+mv "$ROOT.away" "$ROOT"
+bsdpc list --max-size 8192 >"$WORK/list-gone.json" || true
+check "a SIGHUP that cannot read the root keeps the old catalog serving" \
+	jqf list-gone '.servers[0].images | length == 201'
+
+# A FIFO where a plist should be: open() blocks on it unless the nbi
+# loader refuses special files first.  Either way the load runs off the
+# event loop: LIST is still answered, a SIGHUP meanwhile queues one more
+# re-read, and SIGTERM stops bsdpd at once.
+serving() { grep -c "serving .* images from" "$WORK/bsdpd.log"; }
+loads_before=$(serving)
+mkdir "$ROOT/Stuck.nbi"
+mkfifo "$ROOT/Stuck.nbi/NBImageInfo.plist"
+kill -HUP "$BSDPD_PID"
+sleep 0.5
+bsdpc list --max-size 8192 >"$WORK/list-stuck.json" || true
+check "LIST is answered while a re-read is stuck on a FIFO" \
+	jqf list-stuck '.servers[0].images | length == 201'
+if [ "$(serving)" = "$loads_before" ]; then # still stuck: nbi opened the FIFO
+	kill -HUP "$BSDPD_PID"
+	check "a SIGHUP during a stuck re-read queues one more" \
+		wait_for_line "$WORK/bsdpd.log" 5 "still re-reading $ROOT; reading it again after that"
+fi
+kill -TERM "$BSDPD_PID"
+stopped() { for _ in $(seq 20); do kill -0 "$BSDPD_PID" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
+check "SIGTERM stops bsdpd within 2 s while a re-read is stuck" stopped
+kill -KILL "$BSDPD_PID" 2>/dev/null || true
+wait "$BSDPD_PID" 2>/dev/null || true
+no_sanitizer_report() { ! grep -q "Sanitizer" "$WORK/bsdpd.log"; }
+check "bsdpd exits cleanly, leaving the stuck thread behind" no_sanitizer_report
 
 sleep 1
 lab_stop "$TSHARK_PID"

@@ -113,6 +113,8 @@ static void list_silent_when_nothing_applies(void **state)
 
 	r.cls = "AAPLBSDPC/ppc/PowerMac3,1";
 	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_NO_IMAGE);
+	assert_string_equal(e->ev.cls.model, "PowerMac3,1");
 }
 
 /* Version 1.0 clients get no image list; 1.1 and 0.0 do (bsdpd.c). */
@@ -130,8 +132,10 @@ static void list_versions(void **state)
 	assert_non_null(find_sub(&e->rp, BSDP_TAG_IMAGE_LIST));
 	r.version = 0x0200; /* is_bsdp_packet: "unsupported BSDP version" */
 	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_VERSION);
 	r.version = NO_VERSION;
 	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_MALFORMED);
 }
 
 /* ---- addressing ------------------------------------------------------------- */
@@ -157,6 +161,7 @@ static void reply_port(void **state)
 	assert_int_equal(e->tx.dst_port, 1023);
 	r.reply_port = 1024;
 	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_REPLY_PORT);
 	r = select_req;
 	r.reply_port = 900;
 	assert_int_equal(send_req(e, &r), BSDP_REPLY);
@@ -170,6 +175,121 @@ static void inform_without_ciaddr_is_ignored(void **state)
 
 	r.ciaddr = "0.0.0.0";
 	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_NO_CIADDR);
+}
+
+/* A ciaddr no host can hold, or one off the receiving link without a
+ * relay: the reply would go, unauthenticated and up to 13 times larger
+ * than the request, to many hosts or to ourselves.  Silence, and no
+ * binding changes (a refused SELECT records nothing). */
+static const struct {
+	const char *ciaddr;
+	const char *giaddr;
+	enum bsdp_drop why;
+} refused_ciaddrs[] = {
+	{ "255.255.255.255", NULL, BSDP_DROP_CIADDR_BROADCAST },
+	{ "255.255.255.255", "198.19.7.1", BSDP_DROP_CIADDR_BROADCAST },
+	{ "224.0.0.1", NULL, BSDP_DROP_CIADDR_MULTICAST },
+	{ "239.255.255.250", "198.19.7.1", BSDP_DROP_CIADDR_MULTICAST },
+	{ "240.0.0.1", NULL, BSDP_DROP_CIADDR_RESERVED },
+	{ "254.1.2.3", "198.19.7.1", BSDP_DROP_CIADDR_RESERVED },
+	{ "127.0.0.1", NULL, BSDP_DROP_CIADDR_LOOPBACK },
+	{ "127.1.2.3", "198.19.7.1", BSDP_DROP_CIADDR_LOOPBACK },
+	{ "0.1.2.3", NULL, BSDP_DROP_CIADDR_THIS_NETWORK },
+	{ "0.0.0.1", "198.19.7.1", BSDP_DROP_CIADDR_THIS_NETWORK },
+	{ TEST_SERVER, NULL, BSDP_DROP_CIADDR_SERVER },
+	{ TEST_SERVER, "198.19.7.1", BSDP_DROP_CIADDR_SERVER },
+	{ "198.18.0.255", NULL, BSDP_DROP_CIADDR_SUBNET_BROADCAST },
+	{ "198.18.0.0", NULL, BSDP_DROP_CIADDR_SUBNET_NETWORK },
+	{ "198.18.1.2", NULL, BSDP_DROP_CIADDR_OFF_SUBNET },
+	{ "10.0.0.2", NULL, BSDP_DROP_CIADDR_OFF_SUBNET },
+};
+
+static void refused_ciaddr_is_silent(void **state)
+{
+	struct env *e = *state;
+	uint8_t mac[6] = { 0x00, 0x1b, 0x63, 0x84, 0x45, 0x00 };
+	struct binding bd;
+
+	for (size_t i = 0; i < sizeof(refused_ciaddrs) / sizeof(refused_ciaddrs[0]); i++) {
+		struct req r = list_req;
+
+		r.ciaddr = refused_ciaddrs[i].ciaddr;
+		r.giaddr = refused_ciaddrs[i].giaddr;
+		assert_int_equal(send_req(e, &r), BSDP_SILENT);
+		assert_int_equal(e->ev.drop, refused_ciaddrs[i].why);
+		assert_int_equal(e->tx.len, 0);
+		r.bsdp_type = BSDP_SELECT;
+		r.server_id = TEST_SERVER;
+		assert_int_equal(send_req(e, &r), BSDP_SILENT);
+		assert_int_equal(e->ev.drop, refused_ciaddrs[i].why);
+		assert_int_equal(bindings_get(e->bindings, mac, &bd), -ENOENT);
+	}
+}
+
+/* The same request, from the very byte layout a Mac sends: only ciaddr
+ * (offset 12) differs between the answered and the refused case. */
+static void ciaddr_fixture_bytes(void **state)
+{
+	struct env *e = *state;
+	size_t n = build_request(e->pkt, sizeof(e->pkt), &list_req);
+	static const uint8_t subnet_bcast[4] = { 198, 18, 0, 255 };
+	static const uint8_t mdns[4] = { 224, 0, 0, 251 };
+
+	assert_memory_equal(e->pkt + 12, "\xc6\x12\x00\x02", 4);
+	assert_int_equal(bsdp_respond(&e->rs, e->pkt, n, &e->rx, &e->tx, &e->ev), BSDP_REPLY);
+	memcpy(e->pkt + 12, subnet_bcast, 4);
+	assert_int_equal(bsdp_respond(&e->rs, e->pkt, n, &e->rx, &e->tx, &e->ev), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_CIADDR_SUBNET_BROADCAST);
+	memcpy(e->pkt + 12, mdns, 4);
+	assert_int_equal(bsdp_respond(&e->rs, e->pkt, n, &e->rx, &e->tx, &e->ev), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_CIADDR_MULTICAST);
+}
+
+/* Any host of the link's subnet is answered: the edges of a /24, and of a
+ * /31 (RFC 3021: both addresses are hosts). */
+static void on_subnet_ciaddr_is_answered(void **state)
+{
+	struct env *e = *state;
+	struct req r = list_req;
+
+	r.ciaddr = "198.18.0.254";
+	assert_int_equal(send_req(e, &r), BSDP_REPLY);
+	assert_addr(e->tx.dst, "198.18.0.254");
+	r.ciaddr = "198.18.0.1";
+	e->rx.if_addr = ip("198.18.0.2");
+	assert_int_equal(send_req(e, &r), BSDP_REPLY);
+	e->rx = (struct bsdp_rx){ .if_addr = ip("198.18.0.4"),
+				  .if_netmask = ip("255.255.255.254") };
+	r.ciaddr = "198.18.0.5";
+	r.server_id = "198.18.0.4";
+	assert_int_equal(send_req(e, &r), BSDP_REPLY);
+	assert_addr(e->tx.dst, "198.18.0.5");
+	e->rx.if_netmask.s_addr = 0; /* unknown mask: nothing is known to be on-link */
+	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_CIADDR_OFF_SUBNET);
+}
+
+/* A relayed DISCOVER's OFFER goes to giaddr, which must be unicast too;
+ * the OFFER to a client on the link is the one broadcast bsdpd sends. */
+static void offer_to_broadcast_giaddr_is_silent(void **state)
+{
+	struct env *e = *state;
+	struct req r = { .dhcp_type = DHCP_DISCOVER, .ciaddr = "0.0.0.0",
+			 .giaddr = "255.255.255.255" };
+
+	assert_int_equal(send_req(e, &select_req), BSDP_REPLY);
+	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_GIADDR);
+	r.giaddr = "224.0.0.2";
+	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_GIADDR);
+	r.giaddr = TEST_SERVER; /* found by fuzz_bsdp: an OFFER to ourselves */
+	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_GIADDR);
+	r.giaddr = NULL;
+	assert_int_equal(send_req(e, &r), BSDP_REPLY);
+	assert_int_equal(e->tx.dst.s_addr, INADDR_BROADCAST);
 }
 
 /* Relayed INFORMs are still answered by unicast to ciaddr, not to giaddr. */
@@ -184,6 +304,9 @@ static void relayed_inform_unicast_to_ciaddr(void **state)
 	assert_addr(e->tx.dst, "198.19.7.20");
 	assert_int_equal(e->tx.dst_port, 68);
 	assert_addr(e->rp.view.hdr.giaddr, "198.19.7.1");
+	r.giaddr = NULL; /* the same off-link client, not relayed */
+	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_CIADDR_OFF_SUBNET);
 }
 
 /* ---- ACK[SELECT], ACK[FAILED] ----------------------------------------------- */
@@ -243,6 +366,7 @@ static void select_without_server_id_is_ignored(void **state)
 
 	r.server_id = NULL;
 	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_NO_SERVER_ID);
 }
 
 /* A SELECT naming another server: no reply, and our binding is dropped. */
@@ -257,6 +381,7 @@ static void select_for_other_server_drops_binding(void **state)
 	assert_int_equal(bindings_get(e->bindings, mac, &bd), 0);
 	r.server_id = "198.18.0.99";
 	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_OTHER_SERVER);
 	assert_int_equal(bindings_get(e->bindings, mac, &bd), -ENOENT);
 }
 
@@ -339,8 +464,10 @@ static void discover_from_bound_client_gets_offer(void **state)
 	const struct dhcp_option *o;
 
 	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_NOT_BOUND);
 	assert_int_equal(send_req(e, &select_req), BSDP_REPLY);
 	assert_int_equal(send_req(e, &r), BSDP_REPLY);
+	assert_int_equal(e->ev.drop, BSDP_DROP_NONE);
 	assert_int_equal(e->rp.view.message_type, DHCP_OFFER);
 	assert_int_equal(e->rp.view.hdr.yiaddr.s_addr, 0);
 	assert_int_equal(e->rp.view.hdr.ciaddr.s_addr, 0);
@@ -416,6 +543,8 @@ static void plain_dhcp_is_ignored(void **state)
 			n = dhcp_build_finish(&b);
 			assert_int_equal(bsdp_respond(&e->rs, e->pkt, (size_t)n, &e->rx, &e->tx,
 						      &e->ev), BSDP_SILENT);
+			/* Not BSDP: no reason, so not a line in the log. */
+			assert_int_equal(e->ev.drop, BSDP_DROP_NONE);
 		}
 	}
 }
@@ -430,9 +559,11 @@ static void malformed_bsdp_is_ignored(void **state)
 	assert_non_null(o43);
 	o43[6] = 3; /* version declares 3 bytes: overruns its option-43 instance */
 	assert_int_equal(bsdp_respond(&e->rs, e->pkt, n, &e->rx, &e->tx, &e->ev), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_MALFORMED);
 	o43[6] = 2;
 	o43[0] = 44; /* no option 43 at all */
 	assert_int_equal(bsdp_respond(&e->rs, e->pkt, n, &e->rx, &e->tx, &e->ev), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_MALFORMED);
 	o43[0] = 43;
 	for (size_t cut = 0; cut < n; cut += 7) /* every truncation: silent or sane */
 		(void)bsdp_respond(&e->rs, e->pkt, cut, &e->rx, &e->tx, &e->ev);
@@ -447,11 +578,42 @@ static void request_for_other_server_is_ignored(void **state)
 
 	e->pkt[20] = 198, e->pkt[21] = 18, e->pkt[22] = 0, e->pkt[23] = 9; /* siaddr */
 	assert_int_equal(bsdp_respond(&e->rs, e->pkt, n, &e->rx, &e->tx, &e->ev), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_ADDRESSED_ELSEWHERE);
 	memset(e->pkt + 20, 0, 4);
 	memcpy(e->pkt + 44, "elsewhere", 9); /* sname */
 	assert_int_equal(bsdp_respond(&e->rs, e->pkt, n, &e->rx, &e->tx, &e->ev), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_ADDRESSED_ELSEWHERE);
 	memcpy(e->pkt + 44, "netboot\0\0", 9);
 	assert_int_equal(bsdp_respond(&e->rs, e->pkt, n, &e->rx, &e->tx, &e->ev), BSDP_REPLY);
+}
+
+/* BSDP that is neither an INFORM[LIST/SELECT] nor a DISCOVER: a Mac's
+ * RELEASE after a failed LIST (SPEC §4.5), an INFORM[FAILED]. */
+static void unanswered_messages_have_reasons(void **state)
+{
+	struct env *e = *state;
+	struct req r = { .dhcp_type = DHCP_RELEASE, .bsdp_type = BSDP_LIST };
+
+	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_DHCP_MESSAGE);
+	r = (struct req){ .bsdp_type = BSDP_FAILED };
+	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_BSDP_MESSAGE);
+	assert_int_equal(e->ev.bsdp_message, BSDP_FAILED);
+}
+
+/* Every reason has its own text for the log line. */
+static void drop_reasons_are_distinct(void **state)
+{
+	(void)state;
+	for (int a = BSDP_DROP_NONE; a <= BSDP_DROP_REPLY_TOO_BIG; a++) {
+		assert_string_not_equal(bsdp_drop_reason((enum bsdp_drop)a), "unknown");
+		for (int b = BSDP_DROP_NONE; b < a; b++)
+			assert_string_not_equal(bsdp_drop_reason((enum bsdp_drop)a),
+						bsdp_drop_reason((enum bsdp_drop)b));
+	}
+	assert_string_equal(bsdp_drop_reason((enum bsdp_drop)(BSDP_DROP_REPLY_TOO_BIG + 1)),
+			    "unknown");
 }
 
 int main(void)
@@ -466,6 +628,10 @@ int main(void)
 		T(reply_goes_to_ciaddr_port_68),
 		T(reply_port),
 		T(inform_without_ciaddr_is_ignored),
+		T(refused_ciaddr_is_silent),
+		T(ciaddr_fixture_bytes),
+		T(on_subnet_ciaddr_is_answered),
+		T(offer_to_broadcast_giaddr_is_silent),
 		T(relayed_inform_unicast_to_ciaddr),
 		T(select_bootfile_only),
 		T(select_unknown_image_fails),
@@ -482,6 +648,8 @@ int main(void)
 		T(plain_dhcp_is_ignored),
 		T(malformed_bsdp_is_ignored),
 		T(request_for_other_server_is_ignored),
+		T(unanswered_messages_have_reasons),
+		T(drop_reasons_are_distinct),
 #undef T
 	};
 

@@ -114,6 +114,7 @@ struct req {
 #define NO_VERSION 0xffff
 #define TEST_SERVER "198.18.0.1"
 #define TEST_CLIENT "198.18.0.2"
+#define TEST_NETMASK "255.255.255.0"
 
 static inline struct in_addr ip(const char *s)
 {
@@ -284,7 +285,8 @@ static inline struct env *env_new(void)
 	e->root = make_root();
 	e->bindings = bindings_open(NULL, NULL, NULL);
 	assert_non_null(e->bindings);
-	e->rx = (struct bsdp_rx){ .if_addr = ip(TEST_SERVER), .now = 1700000000 };
+	e->rx = (struct bsdp_rx){ .if_addr = ip(TEST_SERVER), .if_netmask = ip(TEST_NETMASK),
+				  .now = 1700000000 };
 	return e;
 }
 
