@@ -18,7 +18,7 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 # Code shared by the daemon, the tools, the tests and the fuzzers.
 CORE_SRCS := bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/responder.c bsdpd/bindings.c \
              bsdpd/tftp.c bsdpd/tftp_transfer.c nbi/nbimage.c nbi/catalog.c \
-             bsdpd/ipxe_template.c
+             bsdpd/ipxe_template.c bsdpd/http_routes.c
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
               bsdpd/log.c
 BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/tftp.c \
