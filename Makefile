@@ -5,7 +5,7 @@
 CC      ?= cc
 CLANG   ?= clang
 PREFIX  ?= /usr/local
-PKGS    := libplist-2.0 libxml-2.0 sqlite3
+PKGS    := libplist-2.0 libxml-2.0 sqlite3 libmicrohttpd
 B       := build
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -20,7 +20,7 @@ CORE_SRCS := bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/responder.c bsdpd/bindings.c \
              bsdpd/tftp.c bsdpd/tftp_transfer.c nbi/nbimage.c nbi/catalog.c \
              bsdpd/ipxe_template.c bsdpd/http_routes.c
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
-              bsdpd/log.c
+              bsdpd/log.c bsdpd/http.c
 BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/tftp.c \
               bsdpd/log.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
