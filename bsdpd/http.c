@@ -28,6 +28,8 @@
 
 #include "log.h"
 
+#define HTTP_RUNS_PER_WAKEUP 8
+
 struct http_service {
 	struct http_config cfg;
 	struct loop *loop;
@@ -74,9 +76,19 @@ static void timer_arm(struct http_service *svc)
 	timerfd_settime(svc->timer_fd, 0, &its, NULL);
 }
 
+/* While MHD has work it can do at once (a timeout of 0: connections it
+ * could write more to, sendfile going 128 KiB per call), run it again
+ * here rather than through a timer wake-up; a bound keeps the other
+ * services of the loop served while a download runs. */
 static void run_mhd(struct http_service *svc)
 {
-	MHD_run(svc->mhd);
+	MHD_UNSIGNED_LONG_LONG ms = 0;
+
+	for (int i = 0; i < HTTP_RUNS_PER_WAKEUP; i++) {
+		MHD_run(svc->mhd);
+		if (MHD_get_timeout(svc->mhd, &ms) != MHD_YES || ms > 0)
+			break;
+	}
 	timer_arm(svc);
 }
 
