@@ -33,7 +33,7 @@ obj = $(patsubst %.c,$(1)/%.o,$(2))
 .SECONDARY:
 
 .PHONY: all test unit fuzz-replay integration demo demo-run deps bench bench-tftp clean \
-        install fuzz build-deps
+        install fuzz build-deps bench-http
 all: $(B)/bsdpd $(B)/bsdpc
 
 # The flags above come from pkg-config when make reads this file, so on a
@@ -126,6 +126,10 @@ $(B)/san/tftp-load: $(call obj,$(B)/san-obj,$(TFTP_LOAD_SRCS)) | $(B)/san
 
 bench-tftp: $(B)/bsdpd $(B)/tftp-load
 	@BSDPD=$(B)/bsdpd TFTP_LOAD=$(B)/tftp-load bash tools/bench/tftp-bench.sh
+
+# HTTP benchmark against nginx (Debian's nginx-light and wrk).
+bench-http: $(B)/bsdpd
+	@BSDPD=$(B)/bsdpd bash tools/bench/http-bench.sh
 
 install: all
 	install -D -m 755 $(B)/bsdpd $(DESTDIR)$(PREFIX)/sbin/bsdpd
