@@ -9,6 +9,7 @@
  * whose error carries the line and column an admin needs.
  */
 #include "nbimage.h"
+#include "bplist.h"
 #include "bsdp.h"
 
 #include <arpa/inet.h>
@@ -26,8 +27,6 @@
 
 #include <libxml/parser.h>
 #include <plist/plist.h>
-
-#define NB_PLIST_MAX (4u << 20) /* a real NBImageInfo.plist is a few KiB */
 
 /* ---- problems ---------------------------------------------------------- */
 
@@ -635,26 +634,71 @@ static bool is_binary_plist(const char *data, size_t len)
 	return len >= 8 && memcmp(data, "bplist00", 8) == 0;
 }
 
+/* Always false: the problem says which limit the file passed. */
+static bool shape_refused(int r, const char *path, struct nb_problems *problems)
+{
+	if (r == -ELOOP)
+		nb_problem_add(problems, NB_ERROR, path, "nested deeper than %d levels (or a "
+			       "reference cycle); refused before decoding", NB_PLIST_DEPTH_MAX);
+	else
+		nb_problem_add(problems, NB_ERROR, path, "more than %d values; refused before "
+			       "decoding", NB_PLIST_NODES_MAX);
+	return false;
+}
+
 static void xml_silence(void *ctx, const char *msg, ...)
 {
 	(void)ctx;
 	(void)msg;
 }
 
-/* libxml2 finds where an XML file is broken; libplist would only say "no". */
+/* The shape limits (nbimage.h) over an XML tree, walked without recursion
+ * through the parent and sibling links: the <plist> element is not a
+ * level, the top <dict> is 1, as in a binary plist. */
+static bool xml_shape_ok(xmlDocPtr doc, const char *path, struct nb_problems *problems)
+{
+	xmlNodePtr n = xmlDocGetRootElement(doc);
+	unsigned depth = 0;
+	size_t nodes = 0;
+
+	for (n = n ? n->children : NULL; n;) {
+		if (n->type == XML_ELEMENT_NODE && ++nodes > NB_PLIST_NODES_MAX)
+			return shape_refused(-E2BIG, path, problems);
+		if (n->type == XML_ELEMENT_NODE && depth == NB_PLIST_DEPTH_MAX)
+			return shape_refused(-ELOOP, path, problems);
+		if (n->type == XML_ELEMENT_NODE && n->children) {
+			depth++;
+			n = n->children;
+			continue;
+		}
+		while (!n->next && depth > 0) {
+			n = n->parent;
+			depth--;
+		}
+		n = n->next;
+	}
+	return true;
+}
+
+/* libxml2 finds where an XML file is broken; libplist would only say "no".
+ * libxml2 itself stops at 256 levels (xmlParserMaxDepth); libplist 2.2
+ * reads XML with its own parser (xplist.c), which does not recurse, but
+ * every later walk of the tree does, so the limits hold for XML too. */
 static bool xml_well_formed(const char *data, size_t len, const char *path,
 			    struct nb_problems *problems)
 {
 	xmlDocPtr doc;
 	const xmlError *e;
+	bool ok;
 
 	xmlSetGenericErrorFunc(NULL, xml_silence);
 	xmlResetLastError();
 	doc = xmlReadMemory(data, (int)len, path, NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (doc) {
+		ok = xml_shape_ok(doc, path, problems);
 		xmlFreeDoc(doc);
-		return true;
+		return ok;
 	}
 	e = xmlGetLastError();
 	if (e && e->message)
@@ -665,13 +709,37 @@ static bool xml_well_formed(const char *data, size_t len, const char *path,
 	return false;
 }
 
+/* A binary plist is walked by bplist_scan() before libplist, whose
+ * decoder recurses once per level and copies an object each time a
+ * reference reaches it (nbimage.h, the shape limits). */
+static bool binary_shape_ok(const char *data, size_t len, const char *path,
+			    struct nb_problems *problems)
+{
+	struct bplist_shape shape;
+	int r = bplist_scan((const uint8_t *)data, len, NB_PLIST_DEPTH_MAX, NB_PLIST_NODES_MAX,
+			    &shape);
+
+	if (r == -EBADMSG) {
+		nb_problem_add(problems, NB_ERROR, path, "not a property list (corrupt binary "
+			       "plist: %s)", shape.why);
+		return false;
+	}
+	return r == 0 || shape_refused(r, path, problems);
+}
+
 static plist_t decode_plist(const char *data, size_t len, const char *path,
 			    enum nb_format *format, struct nb_problems *problems)
 {
 	plist_t root = NULL;
 
+	if (len > NB_PLIST_MAX) {
+		nb_problem_add(problems, NB_ERROR, path, "larger than %u bytes; refused",
+			       NB_PLIST_MAX);
+		return NULL;
+	}
 	*format = is_binary_plist(data, len) ? NB_FORMAT_BINARY : NB_FORMAT_XML;
-	if (*format == NB_FORMAT_XML && !xml_well_formed(data, len, path, problems))
+	if (*format == NB_FORMAT_XML ? !xml_well_formed(data, len, path, problems)
+				     : !binary_shape_ok(data, len, path, problems))
 		return NULL;
 	plist_from_memory(data, (uint32_t)len, &root);
 	if (!root) {
@@ -695,11 +763,6 @@ int nb_image_parse(const char *data, size_t len, const char *plist_path,
 	struct reader r = { .path = plist_path, .problems = problems };
 
 	*img = (struct nb_image){ 0 };
-	if (len > NB_PLIST_MAX) {
-		nb_problem_add(problems, NB_ERROR, plist_path, "larger than %u bytes",
-			       NB_PLIST_MAX);
-		return -EINVAL;
-	}
 	r.dict = decode_plist(data, len, plist_path, &img->format, problems);
 	if (!r.dict)
 		return -EINVAL;
