@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -361,12 +362,20 @@ static int fail(char **err, const char *fmt, ...)
 	return -1;
 }
 
+static int open_root(struct http_service *svc, char **err)
+{
+	svc->routes.rootfd = open(svc->cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (svc->routes.rootfd < 0)
+		return fail(err, "http: --http-root %s: %s", svc->cfg.root, strerror(errno));
+	return 0;
+}
+
 static int load_script(struct http_service *svc, char **err)
 {
 	char msg[256];
 	bool builtin;
 
-	if (http_script_load(&svc->cfg.hooks, &svc->script, &builtin, msg, sizeof(msg)) < 0)
+	if (http_script_load(svc->routes.rootfd, &svc->script, &builtin, msg, sizeof(msg)) < 0)
 		return fail(err, "http: %s", msg);
 	svc->routes.script = svc->script;
 	log_msg(LOG_INFO, "http: /boot.ipxe is %s",
@@ -429,8 +438,9 @@ struct http_service *http_service_new(const struct http_config *cfg, struct loop
 	svc->cfg = *cfg;
 	svc->loop = loop;
 	svc->mhd_fd = svc->timer_fd = -1;
-	svc->routes = (struct http_routes){ .hooks = cfg->hooks, .port = cfg->port };
-	if (load_script(svc, err) < 0 || start_mhd(svc, err) < 0 || join_loop(svc, err) < 0) {
+	svc->routes = (struct http_routes){ .rootfd = -1, .hooks = cfg->hooks, .port = cfg->port };
+	if (open_root(svc, err) < 0 || load_script(svc, err) < 0 || start_mhd(svc, err) < 0 ||
+	    join_loop(svc, err) < 0) {
 		http_service_free(svc);
 		return NULL;
 	}
@@ -450,6 +460,8 @@ void http_service_free(struct http_service *svc)
 	}
 	if (svc->mhd)
 		MHD_stop_daemon(svc->mhd); /* closes MHD's epoll fd and connections */
+	if (svc->routes.rootfd >= 0)
+		close(svc->routes.rootfd);
 	ipxe_template_free(svc->script);
 	free(svc);
 }

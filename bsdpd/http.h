@@ -29,16 +29,17 @@
 #define HTTP_OVERFLOW_CONNECTIONS 64   /* accepted only to be told 503 */
 
 struct http_config {
+	const char *root;              /* --http-root (default: --root) */
 	uint16_t port;                 /* --http-port */
 	unsigned max_connections;      /* --http-max-connections, > 0 */
 	unsigned idle_timeout;         /* seconds, > 0 */
-	struct http_hooks hooks;       /* open_file is required */
+	struct http_hooks hooks;       /* the catalog and bindings lookups */
 };
 
 struct http_service;
 
-/* Loads /boot.ipxe (http_script_load) and binds the port, so call it
- * before privileges are dropped.  NULL with a message in *err (to free())
+/* Opens the root, loads its boot.ipxe (http_script_load) and binds the
+ * port, so call it before privileges are dropped.  NULL with a message in *err (to free())
  * on failure.  Needs SIGPIPE ignored (main.c does): MHD uses sendfile
  * only when the application says it handles SIGPIPE. */
 struct http_service *http_service_new(const struct http_config *cfg, struct loop *loop,

@@ -16,9 +16,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "beneath.h"
 #include "tftp.h"
 
-#define SCRIPT_PATH "/boot.ipxe"
 #define SCRIPT_FILE "boot.ipxe"
 #define TEXT_PLAIN "text/plain; charset=us-ascii"
 
@@ -489,7 +489,7 @@ static void serve_file(const struct http_routes *rt, const struct http_request *
 		       const char *path, struct http_response *rsp)
 {
 	struct stat st;
-	int fd = rt->hooks.open_file(rt->hooks.ctx, path, &st);
+	int fd = beneath_open_served(rt->rootfd, path, &st);
 
 	if (fd < 0) {
 		set_error(rsp, open_status(fd));
@@ -605,30 +605,44 @@ static void serve_script(const struct http_routes *rt, const struct http_request
 
 /* ---- dispatch ------------------------------------------------------------------- */
 
+ssize_t http_path_resolve(const char *raw, size_t n, char *out, size_t cap)
+{
+	char decoded[HTTP_TARGET_MAX + 1];
+	ssize_t len = http_path_decode(raw, n, decoded, sizeof(decoded));
+
+	if (len < 0)
+		return len;
+	/* The TFTP server's cleaning: "..", backslashes, empty names. */
+	len = tftp_path_clean(decoded, (size_t)len, NULL, out, cap);
+	if (len == -EACCES && decoded[strspn(decoded, "/.")] == '\0' &&
+	    !strstr(decoded, ".."))
+		return -ENOENT;
+	return len;
+}
+
+static unsigned resolve_status(ssize_t err)
+{
+	switch (err) {
+	case -EINVAL: return 400;
+	case -ENOENT: return 404;
+	case -ENAMETOOLONG: return 414;
+	default: return 403;
+	}
+}
+
 static void route_path(const struct http_routes *rt, const struct http_request *rq,
 		       const char *raw, size_t raw_len, const char *query, size_t query_len,
 		       struct http_response *rsp)
 {
-	char decoded[HTTP_TARGET_MAX + 1], path[TFTP_PATH_MAX + 1];
-	ssize_t n = http_path_decode(raw, raw_len, decoded, sizeof(decoded));
+	char path[TFTP_PATH_MAX + 1];
+	ssize_t n = http_path_resolve(raw, raw_len, path, sizeof(path));
 
-	if (n < 0) {
-		set_error(rsp, n == -ENAMETOOLONG ? 414 : 400);
-		return;
-	}
-	if (strcmp(decoded, SCRIPT_PATH) == 0) {
+	if (n < 0)
+		set_error(rsp, resolve_status(n));
+	else if (strcmp(path, SCRIPT_FILE) == 0) /* the template is never sent raw */
 		serve_script(rt, rq, query, query_len, rsp);
-		return;
-	}
-	/* The TFTP server's cleaning: "..", backslashes, empty names. */
-	n = tftp_path_clean(decoded, (size_t)n, NULL, path, sizeof(path));
-	if (n < 0) {
-		bool root = decoded[strspn(decoded, "/")] == '\0'; /* no index pages */
-
-		set_error(rsp, n == -ENAMETOOLONG ? 414 : root ? 404 : 403);
-		return;
-	}
-	serve_file(rt, rq, path, rsp);
+	else
+		serve_file(rt, rq, path, rsp);
 }
 
 void http_route(const struct http_routes *rt, const struct http_request *rq,
@@ -690,11 +704,11 @@ static int parse_script(const char *text, size_t n, const char *name,
 	return r;
 }
 
-int http_script_load(const struct http_hooks *hooks, struct ipxe_template **out,
-		     bool *builtin, char *err, size_t cap)
+int http_script_load(int rootfd, struct ipxe_template **out, bool *builtin, char *err,
+		     size_t cap)
 {
 	struct stat st;
-	int fd = hooks->open_file(hooks->ctx, SCRIPT_FILE, &st), r;
+	int fd = beneath_open_served(rootfd, SCRIPT_FILE, &st), r;
 	char *text = NULL;
 	size_t n = 0;
 

@@ -6,8 +6,9 @@
  *
  * Routes: "/boot.ipxe" renders the machine's iPXE script (the admin's
  * template, or a built-in menu); any other path is a static file under
- * --http-root, opened through the same confined open as TFTP (the
- * open_file hook) after the same path cleaning (tftp_path_clean).
+ * --http-root, cleaned by the TFTP server's tftp_path_clean and opened by
+ * the same beneath_open_served (lib/beneath.c): a regular, world-readable
+ * file that resolves beneath the root, never a device, FIFO or directory.
  */
 #ifndef BSDPD_HTTP_ROUTES_H
 #define BSDPD_HTTP_ROUTES_H
@@ -67,10 +68,6 @@ struct http_client_info {
 
 struct http_hooks {
 	void *ctx;
-	/* Opens path (cleaned, relative to the HTTP root) if it is a regular,
-	 * world-readable file that resolves beneath the root; the fd
-	 * (O_RDONLY) and its stat, or -errno.  Required. */
-	int (*open_file)(void *ctx, const char *path, struct stat *st);
 	/* Fills out for a machine (mac may be NULL: unknown); false when
 	 * nothing is known.  Optional. */
 	bool (*client_info)(void *ctx, const uint8_t *mac, struct in_addr ip,
@@ -78,6 +75,7 @@ struct http_hooks {
 };
 
 struct http_routes {
+	int rootfd;                         /* --http-root, an O_PATH directory */
 	struct http_hooks hooks;
 	const struct ipxe_template *script; /* required: see http_script_load */
 	uint16_t port;                      /* for {{http}} */
@@ -88,11 +86,12 @@ void http_route(const struct http_routes *rt, const struct http_request *rq,
 		struct http_response *rsp);
 void http_response_release(struct http_response *rsp);
 
-/* Loads "boot.ipxe" from the root through hooks->open_file and parses it;
- * without one, the built-in script.  0 with *out (and *builtin), or
- * -errno with a message naming the file and line:column in err. */
-int http_script_load(const struct http_hooks *hooks, struct ipxe_template **out,
-		     bool *builtin, char *err, size_t cap);
+/* Loads "boot.ipxe" from the root (a served file, like any other) and
+ * parses it; without one, the built-in script.  0 with *out (and
+ * *builtin), or -errno with a message naming the file and line:column in
+ * err.  bsdpd --check calls it too. */
+int http_script_load(int rootfd, struct ipxe_template **out, bool *builtin, char *err,
+		     size_t cap);
 
 /* ---- parts of the above, for tests and fuzzers ------------------------------ */
 
@@ -104,6 +103,12 @@ int http_target_split(const char *target, size_t n, const char **path, size_t *p
  * escape, and for an escaped '/', '\' or NUL or any control byte, which
  * no file name under the root needs; -ENAMETOOLONG beyond cap. */
 ssize_t http_path_decode(const char *raw, size_t n, char *out, size_t cap);
+
+/* Decodes and cleans a raw path into out, relative to the root: the
+ * length, or -EINVAL (a bad escape, an escaped separator, a control byte:
+ * 400), -EACCES (a ".." component: 403), -ENOENT (the root itself: no
+ * index pages) or -ENAMETOOLONG. */
+ssize_t http_path_resolve(const char *raw, size_t n, char *out, size_t cap);
 
 /* The identity the proxyDHCP script URL carries (chain-contract.md):
  * ?mac=${mac:hexhyp}&uuid=${uuid}&arch=${buildarch}&platform=${platform}.

@@ -4,13 +4,15 @@
  * opened: the request-target (path decoding, the TFTP path cleaner, the
  * /boot.ipxe query), and the Range and If-None-Match headers.  The input is
  * target '\n' range '\n' if-none-match.  Besides the sanitizers it checks:
- *   - whatever reaches open_file is relative, at most TFTP_PATH_MAX bytes,
- *     with no "", "." or ".." component, no backslash, no control byte;
- *   - a refusal never opens anything and always has a body;
+ *   - a resolved path is relative, at most TFTP_PATH_MAX bytes, with no
+ *     "", "." or ".." component, no backslash, no control byte;
+ *   - every answer is a status with a body or an fd (never leaked), and a
+ *     refusal always has a body (the root is an empty directory);
  *   - the identity from a query is either absent or well-formed;
  *   - a satisfiable range lies inside the file.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +31,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static unsigned opened;
-
 static void check_component(const char *c, size_t n)
 {
 	CHECK(n > 0);
@@ -38,24 +38,25 @@ static void check_component(const char *c, size_t n)
 	CHECK(!(n == 2 && c[0] == '.' && c[1] == '.'));
 }
 
-/* Refuses everything after checking what it was asked to open. */
-static int open_file(void *ctx, const char *path, struct stat *st)
+static void check_resolved(const char *target)
 {
-	size_t n = strlen(path), start = 0;
+	char path[TFTP_PATH_MAX + 1];
+	size_t raw = strcspn(target, "?"), start = 0;
+	ssize_t n = http_path_resolve(target, raw, path, sizeof(path));
 
-	(void)ctx;
-	(void)st;
-	opened++;
-	CHECK(n > 0 && n <= TFTP_PATH_MAX && path[0] != '/');
-	for (size_t i = 0; i <= n; i++) {
-		CHECK(i == n || ((unsigned char)path[i] >= 0x20 && path[i] != 0x7f &&
-				 path[i] != '\\'));
-		if (i == n || path[i] == '/') {
+	if (n < 0) {
+		CHECK(n == -EINVAL || n == -EACCES || n == -ENOENT || n == -ENAMETOOLONG);
+		return;
+	}
+	CHECK((size_t)n == strlen(path) && n > 0 && path[0] != '/');
+	for (size_t i = 0; i <= (size_t)n; i++) {
+		CHECK(i == (size_t)n || ((unsigned char)path[i] >= 0x20 && path[i] != 0x7f &&
+					 path[i] != '\\'));
+		if (i == (size_t)n || path[i] == '/') {
 			check_component(path + start, i - start);
 			start = i + 1;
 		}
 	}
-	return -ENOENT;
 }
 
 static void check_word(const char *s, const char *allowed, size_t max)
@@ -94,8 +95,9 @@ static void check_range(const char *range, uint64_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ipxe_template *script;
+	static int rootfd = -1;
 	char *text = malloc(size + 1), *range = NULL, *inm = NULL, *nl;
-	struct http_routes rt = { .hooks = { .open_file = open_file }, .port = 80 };
+	struct http_routes rt = { .port = 80 };
 	struct http_request rq = { .method = HTTP_GET };
 	struct http_response rsp;
 	char err[128];
@@ -103,8 +105,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!text)
 		return 0;
-	if (!script)
-		CHECK(http_script_load(&rt.hooks, &script, &builtin, err, sizeof(err)) == 0);
+	if (rootfd < 0) {
+		char dir[] = "/tmp/fuzz_http_path-XXXXXX";
+
+		CHECK(mkdtemp(dir) && (rootfd = open(dir, O_PATH | O_DIRECTORY)) >= 0);
+		rmdir(dir); /* stays open, and empty: every file is missing */
+		CHECK(http_script_load(rootfd, &script, &builtin, err, sizeof(err)) == 0);
+	}
 	memcpy(text, data, size);
 	text[size] = '\0';
 	if ((nl = strchr(text, '\n'))) {
@@ -115,17 +122,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			inm = nl + 1;
 		}
 	}
+	rt.rootfd = rootfd;
 	rt.script = script;
 	rq.target = text;
 	rq.range = range;
 	rq.if_none_match = inm;
-	opened = 0;
 	http_route(&rt, &rq, &rsp);
 	CHECK(rsp.status >= 200 && rsp.status < 600 && rsp.fd == -1);
 	if (rsp.status >= 400)
 		CHECK(rsp.body == HTTP_BODY_BUFFER && rsp.buf_len > 0);
-	CHECK(opened <= 1);
 	http_response_release(&rsp);
+	check_resolved(text);
 	check_identity(text);
 	check_range(range, size);
 	check_range(range, 0);

@@ -5,15 +5,10 @@
  * with TFTP, the refusals (traversal, escaped separators, NUL, devices,
  * directories, symlinks out), 405 and 503, the identity query and
  * /boot.ipxe rendered for it with hostile values.
- *
- * open_file here is the same confined open the daemon passes in
- * (openat2 RESOLVE_BENEATH, O_PATH first, regular world-readable files).
  */
 #include "testlib.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 
 #include "http_routes.h"
 #include "tftp.h"
@@ -25,32 +20,6 @@ struct fixture {
 	struct ipxe_template *script;
 	bool builtin;
 };
-
-static int open_beneath(int rootfd, const char *path, int flags)
-{
-	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
-	long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-
-	return fd < 0 ? -errno : (int)fd;
-}
-
-static int open_file(void *ctx, const char *path, struct stat *st)
-{
-	int rootfd = *(int *)ctx, pfd = open_beneath(rootfd, path, O_PATH), fd;
-
-	if (pfd < 0)
-		return pfd;
-	if (fstat(pfd, st) < 0 || !S_ISREG(st->st_mode) || !(st->st_mode & S_IROTH)) {
-		close(pfd);
-		return -EACCES;
-	}
-	close(pfd);
-	fd = open_beneath(rootfd, path, O_RDONLY | O_NONBLOCK);
-	if (fd >= 0)
-		assert_int_equal(fstat(fd, st), 0);
-	return fd;
-}
 
 /* A Mac the bindings know, with a hostile name and model. */
 static bool client_info(void *ctx, const uint8_t *mac, struct in_addr ip,
@@ -99,10 +68,11 @@ static int setup(void **state)
 	assert_int_equal(mkfifo(path, 0644), 0);
 	f->rootfd = open(f->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	assert_true(f->rootfd >= 0);
-	f->rt.hooks = (struct http_hooks){ &f->rootfd, open_file, client_info };
+	f->rt.rootfd = f->rootfd;
+	f->rt.hooks = (struct http_hooks){ NULL, client_info };
 	f->rt.port = 8080;
-	assert_int_equal(http_script_load(&f->rt.hooks, &f->script, &f->builtin, err,
-					  sizeof(err)), 0);
+	assert_int_equal(http_script_load(f->rootfd, &f->script, &f->builtin, err, sizeof(err)),
+			 0);
 	f->rt.script = f->script;
 	*state = f;
 	return 0;
@@ -351,6 +321,9 @@ static void nothing_outside_the_root_or_irregular_is_served(void **state)
 		{ "/private", 403 },
 		{ "/", 404 },
 		{ "//", 404 },
+		{ "/.", 404 },
+		{ "/./", 404 },
+		{ "/..", 403 },
 		{ "/nope", 404 },
 		{ "/ten.bin/x", 404 },
 		{ "ten.bin", 400 },
@@ -500,22 +473,25 @@ static void a_template_in_the_root_is_rendered_or_reported(void **state)
 	bool builtin;
 
 	put(f->root, "boot.ipxe", "#!ipxe\nchain {{http}}/k?h={{hostname}}&m=${mac}\n", 0644);
-	assert_int_equal(http_script_load(&f->rt.hooks, &t, &builtin, err, sizeof(err)), 0);
+	assert_int_equal(http_script_load(f->rootfd, &t, &builtin, err, sizeof(err)), 0);
 	assert_false(builtin);
 	f->rt.script = t;
 	s = script_for(f, "/boot.ipxe?mac=52:54:00:12:34:56");
 	assert_string_equal(s, "#!ipxe\nchain http://192.0.2.1:8080/k?h=lab_shell&m=${mac}\n");
 	free(s);
+	s = script_for(f, "//./%62oot.ipxe"); /* any spelling: rendered, never sent raw */
+	assert_string_equal(s, "#!ipxe\nchain http://192.0.2.1:8080/k?h=&m=${mac}\n");
+	free(s);
 	f->rt.script = f->script;
 	ipxe_template_free(t);
 
 	put(f->root, "boot.ipxe", "#!ipxe\necho\n  kernel {{kernel}}\n", 0644);
-	assert_int_equal(http_script_load(&f->rt.hooks, &t, &builtin, err, sizeof(err)),
+	assert_int_equal(http_script_load(f->rootfd, &t, &builtin, err, sizeof(err)),
 			 -EINVAL);
 	assert_string_equal(err, "boot.ipxe:3:12: unknown placeholder {{kernel}}");
 
 	put(f->root, "boot.ipxe", "#!ipxe\n", 0600);
-	assert_int_equal(http_script_load(&f->rt.hooks, &t, &builtin, err, sizeof(err)),
+	assert_int_equal(http_script_load(f->rootfd, &t, &builtin, err, sizeof(err)),
 			 -EACCES);
 	assert_non_null(strstr(err, "boot.ipxe in the HTTP root"));
 }
