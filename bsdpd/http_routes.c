@@ -24,17 +24,39 @@
 
 /* ---- the request-target ------------------------------------------------------ */
 
+/* RFC 9112 §3.2.2: a server must accept the absolute-form as well
+ * ("http://host/path"); its authority is skipped (there is one site). */
+static size_t authority_len(const char *t, size_t n)
+{
+	size_t i = 7;
+
+	if (n < 7 || strncasecmp(t, "http://", 7) != 0)
+		return 0;
+	while (i < n && t[i] != '/' && t[i] != '?')
+		i++;
+	return i;
+}
+
 int http_target_split(const char *target, size_t n, const char **path, size_t *path_len,
 		      const char **query, size_t *query_len)
 {
-	const char *q = memchr(target, '?', n);
+	size_t skip = authority_len(target, n);
+	const char *q;
 
-	if (n == 0 || target[0] != '/')
+	target += skip;
+	n -= skip;
+	q = memchr(target, '?', n);
+	if (skip > 0 && (n == 0 || target[0] == '?')) {
+		*path = "/";
+		*path_len = 1;
+	} else if (n == 0 || target[0] != '/') {
 		return -EINVAL;
-	*path = target;
-	*path_len = q ? (size_t)(q - target) : n;
+	} else {
+		*path = target;
+		*path_len = q ? (size_t)(q - target) : n;
+	}
 	*query = q ? q + 1 : target + n;
-	*query_len = q ? n - *path_len - 1 : 0;
+	*query_len = q ? n - (size_t)(q - target) - 1 : 0;
 	return 0;
 }
 

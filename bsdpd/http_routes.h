@@ -96,7 +96,8 @@ int http_script_load(int rootfd, struct ipxe_template **out, bool *builtin, char
 /* ---- parts of the above, for tests and fuzzers ------------------------------ */
 
 /* Splits a request-target into the path and the query (after '?', may be
- * empty); -EINVAL unless it is origin-form ("/..."). */
+ * empty); -EINVAL unless it is origin-form ("/...") or absolute-form
+ * ("http://host/..."). */
 int http_target_split(const char *target, size_t n, const char **path, size_t *path_len,
 		      const char **query, size_t *query_len);
 /* Percent-decodes a path into out (NUL-terminated).  -EINVAL for a bad

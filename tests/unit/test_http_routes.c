@@ -328,7 +328,12 @@ static void nothing_outside_the_root_or_irregular_is_served(void **state)
 		{ "/ten.bin/x", 404 },
 		{ "ten.bin", 400 },
 		{ "*", 400 },
-		{ "http://192.0.2.1/ten.bin", 400 },
+		{ "http://192.0.2.1/ten.bin", 200 },
+		{ "HTTP://192.0.2.1:8080/ten.bin?x", 200 },
+		{ "http://192.0.2.1", 404 },
+		{ "http://192.0.2.1/../ten.bin", 403 },
+		{ "https://192.0.2.1/ten.bin", 400 },
+		{ "ftp://192.0.2.1/ten.bin", 400 },
 		{ "", 400 },
 		{ "/in", 200 },
 		{ "/./dir/../ten.bin", 403 },
@@ -343,6 +348,24 @@ static void nothing_outside_the_root_or_irregular_is_served(void **state)
 		if (s != cases[i].status)
 			fail_msg("%s: %u, want %u", cases[i].target, s, cases[i].status);
 	}
+}
+
+static void absolute_form_keeps_the_query(void **state)
+{
+	const char *path, *query;
+	size_t path_len, query_len;
+
+	(void)state;
+	assert_int_equal(http_target_split("http://h?mac=1", 14, &path, &path_len, &query,
+					   &query_len), 0);
+	assert_int_equal(path_len, 1);
+	assert_memory_equal(path, "/", 1);
+	assert_int_equal(query_len, 5);
+	assert_memory_equal(query, "mac=1", 5);
+	assert_int_equal(http_target_split("http://h/b?q", 12, &path, &path_len, &query,
+					   &query_len), 0);
+	assert_int_equal(path_len, 2);
+	assert_int_equal(query_len, 1);
 }
 
 static void long_targets_get_414(void **state)
@@ -505,6 +528,7 @@ int main(void)
 		cmocka_unit_test(conditional_get_answers_304),
 		cmocka_unit_test(content_types_follow_the_extension),
 		cmocka_unit_test(nothing_outside_the_root_or_irregular_is_served),
+		cmocka_unit_test(absolute_form_keeps_the_query),
 		cmocka_unit_test(long_targets_get_414),
 		cmocka_unit_test(other_methods_get_405_and_overload_503),
 		cmocka_unit_test(the_query_is_validated_strictly),
