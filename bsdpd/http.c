@@ -299,7 +299,7 @@ static void add_headers(struct MHD_Response *r, const struct http_response *rsp)
 	}
 }
 
-static enum MHD_Result queue(struct MHD_Connection *con, struct exchange *ex,
+static enum MHD_Result queue(struct MHD_Connection *con, struct exchange *ex, bool head,
 			     struct http_response *rsp)
 {
 	struct MHD_Response *r = make_body(rsp);
@@ -309,7 +309,8 @@ static enum MHD_Result queue(struct MHD_Connection *con, struct exchange *ex,
 		return MHD_NO; /* out of memory: MHD closes the connection */
 	add_headers(r, rsp);
 	ex->status = rsp->status;
-	ex->bytes = rsp->body == HTTP_BODY_FILE ? rsp->length : rsp->buf_len;
+	/* MHD sends no body for HEAD: log what goes on the wire. */
+	ex->bytes = head ? 0 : rsp->body == HTTP_BODY_FILE ? rsp->length : rsp->buf_len;
 	ok = MHD_queue_response(con, rsp->status, r);
 	MHD_destroy_response(r);
 	return ok;
@@ -343,7 +344,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	log_escape(ex->method, sizeof(ex->method), method, strlen(method));
 	rq = make_request(svc, con, ex, method);
 	http_route(&svc->routes, &rq, &rsp);
-	ok = queue(con, ex, &rsp);
+	ok = queue(con, ex, rq.method == HTTP_HEAD, &rsp);
 	http_response_release(&rsp);
 	return ok;
 }

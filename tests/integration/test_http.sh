@@ -261,6 +261,7 @@ check "SIGHUP: the admin's boot.ipxe, rendered for the query" \
 
 check "one log line per request (client, method, path, status, bytes)" \
 	grep -q "http: $CLI_IP GET /vmlinuz 200 5000000 bytes" "$LOG"
+check "HEAD is logged with the 0 bytes it sent" grep -q "http: $CLI_IP HEAD /vmlinuz 200 0 bytes" "$LOG"
 check "refused paths are logged escaped" grep -q 'http: .* GET /vmlinuz%0a 400' "$LOG"
 lab_stop "$BSDPD_PID"
 check "bsdpd exited cleanly (no sanitizer report)" bash -c "! grep -q 'Sanitizer' '$LOG'"
