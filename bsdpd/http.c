@@ -439,13 +439,15 @@ struct http_service *http_service_new(const struct http_config *cfg, struct loop
 	svc->cfg = *cfg;
 	svc->loop = loop;
 	svc->mhd_fd = svc->timer_fd = -1;
-	svc->routes = (struct http_routes){ .rootfd = -1, .hooks = cfg->hooks, .port = cfg->port };
+	svc->routes = (struct http_routes){ .rootfd = -1, .hooks = cfg->hooks,
+					    .port = cfg->port };
 	if (open_root(svc, err) < 0 || load_script(svc, err) < 0 || start_mhd(svc, err) < 0 ||
 	    join_loop(svc, err) < 0) {
 		http_service_free(svc);
 		return NULL;
 	}
-	log_msg(LOG_INFO, "http: TCP port %u, at most %u connections, %u s idle timeout", cfg->port, cfg->max_connections, cfg->idle_timeout);
+	log_msg(LOG_INFO, "http: TCP port %u, at most %u connections, %u s idle timeout",
+		cfg->port, cfg->max_connections, cfg->idle_timeout);
 	return svc;
 }
 

@@ -39,9 +39,9 @@ struct http_config {
 struct http_service;
 
 /* Opens the root, loads its boot.ipxe (http_script_load) and binds the
- * port, so call it before privileges are dropped.  NULL with a message in *err (to free())
- * on failure.  Needs SIGPIPE ignored (main.c does): MHD uses sendfile
- * only when the application says it handles SIGPIPE. */
+ * port, so call it before privileges are dropped.  NULL with a message
+ * in *err (to free()) on failure.  Needs SIGPIPE ignored (main.c does):
+ * MHD uses sendfile only when the application says it handles SIGPIPE. */
 struct http_service *http_service_new(const struct http_config *cfg, struct loop *loop,
 				      char **err);
 /* Closes every connection and the port. */

@@ -212,7 +212,7 @@ for server in bsdpd nginx; do
 		chmod a+r "$ROOT/boot.ipxe"
 	fi
 	for scenario in big64 script; do
-		for r in $(seq "$RUNS"); do
+		for _ in $(seq "$RUNS"); do
 			echo "$server $scenario $(run "$scenario")" | tee -a "$RESULTS" >&2
 		done
 	done
@@ -242,7 +242,8 @@ for scenario in big64 script; do
 		rps=$(cell "$server" "$scenario" 3)
 		mbps=$(cell "$server" "$scenario" 4)
 		cpu=$(cell "$server" "$scenario" 5)
-		per_gb=$(echo "$cpu $mbps $SECONDS_PER_RUN" | awk '{g = $2 * $3 / 1000; if (g > 0) printf "%.3f", $1 / g; else print "-"}')
+		per_gb=$(echo "$cpu $mbps $SECONDS_PER_RUN" |
+			awk '{g = $2 * $3 / 1000; if (g > 0) printf "%.3f", $1 / g; else print "-"}')
 		vs=$(ratio "$(cell "$server" "$scenario" $col)" "$(cell nginx "$scenario" $col)")
 		vc=$(ratio "$cpu" "$(cell nginx "$scenario" 5)")
 		printf '| %-8s | %-6s | %10s | %9s | %8s | %9s | %9s | %10s |\n' "$scenario" "$server" \
