@@ -5,7 +5,7 @@
 CC      ?= cc
 CLANG   ?= clang
 PREFIX  ?= /usr/local
-PKGS    := libplist-2.0 libxml-2.0 sqlite3
+PKGS    := libplist-2.0 libxml-2.0 sqlite3 libmicrohttpd
 B       := build
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -15,14 +15,18 @@ CFLAGS  ?= -O2 -g
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
+# lib/: small pieces with no sockets and no third-party headers that every
+# program links (UTF-8, opening beneath a root, the binary plist pre-scan).
+LIB_SRCS  := $(wildcard lib/*.c)
 # Code shared by the daemon, the tools, the tests and the fuzzers.
 CORE_SRCS := bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/responder.c bsdpd/bindings.c \
              bsdpd/tftp.c bsdpd/tftp_transfer.c bsdpd/proxydhcp.c bsdpd/catalog_loader.c \
-             nbi/nbimage.c nbi/catalog.c nbi/pe.c
+             bsdpd/ipxe_template.c bsdpd/http_routes.c nbi/nbimage.c nbi/catalog.c nbi/pe.c \
+             $(LIB_SRCS)
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
-              bsdpd/log.c
+              bsdpd/log.c bsdpd/http.c
 BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/tftp.c \
-              bsdpd/log.c
+              bsdpd/log.c $(LIB_SRCS)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -33,7 +37,7 @@ obj = $(patsubst %.c,$(1)/%.o,$(2))
 .SECONDARY:
 
 .PHONY: all test unit fuzz-replay integration demo demo-run deps bench bench-tftp clean \
-        install fuzz build-deps
+        install fuzz build-deps bench-http
 all: $(B)/bsdpd $(B)/bsdpc
 
 # The flags above come from pkg-config when make reads this file, so on a
@@ -91,15 +95,21 @@ test: deps
 unit: $(addprefix $(B)/san/,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
+# libFuzzer options per fuzzer.  fuzz_nbimage takes inputs up to 64 KiB
+# (libFuzzer's default is 4 KiB), enough for a plist nested past
+# NB_PLIST_DEPTH_MAX or holding more than NB_PLIST_NODES_MAX references.
+FUZZ_OPTS_fuzz_nbimage := -max_len=65536
+
 # Replays each fuzzer's seed corpus once; `make fuzz` explores further.
 fuzz-replay: $(addprefix $(B)/fuzz/,$(FUZZERS))
-	@set -e; for f in $(FUZZERS); do echo "== replay $$f"; \
-	  $(B)/fuzz/$$f -runs=0 tests/corpus/$$f 2>&1 | tail -n 1; done
+	@set -e; $(foreach f,$(FUZZERS),echo "== replay $(f)"; \
+	  $(B)/fuzz/$(f) -runs=0 $(FUZZ_OPTS_$(f)) tests/corpus/$(f) 2>&1 | tail -n 1;)
 
 FUZZ_SECONDS ?= 60
 fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
-	@set -e; for f in $(FUZZERS); do mkdir -p $(B)/corpus/$$f; \
-	  $(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) $(B)/corpus/$$f tests/corpus/$$f; done
+	@set -e; $(foreach f,$(FUZZERS),mkdir -p $(B)/corpus/$(f); \
+	  $(B)/fuzz/$(f) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_OPTS_$(f)) \
+	    $(B)/corpus/$(f) tests/corpus/$(f);)
 
 integration: $(B)/san/bsdpd $(B)/san/bsdpc $(B)/san/tftp-load
 	@set -e; for t in tests/integration/test_*.sh; do echo "== $$t"; \
@@ -127,6 +137,10 @@ $(B)/san/tftp-load: $(call obj,$(B)/san-obj,$(TFTP_LOAD_SRCS)) | $(B)/san
 bench-tftp: $(B)/bsdpd $(B)/tftp-load
 	@BSDPD=$(B)/bsdpd TFTP_LOAD=$(B)/tftp-load bash tools/bench/tftp-bench.sh
 
+# HTTP benchmark against nginx (Debian's nginx-light and wrk).
+bench-http: $(B)/bsdpd
+	@BSDPD=$(B)/bsdpd bash tools/bench/http-bench.sh
+
 install: all
 	install -D -m 755 $(B)/bsdpd $(DESTDIR)$(PREFIX)/sbin/bsdpd
 	install -D -m 755 $(B)/bsdpc $(DESTDIR)$(PREFIX)/bin/bsdpc
@@ -140,7 +154,7 @@ clean:
 # (tests/unit/test_nbi*.c, test_pe.c); fuzz_pe needs only pe.c.
 NBI_LIBS     := $(shell pkg-config --libs libplist-2.0 libxml-2.0 2>/dev/null)
 NBI_LIB_SRCS := nbi/pe.c nbi/bundle.c nbi/inspect.c nbi/show.c nbi/json.c nbi/nbimage.c \
-                nbi/catalog.c
+                nbi/catalog.c $(LIB_SRCS)
 NBI_SRCS     := nbi/main.c $(NBI_LIB_SRCS)
 NBI_TESTS    := $(filter test_nbi% test_pe,$(UNIT_TESTS))
 

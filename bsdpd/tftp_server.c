@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/openat2.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,11 +21,11 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "log.h"
 #include "net.h"
 #include "tftp.h"
@@ -305,86 +304,6 @@ static void half_open_remove(struct tftp_service *svc, struct tftp_conn *c)
 }
 
 /* ---- files ------------------------------------------------------------------- */
-
-/* openat2(RESOLVE_BENEATH) refuses any path, ".." or symlink (absolute or
- * relative) that would resolve outside rootfd, and magic /proc links.  It
- * takes no flag beside O_PATH but O_CLOEXEC (EINVAL otherwise). */
-static int openat2_beneath(int rootfd, const char *path, int flags)
-{
-	int extra = (flags & O_PATH) ? O_CLOEXEC : O_CLOEXEC | O_NOCTTY;
-	struct open_how how = { .flags = (uint64_t)(flags | extra),
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
-	long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-
-	return fd < 0 ? -errno : (int)fd;
-}
-
-/* Without openat2 (Linux < 5.6): walk the path with O_NOFOLLOW, which
- * refuses every symlink, inside the root or not.  tftp_path_clean() has
- * already removed "..". */
-static int open_walk(int rootfd, const char *path, int flags)
-{
-	char comp[TFTP_PATH_MAX + 1];
-	int dir = rootfd, fd;
-
-	for (;;) {
-		const char *slash = strchr(path, '/');
-		size_t n = slash ? (size_t)(slash - path) : strlen(path);
-
-		memcpy(comp, path, n);
-		comp[n] = '\0';
-		fd = openat(dir, comp, slash ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-					     : flags | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			fd = -errno;
-		if (dir != rootfd)
-			close(dir);
-		if (fd < 0 || !slash)
-			return fd;
-		dir = fd;
-		path = slash + 1;
-	}
-}
-
-static int open_beneath(int rootfd, const char *path, int flags)
-{
-	static bool no_openat2;
-	int fd;
-
-	if (!no_openat2) {
-		fd = openat2_beneath(rootfd, path, flags);
-		if (fd != -ENOSYS)
-			return fd;
-		no_openat2 = true;
-	}
-	return open_walk(rootfd, path, flags);
-}
-
-/* Opens path for reading if it is a regular, world-readable file under the
- * root.  The first open is O_PATH, so a device node or FIFO is never
- * opened for real; the second is checked to be the same inode. */
-static int open_served(const struct tftp_service *svc, const char *path, struct stat *st)
-{
-	struct stat again;
-	int pfd = open_beneath(svc->rootfd, path, O_PATH), fd;
-
-	if (pfd < 0)
-		return pfd;
-	if (fstat(pfd, st) < 0 || !S_ISREG(st->st_mode) || !(st->st_mode & S_IROTH)) {
-		close(pfd);
-		return -EACCES;
-	}
-	fd = open_beneath(svc->rootfd, path, O_RDONLY | O_NONBLOCK);
-	close(pfd);
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &again) < 0 || again.st_dev != st->st_dev || again.st_ino != st->st_ino) {
-		close(fd);
-		return -EACCES; /* replaced between the two opens */
-	}
-	*st = again;
-	return fd;
-}
 
 static bool same_version(const struct tftp_file *f, const struct stat *st)
 {
@@ -792,7 +711,7 @@ static int open_request(struct tftp_service *svc, const struct tftp_request *rq,
 		return TFTP_EACCESS;
 	}
 	op->path_len = (size_t)n;
-	fd = open_served(svc, op->path, &st);
+	fd = beneath_open_served(svc->rootfd, op->path, &st);
 	if (fd == -ENOENT || fd == -ENOTDIR) {
 		*why = "file not found";
 		return TFTP_ENOTFOUND;

@@ -19,7 +19,7 @@
 #define NBI_ARCH "i386"                /* what Intel Macs send, 32- and 64-bit alike */
 #define NBI_BOOT_FILE "booter"         /* the name System Image Utility uses */
 #define NBI_BOOTER_MAX (64u << 20)     /* snponly.efi is ~170 KiB; 64 MiB is a mistake */
-#define NBI_PLIST_MAX (4u << 20)       /* as nbimage.c reads it */
+#define NBI_PLIST_MAX NB_PLIST_MAX     /* as nbimage.c reads it */
 #define NBI_AUTO_INDEX_MAX BSDP_INDEX_LOCAL_MAX
 
 /* ---- files (bundle.c) ---------------------------------------------------- */

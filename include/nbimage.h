@@ -21,6 +21,15 @@
 #define NB_BUNDLE_SUFFIX ".nbi"
 #define NB_MAX_IMAGES 4096
 
+/* The shape limits of an NBImageInfo.plist, checked before libplist
+ * decodes it (libplist 2.2 recurses per level and copies shared objects:
+ * a deep or self-referencing file overflows its stack or never ends).  A
+ * real one is a few KiB, 3 levels deep (dict > array > string) and holds
+ * at most some thousand MAC addresses; the limits leave room for that. */
+#define NB_PLIST_MAX (1u << 20)       /* bytes */
+#define NB_PLIST_DEPTH_MAX 32         /* levels; the top <dict> is 1 */
+#define NB_PLIST_NODES_MAX 65536      /* values, counting each reference */
+
 enum nb_type {
 	NB_TYPE_NFS,
 	NB_TYPE_HTTP,

@@ -17,6 +17,7 @@
  * bundle, fsync, rename over the old file.
  */
 #include "nbi.h"
+#include "beneath.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -52,17 +53,15 @@ static int read_fd(int fd, size_t size, uint8_t *buf)
 
 int nbi_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
 	struct stat st;
+	int fd = open_regular(AT_FDCWD, path, &st), r = 0;
 
 	*data = NULL;
+	if (fd == -EACCES && !S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	else if (!S_ISREG(st.st_mode))
-		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-	else if ((uint64_t)st.st_size > max)
+		return fd;
+	if ((uint64_t)st.st_size > max)
 		r = -EFBIG;
 	if (r == 0) {
 		*data = malloc(st.st_size ? (size_t)st.st_size : 1);

@@ -6,14 +6,17 @@
  * AutoCasperNBI#91) but is reported, because it is a common mistake.
  */
 #include "nbimage.h"
+#include "beneath.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static bool has_suffix(const char *s, const char *suffix)
 {
@@ -149,29 +152,61 @@ static int cmp_images(const void *a, const void *b)
 	return strcmp(x->bundle, y->bundle);
 }
 
+/* A "*.nbi" entry is a bundle only if the TFTP server can reach into it:
+ * a directory beneath the root (beneath.h), not a symlink out of it.
+ * Anything else is said, not skipped silently. */
+static bool bundle_dir_ok(struct nb_catalog *cat, int rootfd, const char *name)
+{
+	char path[PATH_MAX], why[160];
+	struct stat st;
+	int r = beneath_check_dir(rootfd, name, &st);
+
+	if (r == 0)
+		return true;
+	snprintf(path, sizeof(path), "%s/%s", cat->root, name);
+	if (r == -EACCES)
+		nb_problem_add(&cat->problems, NB_WARNING, path, "is %s, not a bundle folder; "
+			       "not served", file_kind(st.st_mode));
+	else
+		nb_problem_add(&cat->problems, NB_ERROR, path, "%s; skipped",
+			       served_refusal(r, &st, why, sizeof(why)));
+	return false;
+}
+
+static void add_entries(struct nb_catalog *cat, int rootfd, const struct nb_strv *names)
+{
+	for (size_t i = 0; i < names->n; i++) {
+		if (has_suffix(names->v[i], NB_BUNDLE_SUFFIX)) {
+			if (bundle_dir_ok(cat, rootfd, names->v[i]))
+				add_bundle(cat, names->v[i]);
+		} else if (is_dir(cat->root, names->v[i])) {
+			report_nested(cat, names->v[i]);
+		}
+	}
+}
+
 int nb_catalog_load(const char *root, struct nb_catalog *cat)
 {
 	struct nb_strv names;
-	int r;
+	int r, rootfd;
 
 	*cat = (struct nb_catalog){ 0 };
 	cat->root = strdup(root);
 	if (!cat->root)
 		abort();
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
 	r = list_dir(root, &names);
-	if (r < 0)
+	if (r < 0) {
+		close(rootfd);
 		return r;
+	}
 	cat->images = calloc(names.n ? names.n : 1, sizeof(*cat->images));
 	if (!cat->images)
 		abort();
-	for (size_t i = 0; i < names.n; i++) {
-		if (!is_dir(root, names.v[i]))
-			continue;
-		if (has_suffix(names.v[i], NB_BUNDLE_SUFFIX))
-			add_bundle(cat, names.v[i]);
-		else
-			report_nested(cat, names.v[i]);
-	}
+	add_entries(cat, rootfd, &names);
+	close(rootfd);
 	free_strv(&names);
 	if (cat->n_images)
 		qsort(cat->images, cat->n_images, sizeof(*cat->images), cmp_images);

@@ -9,6 +9,8 @@
  * whose error carries the line and column an admin needs.
  */
 #include "nbimage.h"
+#include "beneath.h"
+#include "bplist.h"
 #include "bsdp.h"
 
 #include <arpa/inet.h>
@@ -26,8 +28,6 @@
 
 #include <libxml/parser.h>
 #include <plist/plist.h>
-
-#define NB_PLIST_MAX (4u << 20) /* a real NBImageInfo.plist is a few KiB */
 
 /* ---- problems ---------------------------------------------------------- */
 
@@ -506,21 +506,77 @@ static bool regular_file_at(const char *dir, const char *rel)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* The TFTP server's view of a bundle: the image root is the bundle's
+ * parent (bundles sit directly in it) and every path it serves starts
+ * with the bundle's name.  "." and ".." are first made a real name. */
+static int open_served_root(const char *dir, char *base, size_t cap)
+{
+	char buf[PATH_MAX], *slash, *name;
+	size_t n = strlen(dir);
+	int fd;
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, dir, n);
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	name = slash ? slash + 1 : buf;
+	if (!strcmp(name, ".") || !strcmp(name, "..") || !*name) {
+		if (!realpath(dir, buf))
+			return -errno;
+		slash = strrchr(buf, '/');
+		name = slash + 1;
+	}
+	if (snprintf(base, cap, "%s", name) >= (int)cap)
+		return -ENAMETOOLONG;
+	if (slash)
+		slash[slash == buf] = '\0';   /* "/x.nbi" keeps its "/" */
+	fd = open(slash ? buf : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Whether the TFTP server will serve <bundle>/rel, by its own rule
+ * (beneath.h); the error says why not. */
+static bool served_at(struct reader *r, int rootfd, const char *base, const char *rel)
+{
+	char path[PATH_MAX], why[160];
+	struct stat st;
+	int err;
+
+	if (snprintf(path, sizeof(path), "%s/%s", base, rel) >= (int)sizeof(path))
+		err = -ENAMETOOLONG;
+	else
+		err = beneath_check_served(rootfd, path, &st);
+	if (err == 0 || err == -ENOENT || err == -ENOTDIR)
+		return err == 0;
+	fail(r, "BootFile %s %s", rel, served_refusal(err, &st, why, sizeof(why)));
+	return false;
+}
+
 /* Each architecture needs <arch>/<BootFile>; for ppc alone Apple also
  * accepts the boot file at the top of the bundle (Mac OS 9 era layout). */
 static void check_boot_files(struct reader *r, struct nb_image *img, const char *dir)
 {
-	char rel[PATH_MAX];
+	char rel[PATH_MAX], base[NAME_MAX + 1];
+	int rootfd = open_served_root(dir, base, sizeof(base));
 
-	for (size_t i = 0; i < img->archs.n; i++) {
+	if (rootfd < 0) {
+		fail(r, "cannot open the folder holding %s: %s", dir, strerror(-rootfd));
+		return;
+	}
+	for (size_t i = 0; i < img->archs.n && !r->failed; i++) {
 		snprintf(rel, sizeof(rel), "%s/%s", img->archs.v[i], img->boot_file);
-		if (regular_file_at(dir, rel))
+		if (served_at(r, rootfd, base, rel) || r->failed)
 			continue;
-		if (strcmp(img->archs.v[i], "ppc") == 0 && regular_file_at(dir, img->boot_file))
+		if (strcmp(img->archs.v[i], "ppc") == 0 &&
+		    served_at(r, rootfd, base, img->boot_file))
 			img->ppc_boot_at_top = true;
-		else
+		else if (!r->failed)
 			fail(r, "BootFile %s is not a regular file in the bundle", rel);
 	}
+	close(rootfd);
 }
 
 static void read_boot_file(struct reader *r, struct nb_image *img, const char *dir)
@@ -640,26 +696,71 @@ void nb_init(void)
 	xmlInitParser();
 }
 
+/* Always false: the problem says which limit the file passed. */
+static bool shape_refused(int r, const char *path, struct nb_problems *problems)
+{
+	if (r == -ELOOP)
+		nb_problem_add(problems, NB_ERROR, path, "nested deeper than %d levels (or a "
+			       "reference cycle); refused before decoding", NB_PLIST_DEPTH_MAX);
+	else
+		nb_problem_add(problems, NB_ERROR, path, "more than %d values; refused before "
+			       "decoding", NB_PLIST_NODES_MAX);
+	return false;
+}
+
 static void xml_silence(void *ctx, const char *msg, ...)
 {
 	(void)ctx;
 	(void)msg;
 }
 
-/* libxml2 finds where an XML file is broken; libplist would only say "no". */
+/* The shape limits (nbimage.h) over an XML tree, walked without recursion
+ * through the parent and sibling links: the <plist> element is not a
+ * level, the top <dict> is 1, as in a binary plist. */
+static bool xml_shape_ok(xmlDocPtr doc, const char *path, struct nb_problems *problems)
+{
+	xmlNodePtr n = xmlDocGetRootElement(doc);
+	unsigned depth = 0;
+	size_t nodes = 0;
+
+	for (n = n ? n->children : NULL; n;) {
+		if (n->type == XML_ELEMENT_NODE && ++nodes > NB_PLIST_NODES_MAX)
+			return shape_refused(-E2BIG, path, problems);
+		if (n->type == XML_ELEMENT_NODE && depth == NB_PLIST_DEPTH_MAX)
+			return shape_refused(-ELOOP, path, problems);
+		if (n->type == XML_ELEMENT_NODE && n->children) {
+			depth++;
+			n = n->children;
+			continue;
+		}
+		while (!n->next && depth > 0) {
+			n = n->parent;
+			depth--;
+		}
+		n = n->next;
+	}
+	return true;
+}
+
+/* libxml2 finds where an XML file is broken; libplist would only say "no".
+ * libxml2 itself stops at 256 levels (xmlParserMaxDepth); libplist 2.2
+ * reads XML with its own parser (xplist.c), which does not recurse, but
+ * every later walk of the tree does, so the limits hold for XML too. */
 static bool xml_well_formed(const char *data, size_t len, const char *path,
 			    struct nb_problems *problems)
 {
 	xmlDocPtr doc;
 	const xmlError *e;
+	bool ok;
 
 	xmlSetGenericErrorFunc(NULL, xml_silence);
 	xmlResetLastError();
 	doc = xmlReadMemory(data, (int)len, path, NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (doc) {
+		ok = xml_shape_ok(doc, path, problems);
 		xmlFreeDoc(doc);
-		return true;
+		return ok;
 	}
 	e = xmlGetLastError();
 	if (e && e->message)
@@ -670,13 +771,37 @@ static bool xml_well_formed(const char *data, size_t len, const char *path,
 	return false;
 }
 
+/* A binary plist is walked by bplist_scan() before libplist, whose
+ * decoder recurses once per level and copies an object each time a
+ * reference reaches it (nbimage.h, the shape limits). */
+static bool binary_shape_ok(const char *data, size_t len, const char *path,
+			    struct nb_problems *problems)
+{
+	struct bplist_shape shape;
+	int r = bplist_scan((const uint8_t *)data, len, NB_PLIST_DEPTH_MAX, NB_PLIST_NODES_MAX,
+			    &shape);
+
+	if (r == -EBADMSG) {
+		nb_problem_add(problems, NB_ERROR, path, "not a property list (corrupt binary "
+			       "plist: %s)", shape.why);
+		return false;
+	}
+	return r == 0 || shape_refused(r, path, problems);
+}
+
 static plist_t decode_plist(const char *data, size_t len, const char *path,
 			    enum nb_format *format, struct nb_problems *problems)
 {
 	plist_t root = NULL;
 
+	if (len > NB_PLIST_MAX) {
+		nb_problem_add(problems, NB_ERROR, path, "larger than %u bytes; refused",
+			       NB_PLIST_MAX);
+		return NULL;
+	}
 	*format = is_binary_plist(data, len) ? NB_FORMAT_BINARY : NB_FORMAT_XML;
-	if (*format == NB_FORMAT_XML && !xml_well_formed(data, len, path, problems))
+	if (*format == NB_FORMAT_XML ? !xml_well_formed(data, len, path, problems)
+				     : !binary_shape_ok(data, len, path, problems))
 		return NULL;
 	plist_from_memory(data, (uint32_t)len, &root);
 	if (!root) {
@@ -700,11 +825,6 @@ int nb_image_parse(const char *data, size_t len, const char *plist_path,
 	struct reader r = { .path = plist_path, .problems = problems };
 
 	*img = (struct nb_image){ 0 };
-	if (len > NB_PLIST_MAX) {
-		nb_problem_add(problems, NB_ERROR, plist_path, "larger than %u bytes",
-			       NB_PLIST_MAX);
-		return -EINVAL;
-	}
 	r.dict = decode_plist(data, len, plist_path, &img->format, problems);
 	if (!r.dict)
 		return -EINVAL;
@@ -717,27 +837,26 @@ int nb_image_parse(const char *data, size_t len, const char *plist_path,
 	return 0;
 }
 
-static char *read_small_file(const char *path, size_t *len, int *err)
+/* The plist is opened only once it is known to be a regular file, so a
+ * FIFO or device put in its place is reported, never waited on. */
+static char *read_small_file(const char *path, size_t *len, int *err, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
+	int fd = open_regular(AT_FDCWD, path, st);
 	char *buf = NULL;
 	ssize_t n = 0;
 
-	*err = 0;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		*err = errno;
+	*err = fd < 0 ? -fd : 0;
+	if (fd < 0)
+		return NULL;
+	if (st->st_size > (off_t)NB_PLIST_MAX) {
+		*err = EFBIG;
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)NB_PLIST_MAX) {
-		*err = S_ISREG(st.st_mode) ? EFBIG : EISDIR;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
+	buf = malloc((size_t)st->st_size + 1);
 	if (!buf)
 		abort();
-	n = read(fd, buf, (size_t)st.st_size);
-	if (n != st.st_size) {
+	n = read(fd, buf, (size_t)st->st_size);
+	if (n != st->st_size) {
 		*err = n < 0 ? errno : EIO;
 		free(buf);
 		buf = NULL;
@@ -745,14 +864,14 @@ static char *read_small_file(const char *path, size_t *len, int *err)
 	}
 	*len = (size_t)n;
 out:
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	return buf;
 }
 
 int nb_image_load(const char *bundle_dir, struct nb_image *img, struct nb_problems *problems)
 {
 	char path[PATH_MAX];
+	struct stat st;
 	size_t len = 0;
 	int err, r;
 	char *data;
@@ -762,7 +881,12 @@ int nb_image_load(const char *bundle_dir, struct nb_image *img, struct nb_proble
 		nb_problem_add(problems, NB_ERROR, bundle_dir, "path too long");
 		return -EINVAL;
 	}
-	data = read_small_file(path, &len, &err);
+	data = read_small_file(path, &len, &err, &st);
+	if (!data && err == EACCES && !S_ISREG(st.st_mode)) {
+		nb_problem_add(problems, NB_ERROR, path, "is %s, not a regular file",
+			       file_kind(st.st_mode));
+		return -EINVAL;
+	}
 	if (!data) {
 		nb_problem_add(problems, NB_ERROR, path, "cannot read: %s", strerror(err));
 		return -EINVAL;
@@ -1050,13 +1174,14 @@ int nb_image_peek(const char *bundle_dir, uint16_t *index, uint32_t *id)
 	struct reader r = { .problems = &scratch };
 	char path[PATH_MAX], *data;
 	enum nb_format format;
+	struct stat st;
 	uint64_t v = 0;
 	size_t len = 0;
 	int err;
 
 	if (snprintf(path, sizeof(path), "%s/%s", bundle_dir, NB_INFO_PLIST) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	data = read_small_file(path, &len, &err);
+	data = read_small_file(path, &len, &err, &st);
 	if (!data)
 		return -err;
 	r.path = path;

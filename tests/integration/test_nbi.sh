@@ -285,6 +285,41 @@ check "set EnabledSystemIdentifiers takes several models" \
 	nbi set "$B" EnabledSystemIdentifiers MacPro6,1 iMac14,2
 check "... and bsdpd still serves the root" nbi validate "$ROOT"
 
+# ---- what the TFTP server refuses, and special files ----------------------------
+# The catalog applies the file server's rules (lib/beneath.c), so --check
+# and validate refuse what TFTP would; a FIFO or device where a plist
+# should be is named and never opened (it used to block for ever).  Every
+# run is bounded by timeout; the good bundle beside them is still listed.
+R2=$WORK/root2
+mkdir -p "$R2" "$WORK/outside"
+i=10
+for b in Good Fifo Zero LinkBoot Private; do
+	"$NBI" create --booter "$SNPONLY" -o "$R2/$b.nbi" --name "$b" --index $i >/dev/null
+	i=$((i + 1))
+done
+"$NBI" create --booter "$SNPONLY" -o "$WORK/outside/Away.nbi" --name Away --index 20 >/dev/null
+rm "$R2/Fifo.nbi/NBImageInfo.plist" && mkfifo "$R2/Fifo.nbi/NBImageInfo.plist"
+ln -sf /dev/zero "$R2/Zero.nbi/NBImageInfo.plist"
+ln -sf "$WORK/outside/Away.nbi/i386/booter" "$R2/LinkBoot.nbi/i386/booter"
+chmod 0600 "$R2/Private.nbi/i386/booter"
+ln -s "$WORK/outside/Away.nbi" "$R2/Away.nbi"
+echo "not a bundle" >"$R2/x.nbi"
+check "validate finishes on a FIFO plist" sh -c "timeout 30 '$NBI' validate '$R2' >'$OUT' 2>&1; [ \$? -eq 1 ]"
+check "... and names the FIFO" said "Fifo.nbi/NBImageInfo.plist: is a FIFO, not a regular file"
+check "... and the /dev/zero link as a character device" \
+	said "Zero.nbi/NBImageInfo.plist: is a character device, not a regular file"
+check "... refuses a bundle linked out of the root" said "Away.nbi: leaves the image root"
+check "... refuses a booter linked out of the root" \
+	said "LinkBoot.nbi/NBImageInfo.plist: BootFile i386/booter leaves the image root"
+check "... refuses a booter not readable by all" \
+	said "Private.nbi/NBImageInfo.plist: BootFile i386/booter is not readable by every user"
+check "... reports a plain file named x.nbi" said "x.nbi: is a regular file, not a bundle folder"
+check "bsdpd --check finishes on the same root" \
+	sh -c "timeout 30 '$BSDPD' --check --root '$R2' >'$OUT' 2>&1; [ \$? -eq 1 ]"
+check "... lists the good bundle, and only it" \
+	sh -c "grep -q 'Good.nbi/i386/booter' '$OUT' && grep -q '^1 image, 5 errors' '$OUT'"
+check "... names the FIFO" said "Fifo.nbi/NBImageInfo.plist: is a FIFO"
+
 # ---- help and the man page ---------------------------------------------------------
 for c in "" create validate info list set; do
 	check "nbi ${c:-}${c:+ }--help has examples" sh -c "'$NBI' $c --help | grep -q '^Examples:'"

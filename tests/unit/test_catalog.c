@@ -219,6 +219,87 @@ static void nested_bundle_is_reported(void **state)
 	assert_non_null(strstr(problem_for("/Lab", NB_WARNING), "Deep.nbi, which is not served"));
 }
 
+static void in_root(char *buf, size_t cap, const char *rel)
+{
+	assert_true(snprintf(buf, cap, "%s/%s", root, rel) < (int)cap);
+}
+
+/* What the TFTP server would refuse is not offered (beneath.h): the Mac
+ * would select it, get a binding, and fail to fetch the boot file. */
+static void catalog_applies_the_file_servers_rules(void **state)
+{
+	char out[PATH_MAX], p[PATH_MAX], q[PATH_MAX];
+
+	(void)state;
+	in_root(out, sizeof(out), "outside");
+	assert_int_equal(mkdir(out, 0755), 0);
+	add_bundle(root, "Good", IPXE_BODY(1, "Good", ""));
+	add_bundle(out, "Away", IPXE_BODY(2, "Away", ""));
+	in_root(p, sizeof(p), "outside/Away.nbi");
+	in_root(q, sizeof(q), "Linked.nbi");
+	assert_int_equal(symlink(p, q), 0);
+	add_bundle(root, "LinkBoot", IPXE_BODY(3, "LinkBoot", ""));
+	in_root(p, sizeof(p), "outside/Away.nbi/i386/booter");
+	in_root(q, sizeof(q), "LinkBoot.nbi/i386/booter");
+	assert_int_equal(unlink(q), 0);
+	assert_int_equal(symlink(p, q), 0);
+	add_bundle(root, "Private", IPXE_BODY(4, "Private", ""));
+	in_root(p, sizeof(p), "Private.nbi/i386/booter");
+	assert_int_equal(chmod(p, 0600), 0);
+	add_bundle(root, "Fifo", IPXE_BODY(5, "Fifo", ""));
+	in_root(p, sizeof(p), "Fifo.nbi/i386/booter");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkfifo(p, 0644), 0);
+	load();
+	assert_int_equal(cat.n_images, 1);
+	assert_string_equal(cat.images[0].bundle, "Good.nbi");
+	assert_rejected("/Linked.nbi", "leaves the image root");
+	assert_rejected("LinkBoot.nbi", "BootFile i386/booter leaves the image root");
+	assert_rejected("Private.nbi", "BootFile i386/booter is not readable by every user "
+		       "(mode 0600)");
+	assert_rejected("Fifo.nbi", "BootFile i386/booter is a FIFO");
+}
+
+/* A FIFO or a device where the plist should be is named, never opened:
+ * opening the FIFO used to block the load for ever. */
+static void special_plist_is_named_not_opened(void **state)
+{
+	char p[PATH_MAX];
+
+	(void)state;
+	add_bundle(root, "Good", IPXE_BODY(1, "Good", ""));
+	add_bundle(root, "Fifo", IPXE_BODY(2, "Fifo", ""));
+	add_bundle(root, "Zero", IPXE_BODY(3, "Zero", ""));
+	in_root(p, sizeof(p), "Fifo.nbi/NBImageInfo.plist");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkfifo(p, 0644), 0);
+	in_root(p, sizeof(p), "Zero.nbi/NBImageInfo.plist");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink("/dev/zero", p), 0);
+	alarm(20);      /* the old code blocks in open(): fail, do not hang */
+	load();
+	alarm(0);
+	assert_int_equal(cat.n_images, 1);
+	assert_rejected("Fifo.nbi/NBImageInfo.plist", "is a FIFO, not a regular file");
+	assert_rejected("Zero.nbi/NBImageInfo.plist", "is a character device, not a regular file");
+}
+
+/* An entry named like a bundle that is not a folder is said, not skipped. */
+static void plain_file_named_nbi_is_reported(void **state)
+{
+	char p[PATH_MAX];
+	const char *msg;
+
+	(void)state;
+	in_root(p, sizeof(p), "x.nbi");
+	write_file(p, "hi", 2);
+	load();
+	assert_int_equal(cat.n_images, 0);
+	msg = problem_for("/x.nbi", NB_WARNING);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "is a regular file, not a bundle folder"));
+}
+
 static void unreadable_root(void **state)
 {
 	struct nb_catalog c;
@@ -257,6 +338,9 @@ int main(void)
 		T(malformed_xml_has_line_and_column),
 		T(binary_plist_is_read),
 		T(nested_bundle_is_reported),
+		T(catalog_applies_the_file_servers_rules),
+		T(special_plist_is_named_not_opened),
+		T(plain_file_named_nbi_is_reported),
 		T(unreadable_root),
 		T(mac_strings),
 #undef T

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The HTTP service: libmicrohttpd (the only file that includes
+ * <microhttpd.h> is http.c) serving the routes of http_routes.h on port
+ * --http-port, for iPXE scripts, kernels, initrds and UEFI HTTP Boot.
+ *
+ * Threads.  None: MHD runs in external-epoll mode on bsdpd's own loop, so
+ * every piece of HTTP state, and every hook call into the catalog and the
+ * bindings, happens on the loop thread like the BSDP and TFTP services.
+ *
+ * Limits.  --http-max-connections N: a connection beyond N is answered
+ * 503 with Retry-After (iPXE retries it, ipxe.md X6) and closed, so a boot
+ * storm is paced rather than dropped; MHD itself accepts up to N +
+ * HTTP_OVERFLOW_CONNECTIONS, and the kernel's backlog holds the rest.  A
+ * connection idle for idle_timeout seconds is closed (MHD's default is no
+ * timeout at all; iPXE gives up on its own after 120 s).
+ */
+#ifndef BSDPD_HTTP_H
+#define BSDPD_HTTP_H
+
+#include <stdint.h>
+
+#include "http_routes.h"
+#include "loop.h"
+
+#define HTTP_DEFAULT_PORT 80
+#define HTTP_DEFAULT_MAX_CONNECTIONS 256
+#define HTTP_DEFAULT_IDLE_TIMEOUT 30   /* seconds, well under iPXE's 120 s */
+#define HTTP_OVERFLOW_CONNECTIONS 64   /* accepted only to be told 503 */
+
+struct http_config {
+	const char *root;              /* --http-root (default: --root) */
+	uint16_t port;                 /* --http-port */
+	unsigned max_connections;      /* --http-max-connections, > 0 */
+	unsigned idle_timeout;         /* seconds, > 0 */
+	struct http_hooks hooks;       /* the catalog and bindings lookups */
+};
+
+struct http_service;
+
+/* Opens the root, loads its boot.ipxe (http_script_load) and binds the
+ * port, so call it before privileges are dropped.  NULL with a message
+ * in *err (to free()) on failure.  Needs SIGPIPE ignored (main.c does):
+ * MHD uses sendfile only when the application says it handles SIGPIPE. */
+struct http_service *http_service_new(const struct http_config *cfg, struct loop *loop,
+				      char **err);
+/* Closes every connection and the port. */
+void http_service_free(struct http_service *svc);
+/* Re-reads boot.ipxe; on an error (logged) the old script keeps serving. */
+void http_service_reload(struct http_service *svc);
+
+#endif

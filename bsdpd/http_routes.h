@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What bsdpd's HTTP server answers, as socket-free functions: a request
+ * struct in, a response struct out.  bsdpd/http.c only translates between
+ * these and libmicrohttpd; tests and fuzzers call the routes directly.
+ *
+ * Routes: "/boot.ipxe" renders the machine's iPXE script (the admin's
+ * template, or a built-in menu); any other path is a static file under
+ * --http-root, cleaned by the TFTP server's tftp_path_clean and opened by
+ * the same beneath_open_served (lib/beneath.c): a regular, world-readable
+ * file that resolves beneath the root, never a device, FIFO or directory.
+ */
+#ifndef BSDPD_HTTP_ROUTES_H
+#define BSDPD_HTTP_ROUTES_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "ipxe_template.h"
+
+#define HTTP_RETRY_AFTER_SECONDS 2 /* with 503: iPXE retries after it (X6) */
+#define HTTP_TARGET_MAX 2048       /* longest request-target we look at */
+
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_OTHER };
+
+struct http_request {
+	enum http_method method;
+	const char *target;            /* the raw request-target, as sent */
+	const char *range;             /* header values; NULL when absent */
+	const char *if_none_match;
+	const char *if_modified_since;
+	struct in_addr client;         /* peer address */
+	struct in_addr local;          /* our address on this connection */
+	bool over_capacity;            /* beyond --http-max-connections */
+	time_t now;
+};
+
+enum http_body { HTTP_BODY_NONE, HTTP_BODY_BUFFER, HTTP_BODY_FILE };
+
+struct http_response {
+	unsigned status;
+	const char *content_type;      /* static; NULL for no Content-Type */
+	char etag[64];                 /* each "" when not sent */
+	char last_modified[32];
+	char content_range[64];
+	unsigned retry_after;          /* seconds; 0: not sent */
+	bool accept_ranges;            /* Accept-Ranges: bytes */
+	bool allow;                    /* Allow: GET, HEAD (with 405) */
+	bool no_store;                 /* Cache-Control: no-store */
+	enum http_body body;
+	char *buf;                     /* HTTP_BODY_BUFFER: malloc'd */
+	size_t buf_len;
+	int fd;                        /* HTTP_BODY_FILE: owned until taken */
+	uint64_t offset, length;
+};
+
+/* What bsdpd knows about a machine beyond its request. */
+struct http_client_info {
+	char hostname[64];
+	char model[64];
+	char image[128];
+};
+
+struct http_hooks {
+	void *ctx;
+	/* Fills out for a machine (mac may be NULL: unknown); false when
+	 * nothing is known.  Optional. */
+	bool (*client_info)(void *ctx, const uint8_t *mac, struct in_addr ip,
+			    struct http_client_info *out);
+};
+
+struct http_routes {
+	int rootfd;                         /* --http-root, an O_PATH directory */
+	struct http_hooks hooks;
+	const struct ipxe_template *script; /* required: see http_script_load */
+	uint16_t port;                      /* for {{http}} */
+};
+
+/* Answers one request.  rsp needs http_response_release afterwards. */
+void http_route(const struct http_routes *rt, const struct http_request *rq,
+		struct http_response *rsp);
+void http_response_release(struct http_response *rsp);
+
+/* Loads "boot.ipxe" from the root (a served file, like any other) and
+ * parses it; without one, the built-in script.  0 with *out (and
+ * *builtin), or -errno with a message naming the file and line:column in
+ * err.  bsdpd --check calls it too. */
+int http_script_load(int rootfd, struct ipxe_template **out, bool *builtin, char *err,
+		     size_t cap);
+
+/* ---- parts of the above, for tests and fuzzers ------------------------------ */
+
+/* Splits a request-target into the path and the query (after '?', may be
+ * empty); -EINVAL unless it is origin-form ("/...") or absolute-form
+ * ("http://host/..."). */
+int http_target_split(const char *target, size_t n, const char **path, size_t *path_len,
+		      const char **query, size_t *query_len);
+/* Percent-decodes a path into out (NUL-terminated).  -EINVAL for a bad
+ * escape, and for an escaped '/', '\' or NUL or any control byte, which
+ * no file name under the root needs; -ENAMETOOLONG beyond cap. */
+ssize_t http_path_decode(const char *raw, size_t n, char *out, size_t cap);
+
+/* Decodes and cleans a raw path into out, relative to the root: the
+ * length, or -EINVAL (a bad escape, an escaped separator, a control byte:
+ * 400), -EACCES (a ".." component: 403), -ENOENT (the root itself: no
+ * index pages) or -ENAMETOOLONG. */
+ssize_t http_path_resolve(const char *raw, size_t n, char *out, size_t cap);
+
+/* The identity the proxyDHCP script URL carries (chain-contract.md):
+ * ?mac=${mac:hexhyp}&uuid=${uuid}&arch=${buildarch}&platform=${platform}.
+ * Each value is validated strictly and normalized; a bad, empty or
+ * repeated one is treated as absent (never echoed). */
+struct http_identity {
+	bool has_mac;
+	uint8_t mac[6];
+	char mac_str[18];   /* aa:bb:cc:dd:ee:ff; "" when absent */
+	char uuid[37];      /* lower case; "" when absent */
+	char arch[17];      /* [a-z0-9_]{1,16}; "" when absent */
+	char platform[17];
+};
+void http_query_identity(const char *query, size_t n, struct http_identity *id);
+
+/* A single "bytes=" range against size: 1 and [*first, *last] when it
+ * applies, 0 when Range is to be ignored (absent, malformed, several
+ * ranges: RFC 9110 §14.2 lets a server serve the whole file), -ERANGE
+ * when it cannot be satisfied (416). */
+int http_range_parse(const char *range, uint64_t size, uint64_t *first, uint64_t *last);
+const char *http_content_type(const char *path);
+
+#endif
