@@ -15,13 +15,16 @@ CFLAGS  ?= -O2 -g
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
+# Socket-free library code in lib/, shared by the daemon, the tools, the
+# tests and the fuzzers (no third-party headers).
+LIB_SRCS  := lib/bsdp_client.c
 # Code shared by the daemon, the tools, the tests and the fuzzers.
-CORE_SRCS := bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/responder.c bsdpd/bindings.c \
+CORE_SRCS := $(LIB_SRCS) bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/responder.c bsdpd/bindings.c \
              bsdpd/tftp.c bsdpd/tftp_transfer.c nbi/nbimage.c nbi/catalog.c
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
               bsdpd/log.c
-BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/tftp.c \
-              bsdpd/log.c
+BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c $(LIB_SRCS) bsdpd/dhcp.c bsdpd/bsdp.c \
+              bsdpd/tftp.c bsdpd/log.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -110,7 +113,8 @@ demo: deps
 demo-run: $(B)/bsdpd $(B)/bsdpc
 	@BSDPD=$(B)/bsdpd BSDPC=$(B)/bsdpc bash tools/demo.sh
 
-$(B)/bsdp_load: $(call obj,$(B)/rel,tools/bench/bsdp_load.c bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/log.c)
+$(B)/bsdp_load: $(call obj,$(B)/rel,tools/bench/bsdp_load.c $(LIB_SRCS) bsdpd/dhcp.c bsdpd/bsdp.c \
+		bsdpd/log.c)
 	$(CC) $(CFLAGS) $^ -o $@
 
 bench: $(B)/bsdpd $(B)/bsdpc $(B)/bsdp_load
