@@ -52,7 +52,7 @@
 
 #define DEFAULT_MODEL "MacBookPro11,3"
 #define DEFAULT_ARCH "i386"       /* BSDPClient.c: BSDP_ARCHITECTURE on Intel */
-#define DEFAULT_TIMEOUT 2.0       /* BSDPCLIENT_INITIAL_TIMEOUT_SECS; SPEC §4.5 suggests 2-4 s */
+#define DEFAULT_TIMEOUT 2.0       /* BSDPCLIENT_INITIAL_TIMEOUT_SECS; SPEC §4.6 suggests 2-4 s */
 #define DEFAULT_DHCP_MAX_SIZE BSDP_CLIENT_DHCP_MAX /* make_bsdp_request, SPEC §3.4.16 */
 
 enum exit_status {
@@ -1261,8 +1261,9 @@ static bool server_offers(const struct server *s, uint32_t id)
 	return false;
 }
 
-/* SPEC §4.6: the highest Server Priority wins; the first to answer breaks
- * ties.  With offered_only false every server that answered is a candidate. */
+/* SPEC §4.6: the highest Server Priority wins.  §4.6 gives no tie-break;
+ * keeping the first to answer is bsdpc's own choice (docs/bsdp.md §1.4).
+ * With offered_only false every server that answered is a candidate. */
 static const struct server *best_server(const struct server_set *set, uint32_t id,
 					bool offered_only)
 {
