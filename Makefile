@@ -121,7 +121,8 @@ demo: deps
 demo-run: $(B)/bsdpd $(B)/bsdpc
 	@BSDPD=$(B)/bsdpd BSDPC=$(B)/bsdpc bash tools/demo.sh
 
-$(B)/bsdp_load: $(call obj,$(B)/rel,tools/bench/bsdp_load.c bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/log.c)
+$(B)/bsdp_load: $(call obj,$(B)/rel,tools/bench/bsdp_load.c $(LIB_SRCS) bsdpd/dhcp.c bsdpd/bsdp.c \
+		bsdpd/log.c)
 	$(CC) $(CFLAGS) $^ -o $@
 
 bench: $(B)/bsdpd $(B)/bsdpc $(B)/bsdp_load

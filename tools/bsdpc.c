@@ -11,8 +11,8 @@
  * Intel firmware parameter list 1,3,67,43,60 (docs/bsdp.md §1.2, §2.1).
  * Replies are accepted by the rules of BSDPClientProcess and image lists
  * read as BSDPClientCreateImageList does (§1.5, §2.6).  Every packet byte
- * goes through the shared codecs in bsdpd/dhcp.c and bsdpd/bsdp.c; this
- * file only adds sockets, the choice of server and the output.
+ * goes through the client codec in lib/bsdp_client.c; this file only adds
+ * sockets, the choice of server and the output.
  *
  * Nothing received is trusted: names and paths are escaped with
  * log_escape() in text output and with json_string() in JSON output.
@@ -38,31 +38,22 @@
 #include <unistd.h>
 
 #include "bsdp.h"
+#include "bsdp_client.h"
 #include "dhcp.h"
 #include "log.h"
 #include "tftp_fetch.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define MAC_LEN 6
-#define BSDPC_RX_MAX 65535        /* a whole UDP payload: BSDP 12 lets lists exceed 1500 */
+#define MAC_LEN BSDP_CLIENT_MAC_LEN
 #define BSDPC_TX_MAX 1024         /* header + cookie + at most ~600 option bytes */
 #define BSDPC_MAX_SERVERS 64
-#define BSDPC_CLASS_MAX 255       /* option 60 is one DHCP option */
 #define BSDPC_TIMEOUT_MAX 3600.0
-#define BSDP_IMAGE_DESC_HDR 5     /* id:4, name_len:1 (SPEC §3.4.10) */
 
 #define DEFAULT_MODEL "MacBookPro11,3"
 #define DEFAULT_ARCH "i386"       /* BSDPClient.c: BSDP_ARCHITECTURE on Intel */
-#define DEFAULT_TIMEOUT 2.0       /* BSDPCLIENT_INITIAL_TIMEOUT_SECS; SPEC §4.5 suggests 2-4 s */
-#define DEFAULT_DHCP_MAX_SIZE 1500 /* make_bsdp_request: max receive size, SPEC §3.4.16 */
-
-/* RFC 2132 codes that only a client asks for. */
-enum {
-	DHCP_OPT_SUBNET_MASK = 1,
-	DHCP_OPT_ROUTER = 3,
-	DHCP_OPT_BOOTFILE_NAME = 67,
-};
+#define DEFAULT_TIMEOUT 2.0       /* BSDPCLIENT_INITIAL_TIMEOUT_SECS; SPEC §4.6 suggests 2-4 s */
+#define DEFAULT_DHCP_MAX_SIZE BSDP_CLIENT_DHCP_MAX /* make_bsdp_request, SPEC §3.4.16 */
 
 enum exit_status {
 	EXIT_ANSWERED = 0,
@@ -97,35 +88,16 @@ struct cli {
 	const char *fetch;              /* select --fetch FILE */
 };
 
-struct suboption {
-	bool present;
-	uint8_t len;
-	const uint8_t *data;
-};
-
-/* One reply as BSDPClientProcess sees it; data points into client.rx. */
-struct reply {
-	struct dhcp_view view;
-	struct in_addr server;          /* DHCP option 54 */
-	uint8_t message;                /* BSDP sub-option 1 */
-	struct suboption sub[256];      /* first instance of each tag, like dhcpol_find */
-	struct wr list;                 /* all sub-option 9 payloads, like dhcpol_get */
-	uint8_t list_buf[BSDPC_RX_MAX];
-};
-
 struct client {
 	const struct cli *cli;
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	int fd;
-	struct in_addr ip;
-	uint8_t mac[MAC_LEN];
 	uint16_t port;
-	uint32_t xid;
-	char class_id[BSDPC_CLASS_MAX + 1];
-	size_t class_len;
-	uint8_t rx[BSDPC_RX_MAX];
-	struct reply reply;
+	struct bsdp_client_id id;       /* MAC, ciaddr, xid, option 60 of every request */
+	char class_id[BSDP_CLIENT_CLASS_MAX + 1];
+	uint8_t rx[BSDP_ACK_MAX];
+	struct bsdp_ack reply;          /* the last accepted reply; data points into rx */
 };
 
 struct image {
@@ -152,7 +124,7 @@ struct server_set {
 };
 
 /* Returns > 0 to stop collecting, 0 to go on, < 0 on error. */
-typedef int (*reply_fn)(struct client *c, struct reply *r, void *ctx);
+typedef int (*reply_fn)(struct client *c, struct bsdp_ack *r, void *ctx);
 
 /* ---- usage ---------------------------------------------------------------- */
 
@@ -711,7 +683,7 @@ static int pick_interface(struct client *c)
 	if (r < 0 || cs.n != 1)
 		return -1;
 	snprintf(c->ifname, sizeof(c->ifname), "%s", cs.names[0]);
-	c->ip = cs.ip[0];
+	c->id.ip = cs.ip[0];
 	c->ifindex = (int)if_nametoindex(c->ifname);
 	return 0;
 }
@@ -731,7 +703,7 @@ static int interface_mac(struct client *c)
 		log_msg(LOG_ERR, "%s is not Ethernet; give the chaddr with --mac", c->ifname);
 		return -1;
 	}
-	memcpy(c->mac, ifr.ifr_hwaddr.sa_data, MAC_LEN);
+	memcpy(c->id.mac, ifr.ifr_hwaddr.sa_data, MAC_LEN);
 	return 0;
 }
 
@@ -786,15 +758,16 @@ static uint32_t random_xid(void)
 /* Option 60 as make_bsdp_request writes it: "AAPLBSDPC/<arch>/<model>". */
 static int make_class_id(struct client *c)
 {
-	int n = snprintf(c->class_id, sizeof(c->class_id), BSDP_CLASS "/%s/%s",
-			 c->cli->arch, c->cli->model);
+	int n = bsdp_client_class_id(c->class_id, sizeof(c->class_id), c->cli->arch,
+				     c->cli->model);
 
-	if (n < 0 || (size_t)n > BSDPC_CLASS_MAX) {
+	if (n < 0) {
 		usage_error("class id " BSDP_CLASS "/ARCH/MODEL exceeds %d bytes",
-			    BSDPC_CLASS_MAX);
+			    BSDP_CLIENT_CLASS_MAX);
 		return -1;
 	}
-	c->class_len = (size_t)n;
+	c->id.class_id = c->class_id;
+	c->id.class_len = (size_t)n;
 	return 0;
 }
 
@@ -803,11 +776,12 @@ static int client_open(struct client *c, const struct cli *cli)
 	c->cli = cli;
 	c->fd = -1;
 	c->port = cli->has_reply_port ? cli->reply_port : DHCP_CLIENT_PORT;
-	c->xid = random_xid();
+	c->id.xid = random_xid();
+	c->id.dhcp_max_size = cli->dhcp_max_size;
 	if (make_class_id(c) < 0 || pick_interface(c) < 0 || open_socket(c) < 0)
 		return -1;
 	if (cli->has_mac)
-		memcpy(c->mac, cli->mac, MAC_LEN);
+		memcpy(c->id.mac, cli->mac, MAC_LEN);
 	else if (interface_mac(c) < 0)
 		return -1;
 	return 0;
@@ -815,88 +789,19 @@ static int client_open(struct client *c, const struct cli *cli)
 
 /* ---- requests ------------------------------------------------------------- */
 
-static int put_reply_port(const struct client *c, struct bsdp_vendor *v)
+/* What the command line puts in an INFORM[LIST] or INFORM[SELECT]. */
+static struct bsdp_client_request request_of(const struct client *c, uint8_t message,
+					     struct in_addr server)
 {
-	/* Only when asked: firmware listens on 68 and sends no sub-option 5. */
-	if (!c->cli->has_reply_port)
-		return 0;
-	return bsdp_vendor_u16(v, BSDP_TAG_REPLY_PORT, c->port);
-}
+	const struct cli *cli = c->cli;
 
-static int put_filter(const struct client *c, struct bsdp_vendor *v)
-{
-	uint8_t words[2 * BSDP_MAX_FILTERS];
-	size_t n = c->cli->n_filter;
-
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		be16_put(words + 2 * i, c->cli->filter[i]);
-	return bsdp_vendor_put(v, BSDP_TAG_ATTRIBUTE_FILTER, words, 2 * n);
-}
-
-/* SPEC Table 5, in BSDPClientSendListRequest's order: 1, 2, [5], [11], then
- * [12] (SPEC §3.4.16, v1.0.8). */
-static int list_vendor(const struct client *c, struct bsdp_vendor *v)
-{
-	int r;
-
-	bsdp_vendor_init(v);
-	r = bsdp_vendor_u8(v, BSDP_TAG_MESSAGE_TYPE, BSDP_LIST);
-	if (r == 0)
-		r = bsdp_vendor_u16(v, BSDP_TAG_VERSION, c->cli->version);
-	if (r == 0)
-		r = put_reply_port(c, v);
-	if (r == 0)
-		r = put_filter(c, v);
-	if (r == 0 && c->cli->has_max_size)
-		r = bsdp_vendor_u16(v, BSDP_TAG_MAX_MESSAGE_SIZE, c->cli->max_size);
-	return r;
-}
-
-/* SPEC §4.6, in BSDPClientSendSelectRequest's order: 1, 2, [5], 3, 8.
- * Sub-option 3 names the server because option 54 may not be in an INFORM. */
-static int select_vendor(const struct client *c, struct in_addr server, uint32_t image,
-			 struct bsdp_vendor *v)
-{
-	int r;
-
-	bsdp_vendor_init(v);
-	r = bsdp_vendor_u8(v, BSDP_TAG_MESSAGE_TYPE, BSDP_SELECT);
-	if (r == 0)
-		r = bsdp_vendor_u16(v, BSDP_TAG_VERSION, c->cli->version);
-	if (r == 0)
-		r = put_reply_port(c, v);
-	if (r == 0)
-		r = bsdp_vendor_put(v, BSDP_TAG_SERVER_ID, &server.s_addr, 4);
-	if (r == 0)
-		r = bsdp_vendor_u32(v, BSDP_TAG_SELECTED_IMAGE, image);
-	return r;
-}
-
-/* make_bsdp_request: BOOTREQUEST from ciaddr with 53, 55, 57, 60, 43 and
- * END, padded to the 300-byte BOOTP minimum by dhcp_build_finish. */
-static int build_inform(const struct client *c, const struct bsdp_vendor *v, uint8_t *buf,
-			size_t cap)
-{
-	static const uint8_t prl[] = { DHCP_OPT_SUBNET_MASK, DHCP_OPT_ROUTER,
-				       DHCP_OPT_BOOTFILE_NAME, DHCP_OPT_VENDOR,
-				       DHCP_OPT_CLASS_ID };
-	struct dhcp_header h = { .op = BOOTREQUEST, .htype = ARPHRD_ETHER, .hlen = MAC_LEN,
-				 .xid = c->xid, .ciaddr = c->ip };
-	struct dhcp_builder b;
-	uint8_t mms[2];
-
-	memcpy(h.chaddr, c->mac, MAC_LEN);
-	be16_put(mms, c->cli->dhcp_max_size);
-	if (dhcp_build_init(&b, buf, cap, &h) < 0 ||
-	    dhcp_build_u8(&b, DHCP_OPT_MESSAGE_TYPE, DHCP_INFORM) < 0 ||
-	    dhcp_build_option(&b, DHCP_OPT_PARAM_REQUEST, prl, sizeof(prl)) < 0 ||
-	    dhcp_build_option(&b, DHCP_OPT_MAX_MESSAGE_SIZE, mms, sizeof(mms)) < 0 ||
-	    dhcp_build_option(&b, DHCP_OPT_CLASS_ID, c->class_id, c->class_len) < 0 ||
-	    dhcp_build_option(&b, DHCP_OPT_VENDOR, v->buf, v->w.len) < 0)
-		return -ENOSPC;
-	return dhcp_build_finish(&b);
+	return (struct bsdp_client_request){
+		.message = message, .version = cli->version,
+		.has_reply_port = cli->has_reply_port, .reply_port = c->port,
+		.has_max_size = cli->has_max_size, .max_size = cli->max_size,
+		.n_filter = cli->n_filter, .filter = cli->filter,
+		.server = server, .image = cli->image,
+	};
 }
 
 /* To 255.255.255.255:67 with IP_PKTINFO, so that the source address is the
@@ -905,7 +810,7 @@ static int send_datagram(const struct client *c, uint8_t *pkt, size_t len)
 {
 	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(DHCP_SERVER_PORT),
 				   .sin_addr.s_addr = htonl(INADDR_BROADCAST) };
-	struct in_pktinfo pi = { .ipi_ifindex = c->ifindex, .ipi_spec_dst = c->ip };
+	struct in_pktinfo pi = { .ipi_ifindex = c->ifindex, .ipi_spec_dst = c->id.ip };
 	union {
 		uint8_t buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
@@ -925,13 +830,18 @@ static int send_datagram(const struct client *c, uint8_t *pkt, size_t len)
 	return sendmsg(c->fd, &msg, 0) < 0 ? -errno : 0;
 }
 
-static int send_inform(const struct client *c, const struct bsdp_vendor *v, const char *what)
+static int send_inform(const struct client *c, const struct bsdp_client_request *rq,
+		       const char *what)
 {
 	uint8_t pkt[BSDPC_TX_MAX];
 	char ip[INET_ADDRSTRLEN];
-	int len = build_inform(c, v, pkt, sizeof(pkt));
+	int len = bsdp_client_build(pkt, sizeof(pkt), &c->id, rq);
 	int r;
 
+	if (len == -EMSGSIZE) {
+		log_msg(LOG_ERR, "option 43 of INFORM[%s] exceeds 255 bytes", what);
+		return -1;
+	}
 	if (len < 0) {
 		log_msg(LOG_ERR, "INFORM[%s] does not fit in %zu bytes", what, sizeof(pkt));
 		return -1;
@@ -942,81 +852,11 @@ static int send_inform(const struct client *c, const struct bsdp_vendor *v, cons
 		return -1;
 	}
 	log_msg(LOG_DEBUG, "sent INFORM[%s] xid 0x%08x from %s:%u on %s, %d bytes", what,
-		c->xid, inet_ntop(AF_INET, &c->ip, ip, sizeof(ip)), c->port, c->ifname, len);
+		c->id.xid, inet_ntop(AF_INET, &c->id.ip, ip, sizeof(ip)), c->port, c->ifname, len);
 	return 0;
 }
 
 /* ---- replies -------------------------------------------------------------- */
-
-static int take_suboption(uint8_t tag, const uint8_t *data, uint8_t len, void *ctx)
-{
-	struct reply *r = ctx;
-
-	if (!r->sub[tag].present)
-		r->sub[tag] = (struct suboption){ true, len, data };
-	if (tag == BSDP_TAG_IMAGE_LIST)
-		return wr_bytes(&r->list, data, len);
-	return 0;
-}
-
-/* dhcpol_parse_vendor: each option-43 instance on its own, then merged. */
-static int scan_vendor(struct reply *r)
-{
-	memset(r->sub, 0, sizeof(r->sub));
-	r->list = wr_init(r->list_buf, sizeof(r->list_buf));
-	return bsdp_foreach_suboption(&r->view, take_suboption, r);
-}
-
-/* dhcp_packet_match() plus the ciaddr test of BSDPClientProcess. */
-static const char *check_header(const struct client *c, const struct dhcp_header *h)
-{
-	if (h->op != BOOTREPLY)
-		return "not a BOOTREPLY";
-	if (h->xid != c->xid)
-		return "another transaction (xid)";
-	if (h->htype != ARPHRD_ETHER || h->hlen != MAC_LEN ||
-	    memcmp(h->chaddr, c->mac, MAC_LEN) != 0)
-		return "another client (chaddr)";
-	if (h->ciaddr.s_addr != c->ip.s_addr)
-		return "another client (ciaddr)";
-	return NULL;
-}
-
-/* BSDPClientProcess: a DHCP ACK, option 60 of exactly the 9 bytes
- * "AAPLBSDPC", a 4-byte option 54, option 43 that parses, sub-option 1. */
-static const char *check_options(struct reply *r)
-{
-	const struct dhcp_option *o;
-	const struct suboption *type;
-
-	if (r->view.message_type != DHCP_ACK)
-		return "not a DHCP ACK";
-	o = dhcp_option_get(&r->view, DHCP_OPT_CLASS_ID);
-	if (!o || o->len != BSDP_CLASS_LEN || memcmp(o->data, BSDP_CLASS, BSDP_CLASS_LEN) != 0)
-		return "option 60 is not \"" BSDP_CLASS "\"";
-	o = dhcp_option_get(&r->view, DHCP_OPT_SERVER_ID);
-	if (!o || o->len != 4)
-		return "no server identifier (option 54)";
-	memcpy(&r->server.s_addr, o->data, 4);
-	if (scan_vendor(r) < 0)
-		return "malformed option 43";
-	type = &r->sub[BSDP_TAG_MESSAGE_TYPE];
-	if (!type->present || type->len != 1)
-		return "no BSDP message type";
-	r->message = type->data[0];
-	return NULL;
-}
-
-static const char *check_reply(struct client *c, size_t n)
-{
-	struct reply *r = &c->reply;
-	const char *why;
-
-	if (dhcp_parse(&r->view, c->rx, n) < 0)
-		return "not a well-formed DHCP packet";
-	why = check_header(c, &r->view.hdr);
-	return why ? why : check_options(r);
-}
 
 static void log_ignored(const struct sockaddr_in *from, ssize_t n, const char *why)
 {
@@ -1056,7 +896,7 @@ static int receive_one(struct client *c, reply_fn fn, void *ctx)
 		log_msg(LOG_ERR, "recvfrom: %s", strerror(errno));
 		return -1;
 	}
-	why = check_reply(c, (size_t)n);
+	why = bsdp_ack_parse(&c->reply, c->rx, (size_t)n, &c->id);
 	if (why) {
 		log_ignored(&from, n, why); /* Apple prints nothing for these */
 		return 0;
@@ -1089,60 +929,17 @@ static int collect(struct client *c, reply_fn fn, void *ctx)
 
 /* ---- ACK[LIST] ------------------------------------------------------------ */
 
-/* A sub-option counts only with its exact size, as in BSDPClientProcessList. */
-static bool sub_u16(const struct reply *r, uint8_t tag, uint16_t *v)
-{
-	const struct suboption *s = &r->sub[tag];
-
-	if (!s->present || s->len != 2)
-		return false;
-	*v = be16_get(s->data);
-	return true;
-}
-
-static bool sub_u32(const struct reply *r, uint8_t tag, uint32_t *v)
-{
-	const struct suboption *s = &r->sub[tag];
-
-	if (!s->present || s->len != 4)
-		return false;
-	*v = be32_get(s->data);
-	return true;
-}
-
-/* attributes_match in BSDPClient.c: no list means every image. */
-static bool filter_matches(const struct cli *cli, uint32_t id)
-{
-	if (cli->n_filter == 0)
-		return true;
-	for (size_t i = 0; i < cli->n_filter; i++)
-		if (cli->filter[i] == bsdp_image_attributes(id))
-			return true;
-	return false;
-}
-
 /* BSDPClientCreateImageList over the concatenated sub-option 9 payloads. */
 static int read_images(const struct cli *cli, struct server *s, size_t len)
 {
-	struct rd rd = rd_init(s->list, len);
-	const uint8_t *name;
-	uint32_t id;
-	uint8_t name_len;
+	struct bsdp_image_iter it;
+	struct bsdp_image_desc d;
+	int r;
 
-	/* Apple walks only while more than a bare 5-byte header remains, so a
-	 * trailing nameless entry or 1-5 stray bytes are ignored. */
-	while (rd.rem > BSDP_IMAGE_DESC_HDR) {
-		/* "short image list": Apple discards the whole answer. */
-		if (!rd_be32(&rd, &id) || !rd_u8(&rd, &name_len) ||
-		    !rd_bytes(&rd, name_len, &name))
-			return -EBADMSG;
-		/* The null id is never an image; old servers ignore sub-option 11,
-		 * so the client filters again (SPEC §3.4.15). */
-		if (id == 0 || !filter_matches(cli, id))
-			continue;
-		s->images[s->n_images++] = (struct image){ id, name_len, name };
-	}
-	return 0;
+	bsdp_image_iter_init(&it, s->list, len, cli->filter, cli->n_filter);
+	while ((r = bsdp_image_iter_next(&it, &d)) > 0)
+		s->images[s->n_images++] = (struct image){ d.id, d.name_len, d.name };
+	return r;
 }
 
 static void server_free(struct server *s)
@@ -1156,22 +953,22 @@ static void server_free(struct server *s)
 /* Apple's client drops an ACK[LIST] without images; firmware does not (it
  * boots the default image, and 1.0 servers send no list), so such a server
  * is kept here with an empty list. */
-static int server_from_reply(const struct cli *cli, const struct reply *r, struct server *s)
+static int server_from_reply(const struct cli *cli, const struct bsdp_ack *r, struct server *s)
 {
-	size_t len = r->list.len;
+	size_t len = r->list_len;
 
 	memset(s, 0, sizeof(*s));
 	s->addr = r->server;
-	(void)sub_u16(r, BSDP_TAG_SERVER_PRIORITY, &s->priority); /* absent: 0, as Apple */
-	s->has_default = sub_u32(r, BSDP_TAG_DEFAULT_IMAGE, &s->default_id);
-	s->has_selected = sub_u32(r, BSDP_TAG_SELECTED_IMAGE, &s->selected_id);
+	(void)bsdp_ack_u16(r, BSDP_TAG_SERVER_PRIORITY, &s->priority); /* absent: 0, as Apple */
+	s->has_default = bsdp_ack_u32(r, BSDP_TAG_DEFAULT_IMAGE, &s->default_id);
+	s->has_selected = bsdp_ack_u32(r, BSDP_TAG_SELECTED_IMAGE, &s->selected_id);
 	s->list = malloc(len + 1);
-	s->images = calloc(len / BSDP_IMAGE_DESC_HDR + 1, sizeof(*s->images));
+	s->images = calloc(len / bsdp_image_desc_len(0) + 1, sizeof(*s->images));
 	if (!s->list || !s->images) {
 		server_free(s);
 		return -ENOMEM;
 	}
-	memcpy(s->list, r->list_buf, len);
+	memcpy(s->list, r->list, len);
 	if (read_images(cli, s, len) < 0) {
 		server_free(s);
 		return -EBADMSG;
@@ -1187,7 +984,7 @@ static bool server_known(const struct server_set *set, struct in_addr addr)
 	return false;
 }
 
-static int on_list_reply(struct client *c, struct reply *r, void *ctx)
+static int on_list_reply(struct client *c, struct bsdp_ack *r, void *ctx)
 {
 	struct server_set *set = ctx;
 	char ip[INET_ADDRSTRLEN];
@@ -1216,15 +1013,11 @@ static int on_list_reply(struct client *c, struct reply *r, void *ctx)
 
 static int run_list_exchange(struct client *c, struct server_set *set)
 {
-	struct bsdp_vendor v;
+	struct bsdp_client_request rq = request_of(c, BSDP_LIST, (struct in_addr){ 0 });
 
 	set->n = 0;
-	c->xid++; /* BSDPClientList: a new xid per run */
-	if (list_vendor(c, &v) < 0) {
-		log_msg(LOG_ERR, "option 43 of INFORM[LIST] exceeds 255 bytes");
-		return -1;
-	}
-	if (send_inform(c, &v, "LIST") < 0)
+	c->id.xid++; /* BSDPClientList: a new xid per run */
+	if (send_inform(c, &rq, "LIST") < 0)
 		return -1;
 	return collect(c, on_list_reply, set) < 0 ? -1 : 0;
 }
@@ -1468,8 +1261,9 @@ static bool server_offers(const struct server *s, uint32_t id)
 	return false;
 }
 
-/* SPEC §4.6: the highest Server Priority wins; the first to answer breaks
- * ties.  With offered_only false every server that answered is a candidate. */
+/* SPEC §4.6: the highest Server Priority wins.  §4.6 gives no tie-break;
+ * keeping the first to answer is bsdpc's own choice (docs/bsdp.md §1.4).
+ * With offered_only false every server that answered is a candidate. */
 static const struct server *best_server(const struct server_set *set, uint32_t id,
 					bool offered_only)
 {
@@ -1538,7 +1332,7 @@ struct select_wait {
 
 /* BSDPClientProcessSelect: ACK[SELECT] or ACK[FAILED] ends the wait; this
  * client also insists that the answer comes from the server it asked. */
-static int on_select_reply(struct client *c, struct reply *r, void *ctx)
+static int on_select_reply(struct client *c, struct bsdp_ack *r, void *ctx)
 {
 	const struct select_wait *w = ctx;
 	char ip[INET_ADDRSTRLEN];
@@ -1559,11 +1353,11 @@ static int on_select_reply(struct client *c, struct reply *r, void *ctx)
 }
 
 /* The image the server confirmed (sub-option 8), else the one asked for. */
-static uint32_t reply_image(const struct client *c, const struct reply *r)
+static uint32_t reply_image(const struct client *c, const struct bsdp_ack *r)
 {
 	uint32_t id;
 
-	return sub_u32(r, BSDP_TAG_SELECTED_IMAGE, &id) ? id : c->cli->image;
+	return bsdp_ack_u32(r, BSDP_TAG_SELECTED_IMAGE, &id) ? id : c->cli->image;
 }
 
 static void json_opt_string(FILE *f, const char *key, const void *data, size_t n, bool present)
@@ -1575,10 +1369,10 @@ static void json_opt_string(FILE *f, const char *key, const void *data, size_t n
 		fputs("null", f);
 }
 
-static void json_select(FILE *f, const struct client *c, const struct reply *r)
+static void json_select(FILE *f, const struct client *c, const struct bsdp_ack *r)
 {
 	const struct dhcp_option *root = dhcp_option_get(&r->view, DHCP_OPT_ROOT_PATH);
-	const struct suboption *machine = &r->sub[BSDP_TAG_MACHINE_NAME];
+	const struct bsdp_sub *machine = &r->sub[BSDP_TAG_MACHINE_NAME];
 	const struct dhcp_header *h = &r->view.hdr;
 	bool ack = r->message == BSDP_SELECT;
 
@@ -1605,10 +1399,10 @@ static void text_field(FILE *f, const char *label, const void *data, size_t n, b
 	fprintf(f, "  %-14s %s\n", label, present ? escaped(buf, data, n) : "(none)");
 }
 
-static void text_select(FILE *f, const struct client *c, const struct reply *r)
+static void text_select(FILE *f, const struct client *c, const struct bsdp_ack *r)
 {
 	const struct dhcp_option *root = dhcp_option_get(&r->view, DHCP_OPT_ROOT_PATH);
-	const struct suboption *machine = &r->sub[BSDP_TAG_MACHINE_NAME];
+	const struct bsdp_sub *machine = &r->sub[BSDP_TAG_MACHINE_NAME];
 	const struct dhcp_header *h = &r->view.hdr;
 	char ip[INET_ADDRSTRLEN];
 
@@ -1629,16 +1423,12 @@ static void text_select(FILE *f, const struct client *c, const struct reply *r)
 static int select_exchange(struct client *c, struct in_addr server)
 {
 	struct select_wait w = { .server = server };
-	struct bsdp_vendor v;
+	struct bsdp_client_request rq = request_of(c, BSDP_SELECT, server);
 	char ip[INET_ADDRSTRLEN];
 	int r;
 
-	c->xid++; /* BSDPClientSelect: a new xid */
-	if (select_vendor(c, server, c->cli->image, &v) < 0) {
-		log_msg(LOG_ERR, "option 43 of INFORM[SELECT] exceeds 255 bytes");
-		return EXIT_USAGE;
-	}
-	if (send_inform(c, &v, "SELECT") < 0 || (r = collect(c, on_select_reply, &w)) < 0)
+	c->id.xid++; /* BSDPClientSelect: a new xid */
+	if (send_inform(c, &rq, "SELECT") < 0 || (r = collect(c, on_select_reply, &w)) < 0)
 		return EXIT_USAGE;
 	if (r == 0) {
 		log_msg(LOG_ERR, "BSDP server %s did not answer SELECT on %s within %g s",

@@ -14,9 +14,8 @@
  * A transaction is complete when its second ACK arrives; the slot then
  * starts a new one at once.  A request unanswered after --timeout is
  * abandoned and its slot restarted, so one lost datagram cannot stall the
- * window.  Requests are laid out as tools/bsdpc.c lays them out (Apple's
- * make_bsdp_request) and every byte goes through bsdpd/dhcp.c and
- * bsdpd/bsdp.c.
+ * window.  Requests are built and replies accepted by the client codec
+ * that tools/bsdpc.c uses (lib/bsdp_client.c, after Apple's BSDPClient.c).
  *
  * The result is one line of key=value pairs on stdout, for scripts.
  */
@@ -24,7 +23,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
-#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -38,9 +36,10 @@
 #include <unistd.h>
 
 #include "bsdp.h"
+#include "bsdp_client.h"
 #include "dhcp.h"
 
-#define MAC_LEN 6
+#define MAC_LEN BSDP_CLIENT_MAC_LEN
 #define TX_MAX 576              /* requests are ~300 bytes after BOOTP padding */
 #define RX_MAX 8192             /* bsdpd's largest reply (BSDP_REPLY_MAX) */
 #define RX_BATCH 32             /* datagrams per recvmmsg */
@@ -57,13 +56,6 @@
 #define DEFAULT_TIMEOUT_MS 1000
 #define MAX_SECONDS 600.0       /* a load run always ends by itself */
 #define DEFAULT_MODEL "MacBookPro11,3"
-
-/* RFC 2132 codes that only a client asks for. */
-enum {
-	DHCP_OPT_SUBNET_MASK = 1,
-	DHCP_OPT_ROUTER = 3,
-	DHCP_OPT_BOOTFILE_NAME = 67,
-};
 
 struct cfg {
 	const char *ifname;
@@ -108,14 +100,14 @@ struct load {
 	struct cfg cfg;
 	int fd;
 	struct in_addr ciaddr;
-	char class_id[BSDP_CLASS_LEN + 1 + BSDP_ARCH_MAX + BSDP_MODEL_MAX];
+	char class_id[BSDP_CLIENT_CLASS_MAX + 1];
 	size_t class_len;
 	struct txn slots[WINDOW_MAX];
 	uint32_t next_mac;
 	uint32_t seq;
 	uint64_t count_from_ns;
 	struct counters n;
-	struct dhcp_view view;       /* 8 KiB: kept off the stack */
+	struct bsdp_ack ack;         /* 80 KiB: kept off the stack */
 	/* Requests queued for the next sendmmsg. */
 	struct sockaddr_in to;
 	struct mmsghdr txm[TX_BATCH];
@@ -321,49 +313,28 @@ static void pool_mac(uint32_t id, uint8_t mac[MAC_LEN])
 	mac[5] = (uint8_t)id;
 }
 
-/* tools/bsdpc.c list_vendor/select_vendor, in BSDPClient.c's order:
- * 1, 2 for LIST; 1, 2, 3, 8 for SELECT (SPEC §4.6). */
-static int bsdp_vendor(const struct txn *t, struct bsdp_vendor *v)
+/* The LIST is SPEC Table 5 (§4.5), the SELECT §4.6: sub-options 1, 2
+ * for LIST; 1, 2, 3, 8 for SELECT, with 3 = option 54 of the ACK[LIST]. */
+static struct bsdp_client_request request_of(const struct txn *t)
 {
-	int r;
-
-	bsdp_vendor_init(v);
-	r = bsdp_vendor_u8(v, BSDP_TAG_MESSAGE_TYPE,
-			   t->phase == PHASE_FIRST ? BSDP_LIST : BSDP_SELECT);
-	if (r == 0)
-		r = bsdp_vendor_u16(v, BSDP_TAG_VERSION, BSDP_VERSION_1_1);
-	if (r == 0 && t->phase == PHASE_SECOND)
-		r = bsdp_vendor_put(v, BSDP_TAG_SERVER_ID, &t->server.s_addr, 4);
-	if (r == 0 && t->phase == PHASE_SECOND)
-		r = bsdp_vendor_u32(v, BSDP_TAG_SELECTED_IMAGE, t->image);
-	return r;
+	if (t->phase == PHASE_FIRST)
+		return (struct bsdp_client_request){ .message = BSDP_LIST,
+						     .version = BSDP_VERSION_1_1 };
+	return (struct bsdp_client_request){ .message = BSDP_SELECT, .version = BSDP_VERSION_1_1,
+					     .server = t->server, .image = t->image };
 }
 
 /* make_bsdp_request: 53, 55, 57, 60, 43.  A plain INFORM keeps 53, 55
  * and 57 so the two servers parse requests of the same shape. */
 static int build_request(const struct load *ld, const struct txn *t, uint8_t *buf)
 {
-	static const uint8_t prl[] = { DHCP_OPT_SUBNET_MASK, DHCP_OPT_ROUTER,
-				       DHCP_OPT_BOOTFILE_NAME, DHCP_OPT_VENDOR,
-				       DHCP_OPT_CLASS_ID };
-	static const uint8_t mms[2] = { 1500 >> 8, 1500 & 0xff };
-	struct dhcp_header h = { .op = BOOTREQUEST, .htype = ARPHRD_ETHER, .hlen = MAC_LEN,
-				 .xid = t->xid, .ciaddr = ld->ciaddr };
-	struct dhcp_builder b;
-	struct bsdp_vendor v;
+	struct bsdp_client_id id = { .ip = ld->ciaddr, .xid = t->xid, .class_id = ld->class_id,
+				     .class_len = ld->class_len,
+				     .dhcp_max_size = BSDP_CLIENT_DHCP_MAX };
+	struct bsdp_client_request rq = request_of(t);
 
-	pool_mac(t->mac_id, h.chaddr);
-	if (dhcp_build_init(&b, buf, TX_MAX, &h) < 0 ||
-	    dhcp_build_u8(&b, DHCP_OPT_MESSAGE_TYPE, DHCP_INFORM) < 0 ||
-	    dhcp_build_option(&b, DHCP_OPT_PARAM_REQUEST, prl, sizeof(prl)) < 0 ||
-	    dhcp_build_option(&b, DHCP_OPT_MAX_MESSAGE_SIZE, mms, sizeof(mms)) < 0)
-		return -ENOSPC;
-	if (!ld->cfg.plain &&
-	    (dhcp_build_option(&b, DHCP_OPT_CLASS_ID, ld->class_id, ld->class_len) < 0 ||
-	     bsdp_vendor(t, &v) < 0 ||
-	     dhcp_build_option(&b, DHCP_OPT_VENDOR, v.buf, v.w.len) < 0))
-		return -ENOSPC;
-	return dhcp_build_finish(&b);
+	pool_mac(t->mac_id, id.mac);
+	return bsdp_client_build(buf, TX_MAX, &id, ld->cfg.plain ? NULL : &rq);
 }
 
 static void flush_requests(struct load *ld)
@@ -416,38 +387,15 @@ static void start_txn(struct load *ld, unsigned slot, uint64_t now)
 
 /* ---- replies ------------------------------------------------------------- */
 
-/* What a reply's option 43 says, first instance of each sub-option winning
- * as in Apple's dhcpol_find. */
-struct bsdp_seen {
-	bool has_type;
-	uint8_t type;
-	bool has_default;
-	uint32_t default_id;
-};
-
-static int see_suboption(uint8_t tag, const uint8_t *data, uint8_t len, void *ctx)
-{
-	struct bsdp_seen *s = ctx;
-
-	if (tag == BSDP_TAG_MESSAGE_TYPE && len == 1 && !s->has_type) {
-		s->has_type = true;
-		s->type = data[0];
-	} else if (tag == BSDP_TAG_DEFAULT_IMAGE && len == 4 && !s->has_default) {
-		s->has_default = true;
-		s->default_id = be32_get(data);
-	}
-	return 0;
-}
-
 /* The slot a reply answers, or NULL when it is stale or not for us. */
 static struct txn *match_reply(struct load *ld)
 {
-	const struct dhcp_header *h = &ld->view.hdr;
+	const struct dhcp_header *h = &ld->ack.view.hdr;
 	unsigned slot = h->xid & (WINDOW_MAX - 1);
 	struct txn *t = &ld->slots[slot];
 	uint8_t mac[MAC_LEN];
 
-	if (h->op != BOOTREPLY || ld->view.message_type != DHCP_ACK ||
+	if (h->op != BOOTREPLY || ld->ack.view.message_type != DHCP_ACK ||
 	    slot >= ld->cfg.window || t->xid != h->xid)
 		return NULL;
 	pool_mac(t->mac_id, mac);
@@ -467,41 +415,25 @@ static void complete_txn(struct load *ld, unsigned slot, uint64_t now)
 	start_txn(ld, slot, now);
 }
 
-/* BSDPClientProcess's test: option 60 exactly "AAPLBSDPC", a 4-byte
- * option 54, and option 43 with a message type.  Fills *s. */
-static bool bsdp_reply_ok(const struct dhcp_view *v, struct bsdp_seen *s,
-			  struct in_addr *server)
-{
-	const struct dhcp_option *cls = dhcp_option_get(v, DHCP_OPT_CLASS_ID);
-	const struct dhcp_option *sid = dhcp_option_get(v, DHCP_OPT_SERVER_ID);
-
-	memset(s, 0, sizeof(*s));
-	if (!cls || cls->len != BSDP_CLASS_LEN || memcmp(cls->data, BSDP_CLASS, BSDP_CLASS_LEN))
-		return false;
-	if (!sid || sid->len != 4 || bsdp_foreach_suboption(v, see_suboption, s) < 0)
-		return false;
-	memcpy(&server->s_addr, sid->data, 4);
-	return s->has_type;
-}
-
 static void on_bsdp_reply(struct load *ld, struct txn *t, uint64_t now)
 {
 	unsigned slot = (unsigned)(t - ld->slots);
-	struct bsdp_seen s;
-	struct in_addr server;
+	struct bsdp_ack *a = &ld->ack;
+	uint32_t image;
 
-	if (!bsdp_reply_ok(&ld->view, &s, &server)) {
+	if (bsdp_ack_check(a) != NULL) {
 		ld->n.ignored++;
-	} else if (s.type == BSDP_FAILED) {
+	} else if (a->message == BSDP_FAILED) {
 		ld->n.failed++;
 		start_txn(ld, slot, now);
-	} else if (t->phase == PHASE_FIRST && s.type == BSDP_LIST && s.has_default) {
+	} else if (t->phase == PHASE_FIRST && a->message == BSDP_LIST &&
+		   bsdp_ack_u32(a, BSDP_TAG_DEFAULT_IMAGE, &image)) {
 		/* SPEC §4.6: SELECT names the server from the ACK's option 54. */
 		t->phase = PHASE_SECOND;
-		t->image = s.default_id;
-		t->server = server;
+		t->image = image;
+		t->server = a->server;
 		queue_request(ld, slot, now);
-	} else if (t->phase == PHASE_SECOND && s.type == BSDP_SELECT) {
+	} else if (t->phase == PHASE_SECOND && a->message == BSDP_SELECT) {
 		complete_txn(ld, slot, now);
 	} else {
 		ld->n.ignored++;
@@ -525,7 +457,7 @@ static void on_datagram(struct load *ld, const uint8_t *pkt, size_t len, uint64_
 	struct txn *t;
 
 	ld->n.received++;
-	if (dhcp_parse(&ld->view, pkt, len) < 0 || !(t = match_reply(ld))) {
+	if (dhcp_parse(&ld->ack.view, pkt, len) < 0 || !(t = match_reply(ld))) {
 		ld->n.ignored++;
 		return;
 	}
@@ -640,8 +572,9 @@ int main(int argc, char **argv)
 	if (!ld)
 		die("calloc");
 	parse_args(&ld->cfg, argc, argv);
-	ld->class_len = (size_t)snprintf(ld->class_id, sizeof(ld->class_id), BSDP_CLASS "/i386/%s",
-					 ld->cfg.model);
+	/* check_args keeps the model short enough for option 60. */
+	ld->class_len = (size_t)bsdp_client_class_id(ld->class_id, sizeof(ld->class_id), "i386",
+						     ld->cfg.model);
 	open_socket(ld);
 	init_batches(ld);
 	run(ld);
