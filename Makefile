@@ -15,18 +15,20 @@ CFLAGS  ?= -O2 -g
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-# lib/: small pieces with no sockets and no third-party headers that every
-# program links (UTF-8, opening beneath a root, the binary plist pre-scan).
+# lib/: what the daemon, the tools, the tests and the fuzzers share — the
+# wire codecs (DHCP, BSDP, TFTP, the BSDP client side), UTF-8, opening
+# beneath a root, the binary plist pre-scan, logging.  No sockets and no
+# third-party headers.  Programs link it as an archive, so each takes only
+# the objects it uses.
 LIB_SRCS  := $(wildcard lib/*.c)
-# Code shared by the daemon, the tools, the tests and the fuzzers.
-CORE_SRCS := bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/responder.c bsdpd/bindings.c \
-             bsdpd/tftp.c bsdpd/tftp_transfer.c bsdpd/proxydhcp.c bsdpd/catalog_loader.c \
-             bsdpd/ipxe_template.c bsdpd/http_routes.c nbi/nbimage.c nbi/catalog.c nbi/pe.c \
-             $(LIB_SRCS)
+# The daemon's socket-free handlers and the NBImageInfo model: what the
+# unit tests and fuzzers drive.
+CORE_SRCS := bsdpd/responder.c bsdpd/bindings.c bsdpd/tftp_transfer.c bsdpd/proxydhcp.c \
+             bsdpd/catalog_loader.c bsdpd/ipxe_template.c bsdpd/http_routes.c \
+             nbi/nbimage.c nbi/catalog.c nbi/pe.c
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
-              bsdpd/log.c bsdpd/http.c
-BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c bsdpd/dhcp.c bsdpd/bsdp.c bsdpd/tftp.c \
-              bsdpd/log.c $(LIB_SRCS)
+              bsdpd/http.c
+BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -57,9 +59,11 @@ $(B)/rel/%.o: %.c $(wildcard include/*.h bsdpd/*.h tools/*.h) | build-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) -c $< -o $@
 
-$(B)/bsdpd: $(call obj,$(B)/rel,$(BSDPD_SRCS) $(CORE_SRCS))
+$(B)/rel/libbsdpd.a: $(call obj,$(B)/rel,$(LIB_SRCS))
+	$(AR) rcs $@ $^
+$(B)/bsdpd: $(call obj,$(B)/rel,$(BSDPD_SRCS) $(CORE_SRCS)) $(B)/rel/libbsdpd.a
 	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
-$(B)/bsdpc: $(call obj,$(B)/rel,$(BSDPC_SRCS))
+$(B)/bsdpc: $(call obj,$(B)/rel,$(BSDPC_SRCS)) $(B)/rel/libbsdpd.a
 	$(CC) $(CFLAGS) $^ -o $@
 
 # ---- sanitizer build for tests --------------------------------------------
@@ -67,20 +71,25 @@ $(B)/san-obj/%.o: %.c $(wildcard include/*.h bsdpd/*.h tests/unit/*.h tools/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) -Itests/unit $(SAN) -c $< -o $@
 
-$(B)/san/bsdpd: $(call obj,$(B)/san-obj,$(BSDPD_SRCS) $(CORE_SRCS)) | $(B)/san
+$(B)/san-obj/libbsdpd.a: $(call obj,$(B)/san-obj,$(LIB_SRCS))
+	$(AR) rcs $@ $^
+$(B)/san/bsdpd: $(call obj,$(B)/san-obj,$(BSDPD_SRCS) $(CORE_SRCS)) $(B)/san-obj/libbsdpd.a \
+		| $(B)/san
 	$(CC) $(SAN) $^ $(LIBS) -o $@
-$(B)/san/bsdpc: $(call obj,$(B)/san-obj,$(BSDPC_SRCS)) | $(B)/san
+$(B)/san/bsdpc: $(call obj,$(B)/san-obj,$(BSDPC_SRCS)) $(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ -o $@
-$(B)/san/test_%: $(B)/san-obj/tests/unit/test_%.o $(call obj,$(B)/san-obj,$(CORE_SRCS)) | $(B)/san
+$(B)/san/test_%: $(B)/san-obj/tests/unit/test_%.o $(call obj,$(B)/san-obj,$(CORE_SRCS)) \
+		$(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ $(LIBS) -lcmocka -o $@
 $(B)/san:
 	@mkdir -p $@
 
 # ---- libFuzzer targets (clang) ---------------------------------------------
 FUZZFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(wildcard include/*.h bsdpd/*.h) | build-deps
+$(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(LIB_SRCS) $(wildcard include/*.h bsdpd/*.h) \
+		| build-deps
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BASE) $(FUZZFLAGS) $< $(CORE_SRCS) $(LIBS) -o $@
+	$(CLANG) $(BASE) $(FUZZFLAGS) $< $(CORE_SRCS) $(LIB_SRCS) $(LIBS) -o $@
 
 # ---- tests ------------------------------------------------------------------
 deps:
@@ -121,18 +130,17 @@ demo: deps
 demo-run: $(B)/bsdpd $(B)/bsdpc
 	@BSDPD=$(B)/bsdpd BSDPC=$(B)/bsdpc bash tools/demo.sh
 
-$(B)/bsdp_load: $(call obj,$(B)/rel,tools/bench/bsdp_load.c $(LIB_SRCS) bsdpd/dhcp.c bsdpd/bsdp.c \
-		bsdpd/log.c)
+$(B)/bsdp_load: $(B)/rel/tools/bench/bsdp_load.o $(B)/rel/libbsdpd.a
 	$(CC) $(CFLAGS) $^ -o $@
 
 bench: $(B)/bsdpd $(B)/bsdpc $(B)/bsdp_load
 	@BSDPD=$(B)/bsdpd BSDPC=$(B)/bsdpc BSDP_LOAD=$(B)/bsdp_load bash tools/bench/bsdp-bench.sh
 
 # TFTP load generator (tools/bench/tftp-load.c) and the three-server benchmark.
-TFTP_LOAD_SRCS := tools/bench/tftp-load.c tools/tftp_fetch.c bsdpd/tftp.c
-$(B)/tftp-load: $(call obj,$(B)/rel,$(TFTP_LOAD_SRCS))
+TFTP_LOAD_SRCS := tools/bench/tftp-load.c tools/tftp_fetch.c
+$(B)/tftp-load: $(call obj,$(B)/rel,$(TFTP_LOAD_SRCS)) $(B)/rel/libbsdpd.a
 	$(CC) $(CFLAGS) $^ -o $@
-$(B)/san/tftp-load: $(call obj,$(B)/san-obj,$(TFTP_LOAD_SRCS)) | $(B)/san
+$(B)/san/tftp-load: $(call obj,$(B)/san-obj,$(TFTP_LOAD_SRCS)) $(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ -o $@
 
 bench-tftp: $(B)/bsdpd $(B)/tftp-load
@@ -155,7 +163,7 @@ clean:
 # (tests/unit/test_nbi*.c, test_pe.c); fuzz_pe needs only pe.c.
 NBI_LIBS     := $(shell pkg-config --libs libplist-2.0 libxml-2.0 2>/dev/null)
 NBI_LIB_SRCS := nbi/pe.c nbi/bundle.c nbi/inspect.c nbi/show.c nbi/json.c nbi/nbimage.c \
-                nbi/catalog.c $(LIB_SRCS)
+                nbi/catalog.c
 NBI_SRCS     := nbi/main.c $(NBI_LIB_SRCS)
 NBI_TESTS    := $(filter test_nbi% test_pe,$(UNIT_TESTS))
 
@@ -165,12 +173,12 @@ integration: $(B)/san/nbi
 integration: export NBI := $(B)/san/nbi
 install: install-nbi
 
-$(B)/nbi: $(call obj,$(B)/rel,$(NBI_SRCS))
+$(B)/nbi: $(call obj,$(B)/rel,$(NBI_SRCS)) $(B)/rel/libbsdpd.a
 	$(CC) $(CFLAGS) $^ $(NBI_LIBS) -o $@
-$(B)/san/nbi: $(call obj,$(B)/san-obj,$(NBI_SRCS)) | $(B)/san
+$(B)/san/nbi: $(call obj,$(B)/san-obj,$(NBI_SRCS)) $(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ $(NBI_LIBS) -o $@
 $(addprefix $(B)/san/,$(NBI_TESTS)): $(B)/san/%: $(B)/san-obj/tests/unit/%.o \
-		$(call obj,$(B)/san-obj,$(NBI_LIB_SRCS)) | $(B)/san
+		$(call obj,$(B)/san-obj,$(NBI_LIB_SRCS)) $(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ $(NBI_LIBS) -lcmocka -o $@
 $(B)/fuzz/fuzz_pe: tests/fuzz/fuzz_pe.c nbi/pe.c $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
