@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,9 @@
 
 #include "bindings.h"
 #include "bsdp.h"
+#include "http.h"
+#include "http_routes.h"
+#include "ipxe_template.h"
 #include "log.h"
 #include "loop.h"
 #include "nbimage.h"
@@ -49,6 +53,11 @@ static const char usage_text[] =
 "not ask for BSDP, so it can share a LAN with the site's DHCP server.\n"
 "It also serves the boot files by TFTP from the same DIR, so the path it\n"
 "announces is the path it serves.\n"
+"\n"
+"For PCs, and for the iPXE a Mac boots into, bsdpd is a proxyDHCP server\n"
+"beside the site's DHCP server: PXE firmware gets a booter by TFTP, iPXE\n"
+"gets the URL of its script, http://ADDRESS/boot.ipxe, from bsdpd's own\n"
+"HTTP server.  A proxy reply never carries an address.\n"
 "\n"
 "Options:\n"
 "  -r, --root DIR        directory holding NAME.nbi bundles (default " DEFAULT_ROOT ")\n"
@@ -84,6 +93,25 @@ static const char usage_text[] =
 "                        concurrent TFTP transfers to one IP address, 1-65535\n"
 "                        (default 8; firmware fetches one file at a time); a\n"
 "                        request beyond them gets an error at once\n"
+"      --proxy-dhcp off|known|all\n"
+"                        which PXE and iPXE clients get proxy offers on ports\n"
+"                        67 and 4011 (default known: only machines bsdpd has\n"
+"                        seen boot through it, by a BSDP binding or a TFTP\n"
+"                        download in the last 10 minutes; all: every one)\n"
+"      --boot-file ARCH=PATH\n"
+"                        the booter PXE firmware of ARCH gets, PATH under DIR;\n"
+"                        ARCH is bios, efi-ia32, efi-x64, efi-arm64, http-x64\n"
+"                        or its option-93 number; repeat for several (default\n"
+"                        for EFI: the default NetBoot image's booter when it\n"
+"                        is a plain EFI application of that type)\n"
+"      --no-http         do not serve HTTP (iPXE then gets no script URL)\n"
+"      --http-port N     TCP port of the HTTP server (default 80)\n"
+"      --http-root DIR   where HTTP files and the boot.ipxe template live\n"
+"                        (default: the --root DIR)\n"
+"      --http-max-connections N\n"
+"                        concurrent HTTP connections, 1-65535 (default 256);\n"
+"                        beyond them a request gets 503 with Retry-After,\n"
+"                        which iPXE honours, so a boot storm is paced\n"
 "  -u, --user USER       once the sockets are bound, run as USER; the state\n"
 "                        directory is given to USER and the database opened\n"
 "                        as USER (default: keep running as the user that\n"
@@ -91,19 +119,23 @@ static const char usage_text[] =
 "  -f, --foreground      stay in the foreground and log to standard error\n"
 "                        (default: detach and log to syslog)\n"
 "  -n, --check           print the catalog as the server sees it, with every\n"
-"                        problem, and exit: 0 when no bundle has an error,\n"
-"                        1 when one has, 2 when DIR cannot be read\n"
+"                        problem, check the boot files and the boot.ipxe\n"
+"                        template, and exit: 0 when nothing has an error,\n"
+"                        1 when something has, 2 when DIR cannot be read\n"
 "  -v, --verbose         also log debug messages\n"
 "  -q, --quiet           log only warnings and errors\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n"
 "\n"
-"Signals: SIGHUP re-reads the image root; SIGINT and SIGTERM stop.\n"
+"Signals: SIGHUP re-reads the image root and the boot.ipxe template;\n"
+"SIGINT and SIGTERM stop.\n"
 "\n"
 "Examples:\n"
 "  bsdpd --check --root /srv/netboot\n"
 "  bsdpd --foreground --root /srv/netboot --interface eth1\n"
 "  bsdpd --foreground --root /srv/netboot --tftp-single-port --tftp-max-blksize 1400\n"
+"  bsdpd --root /srv/netboot --interface eth1 --proxy-dhcp all \\\n"
+"        --boot-file efi-x64=iPXE.nbi/i386/booter\n"
 "\n"
 "Each bundle is DIR/NAME.nbi with an NBImageInfo.plist and the boot file\n"
 "at NAME.nbi/<arch>/<BootFile>; build one with nbi(1).  A bundle with an\n"
@@ -118,6 +150,12 @@ enum {
 	OPT_TFTP_SINGLE_PORT,
 	OPT_TFTP_MAX_TRANSFERS,
 	OPT_TFTP_MAX_PER_CLIENT,
+	OPT_PROXY_DHCP,
+	OPT_BOOT_FILE,
+	OPT_NO_HTTP,
+	OPT_HTTP_PORT,
+	OPT_HTTP_ROOT,
+	OPT_HTTP_MAX_CONNECTIONS,
 	OPT_MAX_BINDINGS,
 	OPT_BINDING_EXPIRY,
 };
@@ -126,6 +164,7 @@ struct options {
 	struct bsdpd_config cfg;
 	bool foreground;
 	bool check;
+	struct http_config http;     /* outlives the HTTP service */
 	const char *user;
 	int log_level;
 	char hostname[256];
@@ -178,6 +217,18 @@ static void add_interface(struct options *o, const char *name)
 	o->cfg.interfaces[o->cfg.n_interfaces++] = name;
 }
 
+static void add_boot_file(struct options *o, const char *arg)
+{
+	struct proxy_boot_file bf;
+	char err[256];
+
+	if (proxy_boot_file_parse(arg, &bf, err, sizeof(err)) < 0)
+		usage_error("%s", err);
+	if (o->cfg.boot_file[bf.arch])
+		usage_error("--boot-file %s given twice", proxy_arch_name(bf.arch));
+	o->cfg.boot_file[bf.arch] = bf.path;
+}
+
 static void parse_options(struct options *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -192,6 +243,12 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "tftp-single-port", no_argument, NULL, OPT_TFTP_SINGLE_PORT },
 		{ "tftp-max-transfers", required_argument, NULL, OPT_TFTP_MAX_TRANSFERS },
 		{ "tftp-max-per-client", required_argument, NULL, OPT_TFTP_MAX_PER_CLIENT },
+		{ "proxy-dhcp", required_argument, NULL, OPT_PROXY_DHCP },
+		{ "boot-file", required_argument, NULL, OPT_BOOT_FILE },
+		{ "no-http", no_argument, NULL, OPT_NO_HTTP },
+		{ "http-port", required_argument, NULL, OPT_HTTP_PORT },
+		{ "http-root", required_argument, NULL, OPT_HTTP_ROOT },
+		{ "http-max-connections", required_argument, NULL, OPT_HTTP_MAX_CONNECTIONS },
 		{ "max-bindings", required_argument, NULL, OPT_MAX_BINDINGS },
 		{ "binding-expiry", required_argument, NULL, OPT_BINDING_EXPIRY },
 		{ "user", required_argument, NULL, 'u' },
@@ -228,6 +285,20 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_TFTP_MAX_PER_CLIENT:
 			o->cfg.tftp_max_per_client = (unsigned)parse_number(
 				"--tftp-max-per-client", optarg, 1, 65535);
+			break;
+		case OPT_PROXY_DHCP:
+			if (proxy_mode_parse(optarg, &o->cfg.proxy_mode) < 0)
+				usage_error("--proxy-dhcp must be off, known or all, not '%s'", optarg);
+			break;
+		case OPT_BOOT_FILE: add_boot_file(o, optarg); break;
+		case OPT_NO_HTTP: o->cfg.http_disabled = true; break;
+		case OPT_HTTP_PORT:
+			o->cfg.http_port = (uint16_t)parse_number("--http-port", optarg, 1, 65535);
+			break;
+		case OPT_HTTP_ROOT: o->cfg.http_root = optarg; break;
+		case OPT_HTTP_MAX_CONNECTIONS:
+			o->cfg.http_max_connections = (unsigned)parse_number(
+				"--http-max-connections", optarg, 1, 65535);
 			break;
 		case OPT_MAX_BINDINGS:
 			o->cfg.max_bindings = (unsigned)parse_number("--max-bindings", optarg, 1,
@@ -274,6 +345,43 @@ static void print_image(const struct nb_image *img)
 	       img->enabled ? "yes" : "no", archs, nb_type_name(img->type), boot, img->name);
 }
 
+/* What the proxyDHCP and HTTP services would refuse at start-up or at
+ * boot time: each --boot-file, and the boot.ipxe template.  Returns the
+ * number of errors printed. */
+static size_t check_chain(const struct options *o)
+{
+	struct proxy_file_check chk;
+	struct ipxe_template *script = NULL;
+	char err[512];
+	bool builtin;
+	size_t errors = 0;
+	int fd = open(o->cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	for (int a = 0; a < PROXY_ARCH_COUNT && fd >= 0; a++) {
+		if (!o->cfg.boot_file[a])
+			continue;
+		if (proxy_boot_file_check_at(fd, (enum proxy_arch)a, o->cfg.boot_file[a], &chk) < 0)
+			errors += printf("error: --boot-file: %s\n", chk.message) > 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (o->cfg.http_disabled)
+		return errors;
+	fd = open(o->cfg.http_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		errors += printf("error: --http-root %s: %s\n", o->cfg.http_root,
+				 strerror(errno)) > 0;
+	else if (http_script_load(fd, &script, &builtin, err, sizeof(err)) < 0)
+		errors += printf("error: %s\n", err) > 0;
+	else
+		printf("boot.ipxe: %s\n", builtin ? "none in the HTTP root; the built-in menu is "
+			"served" : "template loads");
+	ipxe_template_free(script);
+	if (fd >= 0)
+		close(fd);
+	return errors;
+}
+
 static int run_check(const struct options *o)
 {
 	struct nb_catalog cat;
@@ -293,7 +401,7 @@ static int run_check(const struct options *o)
 	for (size_t i = 0; i < cat.problems.n; i++)
 		printf("%s: %s: %s\n", cat.problems.v[i].severity == NB_ERROR ? "error" : "warning",
 		       cat.problems.v[i].path, cat.problems.v[i].message);
-	errors = nb_problems_count(&cat.problems, NB_ERROR);
+	errors = nb_problems_count(&cat.problems, NB_ERROR) + check_chain(o);
 	warnings = nb_problems_count(&cat.problems, NB_WARNING);
 	printf("%zu image%s, %zu error%s, %zu warning%s\n", cat.n_images,
 	       cat.n_images == 1 ? "" : "s", errors, errors == 1 ? "" : "s", warnings,
@@ -308,6 +416,7 @@ struct signals {
 	int fd;
 	struct bsdp_service *svc;
 	struct tftp_service *tftp;
+	struct http_service *http;
 };
 
 /* SIGHUP only starts the re-read (server.c loads it on another thread),
@@ -321,6 +430,8 @@ static void on_signal(struct loop *loop, int fd, uint32_t events, void *ctx)
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			bsdp_service_reload(sg->svc);
+			if (sg->http)
+				http_service_reload(sg->http);
 		} else {
 			log_msg(LOG_INFO, "signal %u: stopping", si.ssi_signo);
 			loop_stop(loop);
@@ -511,6 +622,22 @@ static int log_failure(char *err)
 /* Binds and opens as root what needs it (TFTP port 69 and the root, BSDP
  * port 67), checks the state directory, gives up root, and only then
  * opens the database. */
+/* Binds the HTTP port before privileges are dropped; libmicrohttpd runs
+ * on this loop (http.c). */
+static int start_http(struct options *o, struct loop *loop, struct signals *sg)
+{
+	char *err = NULL;
+
+	o->http = (struct http_config){
+		.root = o->cfg.http_root, .port = o->cfg.http_port,
+		.max_connections = o->cfg.http_max_connections,
+		.idle_timeout = HTTP_DEFAULT_IDLE_TIMEOUT,
+		.hooks = { .ctx = sg->svc, .client_info = bsdp_service_client_info },
+	};
+	sg->http = http_service_new(&o->http, loop, &err);
+	return sg->http ? 0 : log_failure(err);
+}
+
 static int start_services(struct options *o, struct loop *loop, struct signals *sg)
 {
 	struct run_as as;
@@ -523,11 +650,30 @@ static int start_services(struct options *o, struct loop *loop, struct signals *
 		sg->tftp = tftp_service_new(&o->cfg, loop, &err);
 	if (!sg->svc || (!o->cfg.tftp_disabled && !sg->tftp))
 		return log_failure(err);
+	if (sg->tftp)
+		tftp_service_on_served(sg->tftp, bsdp_service_note_tftp, sg->svc);
+	if (!o->cfg.http_disabled && start_http(o, loop, sg) < 0)
+		return -1;
 	if (prepare_state_dir(o->cfg.state_dir, o->user ? &as : NULL) < 0 ||
 	    (o->user && drop_privileges(&as) < 0))
 		return -1;
 	if (bsdp_service_open_bindings(sg->svc, &err) < 0)
 		return log_failure(err);
+	return 0;
+}
+
+/* Start-up errors (a busy port, a bad boot file, a state directory that is
+ * not what it should be) go to the terminal: bsdpd detaches only once
+ * every service is up, and from then on logs to syslog. */
+static int detach(const struct options *o)
+{
+	if (o->foreground)
+		return 0;
+	log_open("bsdpd", false, o->log_level);
+	if (daemon(0, 0) < 0) {
+		log_msg(LOG_ERR, "cannot detach: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -541,16 +687,36 @@ static int run_server(struct options *o)
 	nb_init();
 	if (!loop || sg.fd < 0 || loop_add(loop, sg.fd, EPOLLIN, on_signal, &sg) < 0)
 		log_msg(LOG_ERR, "cannot set up the event loop: %s", strerror(errno));
-	else if (start_services(o, loop, &sg) == 0) {
+	else if (start_services(o, loop, &sg) == 0 && detach(o) == 0) {
 		log_msg(LOG_INFO, "bsdpd %s ready, priority %u", BSDPD_VERSION, o->cfg.priority);
 		r = loop_run(loop);
 	}
+	http_service_free(sg.http);
 	tftp_service_free(sg.tftp);
 	bsdp_service_free(sg.svc);
 	if (sg.fd >= 0)
 		close(sg.fd);
 	loop_free(loop);
 	return r < 0 ? 1 : 0;
+}
+
+/* daemon() moves to /, and the catalog is re-read by path on SIGHUP:
+ * make the paths absolute first.  A root that does not exist is reported
+ * by the service that opens it. */
+static void absolute_paths(struct options *o)
+{
+	static char root[PATH_MAX], http_root[PATH_MAX], state[PATH_MAX];
+	char cwd[PATH_MAX];
+
+	if (realpath(o->cfg.root, root))
+		o->cfg.root = root;
+	if (!o->cfg.http_root)
+		o->cfg.http_root = o->cfg.root;
+	else if (realpath(o->cfg.http_root, http_root))
+		o->cfg.http_root = http_root;
+	if (o->cfg.state_dir[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+	    snprintf(state, sizeof(state), "%s/%s", cwd, o->cfg.state_dir) < (int)sizeof(state))
+		o->cfg.state_dir = state;
 }
 
 int main(int argc, char **argv)
@@ -562,19 +728,18 @@ int main(int argc, char **argv)
 			 .tftp_max_transfers = TFTP_DEFAULT_MAX_TRANSFERS,
 			 .tftp_max_per_client = TFTP_DEFAULT_MAX_PER_CLIENT,
 			 .max_bindings = BINDINGS_DEFAULT_MAX,
-			 .binding_expiry_days = BINDINGS_DEFAULT_EXPIRY_DAYS },
+			 .binding_expiry_days = BINDINGS_DEFAULT_EXPIRY_DAYS,
+			 .proxy_mode = PROXY_MODE_KNOWN, .http_port = HTTP_DEFAULT_PORT,
+			 .http_max_connections = HTTP_DEFAULT_MAX_CONNECTIONS },
 		.log_level = LOG_INFO,
 	};
 
 	parse_options(&o, argc, argv);
+	absolute_paths(&o);
 	if (o.check)
 		return run_check(&o);
 	if (!o.cfg.hostname && gethostname(o.hostname, sizeof(o.hostname) - 1) == 0)
 		o.cfg.hostname = o.hostname;
-	log_open("bsdpd", o.foreground, o.log_level);
-	if (!o.foreground && daemon(0, 0) < 0) {
-		log_msg(LOG_ERR, "cannot detach: %s", strerror(errno));
-		return 1;
-	}
+	log_open("bsdpd", true, o.log_level);
 	return run_server(&o);
 }

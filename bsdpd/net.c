@@ -2,6 +2,7 @@
 #include "net.h"
 
 #include <errno.h>
+#include <net/if_arp.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -150,4 +151,29 @@ const struct net_iface *net_iface_cached(struct net_iface_cache *cache, int ifin
 		slot->fetched = now;
 	}
 	return &slot->ifc;
+}
+
+/* The kernel's neighbour entry for ip on ifindex: a TFTP client on the
+ * link has just been answered, so its ARP entry is fresh.  Relayed
+ * clients have none (-ENXIO). */
+int net_neighbour_mac(int ifindex, struct in_addr ip, uint8_t mac[6])
+{
+	struct arpreq ar = { .arp_flags = 0 };
+	struct sockaddr_in *pa = (struct sockaddr_in *)(void *)&ar.arp_pa;
+	int fd, r;
+
+	pa->sin_family = AF_INET;
+	pa->sin_addr = ip;
+	if (!if_indextoname((unsigned)ifindex, ar.arp_dev))
+		return -errno;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = ioctl(fd, SIOCGARP, &ar) < 0 ? -errno : 0;
+	close(fd);
+	if (r == 0 && !(ar.arp_flags & ATF_COM))
+		r = -ENXIO;
+	if (r == 0)
+		memcpy(mac, ar.arp_ha.sa_data, 6);
+	return r;
 }

@@ -43,6 +43,10 @@ int net_iface_get(int ifindex, struct net_iface *out);
 /* Whether an interface may be served when no --interface was given. */
 bool net_iface_servable(const struct net_iface *ifc);
 
+/* The MAC of a neighbour on ifindex from the kernel's ARP table:
+ * 0, -ENXIO when there is no complete entry, or -errno. */
+int net_neighbour_mac(int ifindex, struct in_addr ip, uint8_t mac[6]);
+
 /* Interface facts looked up per datagram, cached for a couple of seconds
  * so a burst costs no ioctls and address or MTU changes are still seen. */
 #define NET_IFACE_CACHE_SLOTS 64

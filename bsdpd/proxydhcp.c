@@ -8,6 +8,8 @@
  */
 #include "proxydhcp.h"
 
+#include "beneath.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -719,4 +721,16 @@ int proxy_default_booter(const struct nb_catalog *cat, char *path, size_t cap)
 		return nb_image_boot_path(img, "i386", path, cap);
 	}
 	return -ENOENT;
+}
+
+int proxy_boot_file_check_at(int rootfd, enum proxy_arch arch, const char *path,
+			     struct proxy_file_check *out)
+{
+	struct stat st;
+	int fd = beneath_open_served(rootfd, path, &st);
+	int r = proxy_boot_file_check(arch, path, fd, out);
+
+	if (fd >= 0)
+		close(fd);
+	return r;
 }

@@ -181,6 +181,11 @@ struct proxy_file_check {
 int proxy_boot_file_check(enum proxy_arch arch, const char *path, int fd,
 			  struct proxy_file_check *out);
 
+/* The same for path under rootfd, opened as the TFTP server opens it
+ * (lib/beneath.c). */
+int proxy_boot_file_check_at(int rootfd, enum proxy_arch arch, const char *path,
+			     struct proxy_file_check *out);
+
 /* The booter of the catalog's default NetBoot image, "<bundle>/i386/<BootFile>",
  * the candidate default for efi-x64 and efi-ia32: the daemon passes it to
  * proxy_boot_file_check() for each and uses it where that returns 0 (an

@@ -12,7 +12,7 @@
 
 /* Everything the decision needs, parsed once. */
 struct request {
-	struct dhcp_view view;
+	const struct dhcp_view *view;  /* parsed once by the caller */
 	struct bsdp_request bsdp;
 	struct nb_client client;
 	const struct bsdp_rx *rx;
@@ -104,14 +104,14 @@ static enum bsdp_drop off_link(struct in_addr a, const struct bsdp_rx *rx)
  * knows; its address must still be one a host can hold. */
 static enum bsdp_drop ciaddr_refusal(const struct request *rq)
 {
-	struct in_addr ci = rq->view.hdr.ciaddr;
+	struct in_addr ci = rq->view->hdr.ciaddr;
 	enum bsdp_drop why = not_unicast(ci);
 
 	if (why != BSDP_DROP_NONE)
 		return why;
 	if (ci.s_addr == rq->rx->if_addr.s_addr)
 		return BSDP_DROP_CIADDR_SERVER;
-	if (rq->view.hdr.giaddr.s_addr != INADDR_ANY)
+	if (rq->view->hdr.giaddr.s_addr != INADDR_ANY)
 		return BSDP_DROP_NONE;
 	return off_link(ci, rq->rx);
 }
@@ -191,7 +191,7 @@ size_t bsdp_reply_limit(const struct dhcp_view *view, const struct bsdp_request 
  * siaddr.  yiaddr is forced to 0: bsdpd never offers an address. */
 static struct dhcp_header reply_header(const struct request *rq, struct in_addr siaddr)
 {
-	struct dhcp_header h = rq->view.hdr;
+	struct dhcp_header h = rq->view->hdr;
 
 	h.op = BOOTREPLY;
 	h.hops = 0;
@@ -234,7 +234,7 @@ static int finish_reply(struct dhcp_builder *b, struct bsdp_tx *tx)
  * also when relayed; Apple does not send them back through giaddr. */
 static void address_inform_reply(const struct request *rq, struct bsdp_tx *tx)
 {
-	tx->dst = rq->view.hdr.ciaddr;
+	tx->dst = rq->view->hdr.ciaddr;
 	tx->dst_port = rq->bsdp.has_reply_port ? rq->bsdp.reply_port : DHCP_CLIENT_PORT;
 }
 
@@ -336,7 +336,7 @@ static enum bsdp_verdict ack_list(const struct bsdp_responder *rs, const struct 
 	/* Apple sends no ACK[LIST] when no image applies to this client. */
 	if (!dflt)
 		return drop(ev, BSDP_DROP_NO_IMAGE);
-	if (begin_reply(&b, tx, bsdp_reply_limit(&rq->view, &rq->bsdp), &h, DHCP_ACK,
+	if (begin_reply(&b, tx, bsdp_reply_limit(rq->view, &rq->bsdp), &h, DHCP_ACK,
 			rq->rx->if_addr) < 0 ||
 	    list_header_suboptions(&p.v, current_priority(rs), dflt, bound) < 0)
 		return drop(ev, BSDP_DROP_REPLY_TOO_BIG);
@@ -362,7 +362,7 @@ static enum bsdp_verdict ack_failed(const struct request *rq, struct bsdp_tx *tx
 	struct bsdp_vendor v;
 
 	bsdp_vendor_init(&v);
-	if (begin_reply(&b, tx, bsdp_reply_limit(&rq->view, &rq->bsdp), &h, DHCP_ACK,
+	if (begin_reply(&b, tx, bsdp_reply_limit(rq->view, &rq->bsdp), &h, DHCP_ACK,
 			rq->rx->if_addr) < 0 ||
 	    bsdp_vendor_u8(&v, BSDP_TAG_MESSAGE_TYPE, BSDP_FAILED) < 0 ||
 	    put_vendor(&b, &v) < 0 || finish_reply(&b, tx) < 0)
@@ -464,7 +464,7 @@ static int put_boot_options(struct dhcp_builder *b, const struct boot_reply *br,
 static int record_binding(const struct bsdp_responder *rs, const struct request *rq,
 			  const struct nb_image *img, struct binding *bd)
 {
-	*bd = (struct binding){ .image_id = img->id, .ip = rq->view.hdr.ciaddr,
+	*bd = (struct binding){ .image_id = img->id, .ip = rq->view->hdr.ciaddr,
 				.updated = rq->rx->now };
 	memcpy(bd->mac, rq->client.mac, 6);
 	snprintf(bd->arch, sizeof(bd->arch), "%s", rq->client.arch);
@@ -513,7 +513,7 @@ static enum bsdp_verdict ack_select(const struct bsdp_responder *rs, const struc
 	    boot_reply_init(&br, rs, rq, img, bd.number) < 0)
 		return ack_failed(rq, tx, ev);
 	bsdp_vendor_init(&v);
-	if (begin_reply(&b, tx, bsdp_reply_limit(&rq->view, &rq->bsdp), &br.h, DHCP_ACK,
+	if (begin_reply(&b, tx, bsdp_reply_limit(rq->view, &rq->bsdp), &br.h, DHCP_ACK,
 			rq->rx->if_addr) < 0 ||
 	    bsdp_vendor_u8(&v, BSDP_TAG_MESSAGE_TYPE, BSDP_SELECT) < 0 ||
 	    bsdp_vendor_u32(&v, BSDP_TAG_SELECTED_IMAGE, img->id) < 0 ||
@@ -542,9 +542,9 @@ static enum bsdp_verdict offer_bound(const struct bsdp_responder *rs, const stru
 
 	/* giaddr is as unauthenticated as ciaddr, and here it is the destination:
 	 * a relay's unicast address, and not ours (the OFFER would come back). */
-	if (rq->view.hdr.giaddr.s_addr != INADDR_ANY &&
-	    (not_unicast(rq->view.hdr.giaddr) ||
-	     rq->view.hdr.giaddr.s_addr == rq->rx->if_addr.s_addr))
+	if (rq->view->hdr.giaddr.s_addr != INADDR_ANY &&
+	    (not_unicast(rq->view->hdr.giaddr) ||
+	     rq->view->hdr.giaddr.s_addr == rq->rx->if_addr.s_addr))
 		return drop(ev, BSDP_DROP_GIADDR);
 	if (!img || bindings_get(rs->bindings, rq->client.mac, &bd) < 0)
 		return drop(ev, BSDP_DROP_NOT_BOUND);
@@ -552,13 +552,13 @@ static enum bsdp_verdict offer_bound(const struct bsdp_responder *rs, const stru
 		return drop(ev, BSDP_DROP_REPLY_TOO_BIG);
 	br.h.ciaddr.s_addr = INADDR_ANY;
 	bsdp_vendor_init(&v);
-	if (begin_reply(&b, tx, offer_limit(&rq->view), &br.h,
+	if (begin_reply(&b, tx, offer_limit(rq->view), &br.h,
 			DHCP_OFFER, rq->rx->if_addr) < 0 ||
 	    bsdp_vendor_u32(&v, BSDP_TAG_SELECTED_IMAGE, img->id) < 0 ||
 	    put_boot_options(&b, &br, &v) < 0 || finish_reply(&b, tx) < 0)
 		return drop(ev, BSDP_DROP_REPLY_TOO_BIG);
-	if (rq->view.hdr.giaddr.s_addr != INADDR_ANY) {
-		tx->dst = rq->view.hdr.giaddr;
+	if (rq->view->hdr.giaddr.s_addr != INADDR_ANY) {
+		tx->dst = rq->view->hdr.giaddr;
 		tx->dst_port = DHCP_SERVER_PORT;
 	} else {
 		tx->dst.s_addr = INADDR_BROADCAST;
@@ -572,10 +572,9 @@ static enum bsdp_verdict offer_bound(const struct bsdp_responder *rs, const stru
 
 /* ---- classification ---------------------------------------------------- */
 
-static int parse_dhcp_request(struct request *rq, const uint8_t *pkt, size_t len)
+static int client_mac(struct request *rq)
 {
-	if (dhcp_parse(&rq->view, pkt, len) < 0 || rq->view.hdr.op != BOOTREQUEST ||
-	    !dhcp_chaddr_mac(&rq->view.hdr, rq->client.mac))
+	if (rq->view->hdr.op != BOOTREQUEST || !dhcp_chaddr_mac(&rq->view->hdr, rq->client.mac))
 		return -EBADMSG;
 	return 0;
 }
@@ -584,14 +583,14 @@ static int parse_dhcp_request(struct request *rq, const uint8_t *pkt, size_t len
  * BSDP and worth a word in the log when it goes unanswered. */
 static bool has_client_class(const struct request *rq, struct bsdp_class *cls)
 {
-	const struct dhcp_option *o60 = dhcp_option_get(&rq->view, DHCP_OPT_CLASS_ID);
+	const struct dhcp_option *o60 = dhcp_option_get(rq->view, DHCP_OPT_CLASS_ID);
 
 	return o60 && bsdp_parse_class(o60->data, o60->len, cls) == 0;
 }
 
 static enum bsdp_drop parse_bsdp_request(struct request *rq)
 {
-	if (bsdp_parse_request(&rq->view, &rq->bsdp) < 0)
+	if (bsdp_parse_request(rq->view, &rq->bsdp) < 0)
 		return BSDP_DROP_MALFORMED;
 	/* is_bsdp_packet accepts only these versions ("unsupported BSDP version"). */
 	if (rq->bsdp.version != BSDP_VERSION_1_1 && rq->bsdp.version != BSDP_VERSION_1_0 &&
@@ -609,7 +608,7 @@ static enum bsdp_drop parse_bsdp_request(struct request *rq)
  * siaddr or sname is not for us. */
 static bool addressed_elsewhere(const struct bsdp_responder *rs, const struct request *rq)
 {
-	const struct dhcp_header *h = &rq->view.hdr;
+	const struct dhcp_header *h = &rq->view->hdr;
 
 	if (h->siaddr.s_addr != INADDR_ANY && h->siaddr.s_addr != rq->rx->if_addr.s_addr)
 		return true;
@@ -620,7 +619,7 @@ static bool addressed_elsewhere(const struct bsdp_responder *rs, const struct re
  * tells us the address the site's DHCP server gave it.  Never answered. */
 static void note_requested_address(const struct bsdp_responder *rs, const struct request *rq)
 {
-	const struct dhcp_option *o50 = dhcp_option_get(&rq->view, DHCP_OPT_REQUESTED_IP);
+	const struct dhcp_option *o50 = dhcp_option_get(rq->view, DHCP_OPT_REQUESTED_IP);
 	struct in_addr ip;
 
 	if (!o50 || o50->len != 4)
@@ -636,7 +635,7 @@ static enum bsdp_verdict inform(const struct bsdp_responder *rs, const struct re
 
 	/* Apple ignores an INFORM without ciaddr ("INFORM with no IP address"):
 	 * there is nowhere to send the reply. */
-	if (rq->view.hdr.ciaddr.s_addr == INADDR_ANY)
+	if (rq->view->hdr.ciaddr.s_addr == INADDR_ANY)
 		return drop(ev, BSDP_DROP_NO_CIADDR);
 	/* Checked before any decision, so a refused request changes no binding. */
 	if ((why = ciaddr_refusal(rq)) != BSDP_DROP_NONE)
@@ -663,15 +662,15 @@ static enum bsdp_verdict answer_bsdp(const struct bsdp_responder *rs, struct req
 	enum bsdp_drop why;
 
 	memcpy(ev->mac, rq->client.mac, 6);
-	ev->dhcp_message = rq->view.message_type;
-	ev->ciaddr = rq->view.hdr.ciaddr;
-	ev->giaddr = rq->view.hdr.giaddr;
+	ev->dhcp_message = rq->view->message_type;
+	ev->ciaddr = rq->view->hdr.ciaddr;
+	ev->giaddr = rq->view->hdr.giaddr;
 	if (addressed_elsewhere(rs, rq))
 		return drop(ev, BSDP_DROP_ADDRESSED_ELSEWHERE);
 	if ((why = parse_bsdp_request(rq)) != BSDP_DROP_NONE)
 		return drop(ev, why);
 	ev->bsdp_message = rq->bsdp.message;
-	switch (rq->view.message_type) {
+	switch (rq->view->message_type) {
 	case DHCP_INFORM:
 		return inform(rs, rq, tx, ev);
 	case DHCP_DISCOVER:
@@ -681,18 +680,18 @@ static enum bsdp_verdict answer_bsdp(const struct bsdp_responder *rs, struct req
 	}
 }
 
-enum bsdp_verdict bsdp_respond(const struct bsdp_responder *rs, const uint8_t *pkt,
-			       size_t len, const struct bsdp_rx *rx, struct bsdp_tx *tx,
-			       struct bsdp_event *ev)
+enum bsdp_verdict bsdp_respond_view(const struct bsdp_responder *rs,
+				    const struct dhcp_view *view, const struct bsdp_rx *rx,
+				    struct bsdp_tx *tx, struct bsdp_event *ev)
 {
-	struct request rq = { .rx = rx };
+	struct request rq = { .view = view, .rx = rx };
 
 	memset(ev, 0, sizeof(*ev));
 	tx->len = 0;
-	if (parse_dhcp_request(&rq, pkt, len) < 0)
+	if (client_mac(&rq) < 0)
 		return BSDP_SILENT;
 	/* A REQUEST is never answered, so there is nothing to explain. */
-	if (rq.view.message_type == DHCP_REQUEST) {
+	if (rq.view->message_type == DHCP_REQUEST) {
 		if (!addressed_elsewhere(rs, &rq))
 			note_requested_address(rs, &rq);
 		return BSDP_SILENT;
@@ -702,4 +701,17 @@ enum bsdp_verdict bsdp_respond(const struct bsdp_responder *rs, const uint8_t *p
 	if (!has_client_class(&rq, &ev->cls))
 		return BSDP_SILENT;
 	return answer_bsdp(rs, &rq, tx, ev);
+}
+
+enum bsdp_verdict bsdp_respond(const struct bsdp_responder *rs, const uint8_t *pkt,
+			       size_t len, const struct bsdp_rx *rx, struct bsdp_tx *tx,
+			       struct bsdp_event *ev)
+{
+	struct dhcp_view view;
+
+	memset(ev, 0, sizeof(*ev));
+	tx->len = 0;
+	if (dhcp_parse(&view, pkt, len) < 0)
+		return BSDP_SILENT;
+	return bsdp_respond_view(rs, &view, rx, tx, ev);
 }

@@ -100,6 +100,13 @@ enum bsdp_verdict {
 
 /* BSDP_REPLY with the reply in tx, or BSDP_SILENT; for a silent BSDP
  * request ev->drop says why. */
+/* The decision for a datagram already parsed (the daemon's port-67
+ * dispatcher parses each datagram once and hands the view here or to the
+ * proxyDHCP responder). */
+enum bsdp_verdict bsdp_respond_view(const struct bsdp_responder *rs,
+				    const struct dhcp_view *view, const struct bsdp_rx *rx,
+				    struct bsdp_tx *tx, struct bsdp_event *ev);
+/* Parses pkt, then bsdp_respond_view: what the tests and the fuzzer drive. */
 enum bsdp_verdict bsdp_respond(const struct bsdp_responder *rs, const uint8_t *pkt,
 			       size_t len, const struct bsdp_rx *rx, struct bsdp_tx *tx,
 			       struct bsdp_event *ev);

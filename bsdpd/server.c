@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +11,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "catalog_loader.h"
+#include "http_routes.h"
 #include "log.h"
 #include "net.h"
 #include "responder.h"
+
+/* Machines that fetched a file from our TFTP lately, for the proxyDHCP
+ * "known" rule: a ring, oldest overwritten first.  A lab boots far fewer
+ * machines than this within PROXY_KNOWN_SECONDS. */
+#define RECENT_SLOTS 1024
+
+struct recent_boot {
+	uint8_t mac[6];
+	int64_t at;                     /* 0: empty */
+};
 
 struct bsdp_service {
 	const struct bsdpd_config *cfg;
@@ -22,11 +35,22 @@ struct bsdp_service {
 	struct catalog_loader *loader;  /* SIGHUP loads off the loop */
 	struct bindings *bindings;
 	struct bsdp_responder rs;
-	int fds[BSDPD_MAX_INTERFACES];
+	int fds[BSDPD_MAX_INTERFACES];  /* port 67 */
 	size_t n_fds;
+	int proxy_fds[BSDPD_MAX_INTERFACES]; /* port 4011, unless --proxy-dhcp off */
+	size_t n_proxy_fds;
+	int rootfd;                     /* --root, for checking boot files */
+	struct proxy_responder prs;
+	char boot_files[PROXY_ARCH_COUNT][DHCP_FILE_LEN];
+	char bound_path[DHCP_FILE_LEN]; /* what bound_booter() last returned */
+	bool warned_fat;
+	struct recent_boot recent[RECENT_SLOTS];
+	size_t recent_next;
 	struct net_iface_cache ifaces;
+	struct dhcp_view view;          /* the datagram being handled, parsed once */
 	uint8_t rxbuf[65536];
 	struct bsdp_tx tx;
+	struct proxy_tx ptx;
 };
 
 /* ---- catalog ----------------------------------------------------------- */
@@ -70,6 +94,140 @@ void log_catalog_problems(const struct nb_catalog *cat)
 	}
 }
 
+/* ---- proxyDHCP boot files ------------------------------------------------ */
+
+/* Without --boot-file, EFI PCs get the booter of the default NetBoot
+ * image when it is a plain EFI application of their type: the same iPXE
+ * the Macs get.  An Apple fat binary cannot be loaded by PC firmware. */
+static void default_boot_file(struct bsdp_service *svc, enum proxy_arch arch,
+			      const char *candidate)
+{
+	struct proxy_file_check chk;
+
+	if (!candidate || proxy_boot_file_check_at(svc->rootfd, arch, candidate, &chk) < 0) {
+		if (candidate && chk.verdict == PROXY_FILE_APPLE_FAT && !svc->warned_fat) {
+			log_msg(LOG_WARNING, "proxyDHCP: %s; give PCs a plain booter with "
+				"--boot-file", chk.message);
+			svc->warned_fat = true;
+		}
+		return;
+	}
+	snprintf(svc->boot_files[arch], sizeof(svc->boot_files[arch]), "%s", candidate);
+}
+
+static void choose_boot_files(struct bsdp_service *svc)
+{
+	char dflt[DHCP_FILE_LEN];
+	bool have_default = proxy_default_booter(&svc->catalog->cat, dflt, sizeof(dflt)) == 0;
+
+	for (int a = 0; a < PROXY_ARCH_COUNT; a++) {
+		svc->boot_files[a][0] = '\0';
+		if (svc->cfg->boot_file[a])
+			snprintf(svc->boot_files[a], sizeof(svc->boot_files[a]), "%s",
+				 svc->cfg->boot_file[a]);
+		else if (a == PROXY_ARCH_EFI_X64 || a == PROXY_ARCH_EFI_IA32)
+			default_boot_file(svc, (enum proxy_arch)a, have_default ? dflt : NULL);
+		svc->prs.boot_file[a] = svc->boot_files[a][0] ? svc->boot_files[a] : NULL;
+	}
+}
+
+/* --boot-file names a file for one arch: it must be there and fit, or
+ * bsdpd does not start (and --check says why). */
+static int check_configured_boot_files(const struct bsdp_service *svc, char **err)
+{
+	struct proxy_file_check chk;
+
+	for (int a = 0; a < PROXY_ARCH_COUNT; a++) {
+		const char *path = svc->cfg->boot_file[a];
+
+		if (path && proxy_boot_file_check_at(svc->rootfd, (enum proxy_arch)a, path, &chk) < 0) {
+			if (asprintf(err, "--boot-file: %s", chk.message) < 0)
+				*err = NULL;
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* ---- proxyDHCP hooks ----------------------------------------------------- */
+
+void bsdp_service_note_tftp(void *ctx, struct in_addr peer, int ifindex)
+{
+	struct bsdp_service *svc = ctx;
+	struct recent_boot *slot = &svc->recent[svc->recent_next];
+	uint8_t mac[6];
+
+	if (net_neighbour_mac(ifindex, peer, mac) < 0)
+		return;
+	for (size_t i = 0; i < RECENT_SLOTS; i++) {
+		if (svc->recent[i].at && memcmp(svc->recent[i].mac, mac, 6) == 0) {
+			svc->recent[i].at = time(NULL);
+			return;
+		}
+	}
+	memcpy(slot->mac, mac, 6);
+	slot->at = time(NULL);
+	svc->recent_next = (svc->recent_next + 1) % RECENT_SLOTS;
+}
+
+static bool fetched_lately(const struct bsdp_service *svc, const uint8_t mac[6], int64_t now)
+{
+	for (size_t i = 0; i < RECENT_SLOTS; i++)
+		if (svc->recent[i].at && now - svc->recent[i].at < PROXY_KNOWN_SECONDS &&
+		    memcmp(svc->recent[i].mac, mac, 6) == 0)
+			return true;
+	return false;
+}
+
+/* --proxy-dhcp known: a machine bsdpd has seen boot through it. */
+static bool known_machine(void *ctx, const uint8_t mac[6], int64_t now)
+{
+	struct bsdp_service *svc = ctx;
+	struct binding bd;
+
+	return (svc->bindings && bindings_get(svc->bindings, mac, &bd) == 0) ||
+	       fetched_lately(svc, mac, now);
+}
+
+/* The booter of the image a Mac (or a PC given a binding with bsdpc
+ * select --mac) chose over BSDP; only i386 EFI booters suit a PC. */
+static const char *bound_booter(void *ctx, const uint8_t mac[6], enum proxy_arch arch)
+{
+	struct bsdp_service *svc = ctx;
+	const struct nb_image *img;
+	struct binding bd;
+
+	if (arch != PROXY_ARCH_EFI_X64 && arch != PROXY_ARCH_EFI_IA32 &&
+	    arch != PROXY_ARCH_HTTP_X64)
+		return NULL;
+	if (!svc->bindings || bindings_get(svc->bindings, mac, &bd) < 0)
+		return NULL;
+	img = nb_catalog_find(&svc->catalog->cat, bd.image_id);
+	if (!img || nb_image_boot_path(img, "i386", svc->bound_path, sizeof(svc->bound_path)) < 0)
+		return NULL;
+	return svc->bound_path;
+}
+
+bool bsdp_service_client_info(void *ctx, const uint8_t *mac, struct in_addr ip,
+			      struct http_client_info *out)
+{
+	struct bsdp_service *svc = ctx;
+	const struct nb_image *img;
+	struct binding bd;
+
+	(void)ip;
+	if (!mac || !svc->bindings || bindings_get(svc->bindings, mac, &bd) < 0)
+		return false;
+	memset(out, 0, sizeof(*out));
+	/* The NetBoot machine name Apple's server gave it in ACK[SELECT]. */
+	snprintf(out->hostname, sizeof(out->hostname), "NetBoot%03u", bd.number);
+	snprintf(out->model, sizeof(out->model), "%s", bd.model);
+	img = nb_catalog_find(&svc->catalog->cat, bd.image_id);
+	if (img)
+		snprintf(out->image, sizeof(out->image), "%s", img->name);
+	return true;
+}
+
 /* Replaced whole, in one step of the loop: a request never sees half a
  * catalog, and the old one serves until then. */
 static void serve_catalog(struct bsdp_service *svc, struct catalog_snap *fresh)
@@ -80,6 +238,7 @@ static void serve_catalog(struct bsdp_service *svc, struct catalog_snap *fresh)
 	catalog_snap_unref(svc->catalog);
 	svc->catalog = fresh;
 	svc->rs.catalog = &fresh->cat;
+	choose_boot_files(svc);
 }
 
 /* At start-up, before the loop runs: nothing is served yet, and the nbi
@@ -210,19 +369,15 @@ static void log_drop(const struct bsdp_event *ev)
 		inet_ntop(AF_INET, &ev->giaddr, gi, sizeof(gi)), bsdp_drop_reason(ev->drop));
 }
 
-static void handle_datagram(struct bsdp_service *svc, int fd, size_t len,
-			    const struct net_rx *rx)
+static void answer_bsdp(struct bsdp_service *svc, int fd, const struct net_iface *ifc,
+			const struct net_rx *rx)
 {
-	const struct net_iface *ifc = net_iface_cached(&svc->ifaces, rx->ifindex);
-	struct bsdp_rx brx;
+	struct bsdp_rx brx = { .if_addr = ifc->addr, .if_netmask = ifc->netmask,
+			       .now = time(NULL) };
 	struct bsdp_event ev;
 	int r;
 
-	if (!ifc || !iface_served(svc, ifc))
-		return;
-	brx = (struct bsdp_rx){ .if_addr = ifc->addr, .if_netmask = ifc->netmask,
-				.now = time(NULL) };
-	if (bsdp_respond(&svc->rs, svc->rxbuf, len, &brx, &svc->tx, &ev) != BSDP_REPLY) {
+	if (bsdp_respond_view(&svc->rs, &svc->view, &brx, &svc->tx, &ev) != BSDP_REPLY) {
 		if (ev.drop != BSDP_DROP_NONE)
 			log_drop(&ev);
 		return;
@@ -235,45 +390,164 @@ static void handle_datagram(struct bsdp_service *svc, int fd, size_t len,
 		log_reply(&ev, &svc->tx);
 }
 
-/* Drains the socket: one wakeup may carry a burst from a whole lab. */
-static void on_readable(struct loop *loop, int fd, uint32_t events, void *ctx)
+static void proxy_client(const struct proxy_event *ev, char *buf, size_t cap)
 {
-	struct bsdp_service *svc = ctx;
+	char mac[MAC_STR_LEN] = "?";
+
+	if (ev->has_mac)
+		mac_str(ev->mac, mac);
+	if (ev->has_arch)
+		snprintf(buf, cap, "%s %s arch %u %s", mac, proxy_kind_name(ev->kind), ev->arch,
+			 dhcp_message_name(ev->request_type));
+	else
+		snprintf(buf, cap, "%s %s %s", mac, proxy_kind_name(ev->kind),
+			 dhcp_message_name(ev->request_type));
+}
+
+static void log_proxy(const struct proxy_event *ev, const struct proxy_tx *tx)
+{
+	char who[96], file[4 * DHCP_FILE_LEN], dst[INET_ADDRSTRLEN];
+
+	proxy_client(ev, who, sizeof(who));
+	log_escape(file, sizeof(file), ev->file, strnlen(ev->file, sizeof(ev->file)));
+	log_msg(LOG_INFO, "proxy %s -> %s file %s to %s:%u", who,
+		dhcp_message_name(ev->reply_type), file,
+		inet_ntop(AF_INET, &tx->dst, dst, sizeof(dst)), tx->dst_port);
+}
+
+/* PXE and iPXE clients left unanswered, with the reason, at debug level.
+ * Packets without PXE or iPXE markers are the site's DHCP: not logged. */
+static void log_proxy_drop(const struct proxy_event *ev)
+{
+	char who[96];
+
+	if (!ev->has_kind)
+		return;
+	proxy_client(ev, who, sizeof(who));
+	log_msg(LOG_DEBUG, "proxy %s: no reply: %s", who, ev->reason);
+}
+
+static void answer_proxy(struct bsdp_service *svc, int fd, uint16_t port,
+			 const struct net_iface *ifc, const struct net_rx *rx)
+{
+	struct proxy_rx prx = { .if_addr = ifc->addr, .local_port = port,
+				.src = rx->src.sin_addr, .src_port = ntohs(rx->src.sin_port),
+				.now = time(NULL) };
+	struct proxy_event ev;
+	int r;
+
+	if (proxy_respond(&svc->prs, &svc->view, &prx, &svc->ptx, &ev) != PROXY_REPLY) {
+		log_proxy_drop(&ev);
+		return;
+	}
+	r = net_send(fd, svc->ptx.buf, svc->ptx.len, svc->ptx.dst, svc->ptx.dst_port,
+		     rx->ifindex, ifc->addr);
+	if (r < 0)
+		log_msg(LOG_WARNING, "sending a proxy %s on %s: %s",
+			dhcp_message_name(ev.reply_type), ifc->name, strerror(-r));
+	else
+		log_proxy(&ev, &svc->ptx);
+}
+
+/* Whether option 60 is an Apple client class id (AAPLBSDPC...). */
+static bool from_a_mac(const struct dhcp_view *view)
+{
+	const struct dhcp_option *o60 = dhcp_option_get(view, DHCP_OPT_CLASS_ID);
+	struct bsdp_class cls;
+
+	return o60 && bsdp_parse_class(o60->data, o60->len, &cls) == 0;
+}
+
+/* The one DHCP dispatcher: each datagram is parsed once.  Macs and every
+ * REQUEST on port 67 go to the BSDP responder (a bound client's REQUEST
+ * updates its address, responder.c); PXE firmware and iPXE go to
+ * proxyDHCP, which stays silent to everything else. */
+static void dispatch(struct bsdp_service *svc, int fd, uint16_t port, size_t len,
+		     const struct net_rx *rx)
+{
+	const struct net_iface *ifc = net_iface_cached(&svc->ifaces, rx->ifindex);
+
+	if (!ifc || !iface_served(svc, ifc) || dhcp_parse(&svc->view, svc->rxbuf, len) < 0)
+		return;
+	if (port == DHCP_SERVER_PORT &&
+	    (from_a_mac(&svc->view) || svc->view.message_type == DHCP_REQUEST))
+		answer_bsdp(svc, fd, ifc, rx);
+	else if (svc->cfg->proxy_mode != PROXY_MODE_OFF)
+		answer_proxy(svc, fd, port, ifc, rx);
+}
+
+/* Drains the socket: one wakeup may carry a burst from a whole lab. */
+static void drain(struct bsdp_service *svc, int fd, uint16_t port)
+{
 	struct net_rx rx;
 	ssize_t n;
 
-	(void)loop;
-	(void)events;
 	for (int budget = 256; budget > 0; budget--) {
 		n = net_recv(fd, svc->rxbuf, sizeof(svc->rxbuf), &rx);
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			return;
 		if (n >= 0)
-			handle_datagram(svc, fd, (size_t)n, &rx);
+			dispatch(svc, fd, port, (size_t)n, &rx);
 	}
+}
+
+static void on_dhcp_readable(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	(void)loop;
+	(void)events;
+	drain(ctx, fd, DHCP_SERVER_PORT);
+}
+
+static void on_proxy_readable(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	(void)loop;
+	(void)events;
+	drain(ctx, fd, PROXY_PORT);
 }
 
 /* ---- setup ------------------------------------------------------------- */
 
-static int open_sockets(struct bsdp_service *svc, char **err)
+/* One socket per --interface (or one for all) on port, into fds. */
+static int open_port(struct bsdp_service *svc, uint16_t port, int *fds, size_t *n_fds,
+		     loop_fn fn, char **err)
 {
 	size_t n = svc->cfg->n_interfaces ? svc->cfg->n_interfaces : 1;
 
 	for (size_t i = 0; i < n; i++) {
 		const char *ifname = svc->cfg->n_interfaces ? svc->cfg->interfaces[i] : NULL;
-		int fd = net_open_udp(DHCP_SERVER_PORT, ifname);
+		int fd = net_open_udp(port, ifname);
 
 		if (fd < 0) {
-			if (asprintf(err, "cannot listen on UDP port %d%s%s: %s", DHCP_SERVER_PORT,
+			if (asprintf(err, "cannot listen on UDP port %u%s%s: %s", port,
 				     ifname ? " on " : "", ifname ? ifname : "", strerror(-fd)) < 0)
 				*err = NULL;
 			return fd;
 		}
-		svc->fds[svc->n_fds++] = fd;
-		if (loop_add(svc->loop, fd, EPOLLIN, on_readable, svc) < 0)
+		fds[(*n_fds)++] = fd;
+		if (loop_add(svc->loop, fd, EPOLLIN, fn, svc) < 0)
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+static int open_sockets(struct bsdp_service *svc, char **err)
+{
+	int r = open_port(svc, DHCP_SERVER_PORT, svc->fds, &svc->n_fds, on_dhcp_readable, err);
+
+	if (r == 0 && svc->cfg->proxy_mode != PROXY_MODE_OFF)
+		r = open_port(svc, PROXY_PORT, svc->proxy_fds, &svc->n_proxy_fds,
+			      on_proxy_readable, err);
+	return r;
+}
+
+static int open_root(struct bsdp_service *svc, char **err)
+{
+	svc->rootfd = open(svc->cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (svc->rootfd >= 0)
+		return 0;
+	if (asprintf(err, "cannot open image root %s: %s", svc->cfg->root, strerror(errno)) < 0)
+		*err = NULL;
+	return -errno;
 }
 
 static void log_pruned(void *ctx, unsigned n, const char *why)
@@ -314,6 +588,13 @@ struct bsdp_service *bsdp_service_new(const struct bsdpd_config *cfg, struct loo
 		return NULL;
 	svc->cfg = cfg;
 	svc->loop = loop;
+	svc->rootfd = -1;
+	svc->prs = (struct proxy_responder){
+		.mode = cfg->proxy_mode, .http_port = cfg->http_disabled ? 0 : cfg->http_port,
+		.hooks = { .ctx = svc, .known = known_machine, .bound_booter = bound_booter },
+	};
+	if (open_root(svc, err) < 0 || check_configured_boot_files(svc, err) < 0)
+		goto fail;
 	if (load_first_catalog(svc) < 0) {
 		if (asprintf(err, "cannot read image root %s", cfg->root) < 0)
 			*err = NULL;
@@ -337,6 +618,12 @@ void bsdp_service_free(struct bsdp_service *svc)
 		loop_del(svc->loop, svc->fds[i]);
 		close(svc->fds[i]);
 	}
+	for (size_t i = 0; i < svc->n_proxy_fds; i++) {
+		loop_del(svc->loop, svc->proxy_fds[i]);
+		close(svc->proxy_fds[i]);
+	}
+	if (svc->rootfd >= 0)
+		close(svc->rootfd);
 	if (svc->loader) {
 		loop_del(svc->loop, catalog_loader_fd(svc->loader));
 		catalog_loader_free(svc->loader);

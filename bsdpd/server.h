@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The BSDP service: owns the UDP port 67 sockets, the image catalog and
- * the bindings, feeds each datagram to the responder and sends its reply.
+ * The DHCP service: owns the UDP port 67 and 4011 sockets, the image
+ * catalog and the bindings.  Each datagram is parsed once and the view
+ * handed to the BSDP responder (Macs: option 60 AAPLBSDPC) or to the
+ * proxyDHCP responder (PXE firmware and iPXE); the reply goes out from the
+ * socket it came in on.  Everything here runs on the loop thread.
  */
 #ifndef BSDPD_SERVER_H
 #define BSDPD_SERVER_H
@@ -11,6 +14,7 @@
 #include <stdint.h>
 
 #include "loop.h"
+#include "proxydhcp.h"
 
 #define BSDPD_MAX_INTERFACES 32
 
@@ -30,6 +34,14 @@ struct bsdpd_config {
 	bool tftp_single_port;       /* --tftp-single-port */
 	unsigned tftp_max_transfers; /* --tftp-max-transfers */
 	unsigned tftp_max_per_client; /* --tftp-max-per-client */
+	/* proxyDHCP (proxydhcp.h): PXE firmware and iPXE, ports 67 and 4011 */
+	enum proxy_mode proxy_mode;  /* --proxy-dhcp, default known */
+	const char *boot_file[PROXY_ARCH_COUNT]; /* --boot-file ARCH=PATH; NULL: default */
+	/* HTTP service (http.h) */
+	bool http_disabled;          /* --no-http */
+	uint16_t http_port;          /* --http-port, default 80 */
+	const char *http_root;       /* --http-root, default --root */
+	unsigned http_max_connections; /* --http-max-connections */
 };
 
 struct bsdp_service;
@@ -48,6 +60,15 @@ void bsdp_service_free(struct bsdp_service *svc);
  * serves until the new one is swapped in, and for good if the root cannot
  * be read. */
 void bsdp_service_reload(struct bsdp_service *svc);
+
+/* A transfer from our TFTP completed to peer on ifindex: its MAC (from the
+ * ARP table) counts as known to proxyDHCP for PROXY_KNOWN_SECONDS. */
+void bsdp_service_note_tftp(void *svc, struct in_addr peer, int ifindex);
+
+/* What the HTTP routes may say about a machine (http_routes.h hook). */
+struct http_client_info;
+bool bsdp_service_client_info(void *svc, const uint8_t *mac, struct in_addr ip,
+			      struct http_client_info *out);
 
 /* Logs every problem of a catalog: one line per skipped bundle. */
 struct nb_catalog;

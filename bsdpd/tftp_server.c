@@ -93,6 +93,8 @@ struct tftp_service {
 	size_t cached;               /* bytes of files held in memory */
 	struct net_iface_cache ifaces;
 	struct tftp_counters ctr;
+	tftp_served_fn on_served;    /* loop thread only, like everything here */
+	void *on_served_ctx;
 	uint8_t rx[RX_MAX];
 	uint8_t tx[TX_MAX];
 };
@@ -511,6 +513,8 @@ static void conn_end(struct tftp_conn *c, int64_t now)
 
 	log_transfer(c, now);
 	count_end(&svc->ctr, c);
+	if (c->x.outcome == TFTP_COMPLETE && svc->on_served)
+		svc->on_served(svc->on_served_ctx, c->peer.sin_addr, c->ifindex);
 	heap_remove(svc, c);
 	hash_remove(svc, c);
 	addr_remove(svc, c);
@@ -1048,4 +1052,10 @@ void tftp_service_free(struct tftp_service *svc)
 const struct tftp_counters *tftp_service_counters(const struct tftp_service *svc)
 {
 	return &svc->ctr;
+}
+
+void tftp_service_on_served(struct tftp_service *svc, tftp_served_fn fn, void *ctx)
+{
+	svc->on_served = fn;
+	svc->on_served_ctx = ctx;
 }

@@ -31,6 +31,7 @@
 #ifndef BSDPD_TFTP_SERVER_H
 #define BSDPD_TFTP_SERVER_H
 
+#include <netinet/in.h>
 #include <stdint.h>
 
 #include "loop.h"
@@ -76,5 +77,11 @@ struct tftp_service *tftp_service_new(const struct bsdpd_config *cfg, struct loo
 /* Ends every transfer (logged as aborted) and closes everything. */
 void tftp_service_free(struct tftp_service *svc);
 const struct tftp_counters *tftp_service_counters(const struct tftp_service *svc);
+
+/* Called on the loop thread after each transfer that completed: the
+ * proxyDHCP "known" rule counts a machine that fetched a booter from us
+ * (server.c bsdp_service_note_tftp). */
+typedef void (*tftp_served_fn)(void *ctx, struct in_addr peer, int ifindex);
+void tftp_service_on_served(struct tftp_service *svc, tftp_served_fn fn, void *ctx);
 
 #endif

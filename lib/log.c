@@ -20,6 +20,7 @@ void log_open(const char *ident, bool to_stderr, int max_priority)
 
 /* One write(2) per line: stderr is unbuffered, and a line split over
  * several writes costs syscalls on the hot path and can interleave. */
+__attribute__((format(printf, 1, 0)))
 static void log_line(const char *fmt, va_list ap)
 {
 	char line[2048];
