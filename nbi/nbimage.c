@@ -163,6 +163,7 @@ struct reader {
 	const char *path;
 	struct nb_problems *problems;
 	bool failed;
+	bool type_unknown;   /* Type missing or wrong: nothing follows from it */
 };
 
 __attribute__((format(printf, 3, 0)))
@@ -360,22 +361,34 @@ static void read_type(struct reader *r, struct nb_image *img)
 {
 	char *type = get_string(r, "Type");
 
+	r->type_unknown = true;
 	if (!type) {
 		if (!plist_dict_get_item(r->dict, "Type"))
 			fail(r, "Type is missing; use NFS, HTTP or BootFileOnly");
 		return;
 	}
+	r->type_unknown = false;
 	if (strcmp(type, "NFS") == 0)
 		img->type = NB_TYPE_NFS;
 	else if (strcmp(type, "HTTP") == 0)
 		img->type = NB_TYPE_HTTP;
 	else if (strcmp(type, "BootFileOnly") == 0)
 		img->type = NB_TYPE_BOOTFILE_ONLY;
-	else if (strcmp(type, "Classic") == 0)
-		fail(r, "Type Classic (Mac OS 9) is not supported");
 	else
+		r->type_unknown = true;
+	if (r->type_unknown && strcmp(type, "Classic") == 0)
+		fail(r, "Type Classic (Mac OS 9) is not supported");
+	else if (r->type_unknown)
 		fail(r, "Type \"%s\" is unknown; use NFS, HTTP or BootFileOnly", type);
 	free(type);
+}
+
+/* libplist 2.2 has one integer type, PLIST_UINT: <integer>-1</integer>
+ * reads as 2^64-1.  Messages show such a value as the negative number the
+ * admin wrote. */
+static long long as_written(uint64_t v)
+{
+	return v > INT64_MAX ? -(long long)(UINT64_MAX - v) - 1 : (long long)v;
 }
 
 /* Kind is optional: Apple ignores a non-integer or out-of-range value and
@@ -391,7 +404,7 @@ static void read_kind(struct reader *r, struct nb_image *img)
 		plist_get_uint_val(node, &kind);
 		have = kind <= BSDP_IMAGE_KIND_MASK;
 		if (!have)
-			warn(r, "Kind %llu is out of range 0-127; ignored", (unsigned long long)kind);
+			warn(r, "Kind %lld is out of range 0-127; ignored", as_written(kind));
 	} else if (node) {
 		warn(r, "Kind is %s, must be <integer>; ignored", plist_type_name(node));
 	}
@@ -409,7 +422,7 @@ static void read_id(struct reader *r, struct nb_image *img)
 	if (!has_index && !plist_dict_get_item(r->dict, "Index"))
 		fail(r, "Index is missing; give an <integer> from 1 to 65535");
 	else if (has_index && (index < 1 || index > UINT16_MAX))
-		fail(r, "Index %llu is out of range 1-65535", (unsigned long long)index);
+		fail(r, "Index %lld is out of range 1-65535", as_written(index));
 	read_kind(r, img);
 	img->install = get_bool(r, "IsInstall", false);
 	img->index = (uint16_t)index;
@@ -590,6 +603,8 @@ static bool indirect_host_ok(const char *root_path)
 
 static void read_root_path(struct reader *r, struct nb_image *img, const char *dir)
 {
+	if (r->type_unknown)
+		return;   /* which RootPath is needed depends on the Type */
 	if (img->type == NB_TYPE_BOOTFILE_ONLY) {
 		if (plist_dict_get_item(r->dict, "RootPath"))
 			warn(r, "RootPath is ignored for Type BootFileOnly");
