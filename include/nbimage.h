@@ -149,6 +149,14 @@ void nb_init(void);
  * out with its problems recorded; the others are kept.  Returns 0, or
  * -errno when the root itself cannot be read. */
 int nb_catalog_load(const char *root, struct nb_catalog *cat);
+/* The same, for a reload: two enabled bundles with one image ID (Apple
+ * serves one), and the one that held it in previous keeps it, so a Mac
+ * bound to an image keeps getting that image.  Without previous (NULL,
+ * as nb_catalog_load), the bundle made first keeps it: the birth time of
+ * its directory (statx), else its ctime, then its name.  The other is
+ * left out with an error naming it and the holder. */
+int nb_catalog_reload(const char *root, const struct nb_catalog *previous,
+		      struct nb_catalog *cat);
 void nb_catalog_clear(struct nb_catalog *cat);
 const struct nb_image *nb_catalog_find(const struct nb_catalog *cat, uint32_t id);
 

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A small JSON writer for --json output: indented, every string escaped
- * (RFC 8259 §7), and bytes that are not UTF-8 (a file name can hold any)
- * written as U+FFFD so that the output always parses.
+ * (RFC 8259 §7), and bytes that are not strict UTF-8 (a file name or a
+ * binary plist string can hold any) written as U+FFFD, one per byte, so
+ * that the output always parses.
  */
 #include "nbi.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "utf8.h"
 
 void json_init(struct json *j, FILE *f)
 {
@@ -54,27 +58,17 @@ void json_end(struct json *j, char close)
 	fputc(close, j->f);
 }
 
-/* Length of the UTF-8 sequence at p, or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
-		 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
-
-	if (n == 2 && p[0] < 0xc2)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
+/* RFC 8259 §7.  Each byte that does not start a well-formed sequence
+ * (utf8.h: overlongs, surrogates and code points past U+10FFFF included)
+ * becomes one U+FFFD, as bsdpc writes it, so the output always parses. */
 static void put_escaped(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const uint8_t *p = (const uint8_t *)s;
+	size_t rem = strlen(s);
 
 	fputc('"', f);
-	while (*p) {
-		size_t n = utf8_len(p);
+	while (rem > 0) {
+		size_t n = utf8_decode(p, rem, NULL);
 
 		if (n == 0) {
 			fputs("\\ufffd", f);
@@ -86,6 +80,7 @@ static void put_escaped(FILE *f, const char *s)
 		else
 			fwrite(p, 1, n, f);
 		p += n;
+		rem -= n;
 	}
 	fputc('"', f);
 }

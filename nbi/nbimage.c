@@ -12,6 +12,7 @@
 #include "beneath.h"
 #include "bplist.h"
 #include "bsdp.h"
+#include "utf8.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -162,6 +163,7 @@ struct reader {
 	const char *path;
 	struct nb_problems *problems;
 	bool failed;
+	bool type_unknown;   /* Type missing or wrong: nothing follows from it */
 };
 
 __attribute__((format(printf, 3, 0)))
@@ -336,38 +338,6 @@ static void get_macv(struct reader *r, const char *key, struct nb_macv *out)
 
 /* ---- Apple's rules ----------------------------------------------------- */
 
-static bool utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < n) {
-		size_t extra = p[i] < 0x80 ? 0 : (p[i] & 0xe0) == 0xc0 ? 1
-			     : (p[i] & 0xf0) == 0xe0 ? 2 : (p[i] & 0xf8) == 0xf0 ? 3 : 4;
-
-		if (extra == 4 || extra > n - i - 1)
-			return false;
-		for (size_t k = 1; k <= extra; k++)
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-		i += extra + 1;
-	}
-	return true;
-}
-
-/* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
-static void utf8_truncate(char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n <= max)
-		return;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	s[n] = '\0';
-}
-
 static void read_name(struct reader *r, struct nb_image *img)
 {
 	img->name = get_string(r, "Name");
@@ -383,7 +353,7 @@ static void read_name(struct reader *r, struct nb_image *img)
 	else if (strlen(img->name) > BSDP_IMAGE_NAME_MAX) {
 		warn(r, "Name is %zu bytes; clients are sent the first %d", strlen(img->name),
 		     BSDP_IMAGE_NAME_MAX);
-		utf8_truncate(img->name, BSDP_IMAGE_NAME_MAX);
+		img->name[utf8_prefix(img->name, strlen(img->name), BSDP_IMAGE_NAME_MAX)] = '\0';
 	}
 }
 
@@ -391,22 +361,34 @@ static void read_type(struct reader *r, struct nb_image *img)
 {
 	char *type = get_string(r, "Type");
 
+	r->type_unknown = true;
 	if (!type) {
 		if (!plist_dict_get_item(r->dict, "Type"))
 			fail(r, "Type is missing; use NFS, HTTP or BootFileOnly");
 		return;
 	}
+	r->type_unknown = false;
 	if (strcmp(type, "NFS") == 0)
 		img->type = NB_TYPE_NFS;
 	else if (strcmp(type, "HTTP") == 0)
 		img->type = NB_TYPE_HTTP;
 	else if (strcmp(type, "BootFileOnly") == 0)
 		img->type = NB_TYPE_BOOTFILE_ONLY;
-	else if (strcmp(type, "Classic") == 0)
-		fail(r, "Type Classic (Mac OS 9) is not supported");
 	else
+		r->type_unknown = true;
+	if (r->type_unknown && strcmp(type, "Classic") == 0)
+		fail(r, "Type Classic (Mac OS 9) is not supported");
+	else if (r->type_unknown)
 		fail(r, "Type \"%s\" is unknown; use NFS, HTTP or BootFileOnly", type);
 	free(type);
+}
+
+/* libplist 2.2 has one integer type, PLIST_UINT: <integer>-1</integer>
+ * reads as 2^64-1.  Messages show such a value as the negative number the
+ * admin wrote. */
+static long long as_written(uint64_t v)
+{
+	return v > INT64_MAX ? -(long long)(UINT64_MAX - v) - 1 : (long long)v;
 }
 
 /* Kind is optional: Apple ignores a non-integer or out-of-range value and
@@ -422,7 +404,7 @@ static void read_kind(struct reader *r, struct nb_image *img)
 		plist_get_uint_val(node, &kind);
 		have = kind <= BSDP_IMAGE_KIND_MASK;
 		if (!have)
-			warn(r, "Kind %llu is out of range 0-127; ignored", (unsigned long long)kind);
+			warn(r, "Kind %lld is out of range 0-127; ignored", as_written(kind));
 	} else if (node) {
 		warn(r, "Kind is %s, must be <integer>; ignored", plist_type_name(node));
 	}
@@ -440,7 +422,7 @@ static void read_id(struct reader *r, struct nb_image *img)
 	if (!has_index && !plist_dict_get_item(r->dict, "Index"))
 		fail(r, "Index is missing; give an <integer> from 1 to 65535");
 	else if (has_index && (index < 1 || index > UINT16_MAX))
-		fail(r, "Index %llu is out of range 1-65535", (unsigned long long)index);
+		fail(r, "Index %lld is out of range 1-65535", as_written(index));
 	read_kind(r, img);
 	img->install = get_bool(r, "IsInstall", false);
 	img->index = (uint16_t)index;
@@ -621,6 +603,8 @@ static bool indirect_host_ok(const char *root_path)
 
 static void read_root_path(struct reader *r, struct nb_image *img, const char *dir)
 {
+	if (r->type_unknown)
+		return;   /* which RootPath is needed depends on the Type */
 	if (img->type == NB_TYPE_BOOTFILE_ONLY) {
 		if (plist_dict_get_item(r->dict, "RootPath"))
 			warn(r, "RootPath is ignored for Type BootFileOnly");
@@ -978,43 +962,22 @@ int nb_image_boot_path(const struct nb_image *img, const char *arch, char *buf, 
 
 /* ---- strings a plist can carry ----------------------------------------- */
 
-/* One strictly decoded UTF-8 sequence (no overlong form, no surrogate,
- * nothing past U+10FFFF): its length, or 0. */
-static size_t utf8_next(const unsigned char *p, uint32_t *cp)
-{
-	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	size_t n = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
-		 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
-	uint32_t c;
-
-	if (n == 0)
-		return 0;
-	c = n == 1 ? p[0] : p[0] & (0x7fu >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3fu);
-	}
-	if (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 /* XML 1.0 §2.2 allows no C0 control character but tab, LF and CR, nor
  * U+FFFE/U+FFFF, and an XML reader turns CR into LF (§2.11); a string
  * with any of those would not read back as written. */
 static bool xml_text_ok(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const uint8_t *p = (const uint8_t *)s;
+	size_t rem = strlen(s);
 
-	while (*p) {
+	while (rem > 0) {
 		uint32_t c;
-		size_t n = utf8_next(p, &c);
+		size_t n = utf8_decode(p, rem, &c);
 
 		if (n == 0 || (c < 0x20 && c != '\t' && c != '\n') || c == 0xfffe || c == 0xffff)
 			return false;
 		p += n;
+		rem -= n;
 	}
 	return true;
 }

@@ -42,6 +42,7 @@
 #include "dhcp.h"
 #include "log.h"
 #include "tftp_fetch.h"
+#include "utf8.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1031,37 +1032,6 @@ static void servers_free(struct server_set *set)
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629 §4), or 0:
- * overlongs, surrogates and code points above U+10FFFF are not. */
-static size_t utf8_len(const uint8_t *s, size_t n)
-{
-	uint8_t lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (len > n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 static void json_ascii(FILE *f, uint8_t ch)
 {
 	switch (ch) {
@@ -1089,7 +1059,7 @@ static void json_string(FILE *f, const void *data, size_t n)
 
 	fputc('"', f);
 	for (size_t i = 0; i < n; i += len) {
-		len = s[i] < 0x80 ? 1 : utf8_len(s + i, n - i);
+		len = s[i] < 0x80 ? 1 : utf8_decode(s + i, n - i, NULL);
 		if (s[i] < 0x80) {
 			json_ascii(f, s[i]);
 		} else if (len > 0) {

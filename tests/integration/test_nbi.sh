@@ -320,6 +320,24 @@ check "... lists the good bundle, and only it" \
 	sh -c "grep -q 'Good.nbi/i386/booter' '$OUT' && grep -q '^1 image, 5 errors' '$OUT'"
 check "... names the FIFO" said "Fifo.nbi/NBImageInfo.plist: is a FIFO"
 
+# ---- JSON stays UTF-8 whatever a binary plist holds ---------------------------------
+# An ASCII-typed binary string holding a UTF-8-encoded surrogate (ED A0 80):
+# libplist passes the bytes on; the strict decoder (lib/utf8.c) refuses the
+# Name and the JSON writer never copies them.  jq alone is lax about
+# surrogates, so iconv checks that the output is UTF-8.
+R3=$WORK/root3
+mkdir -p "$R3"
+"$NBI" create --booter "$SNPONLY" -o "$R3/Surr.nbi" --name xQQQy --index 30 >/dev/null
+plistutil -i "$R3/Surr.nbi/NBImageInfo.plist" -f bin -o "$WORK/surr.bin"
+LC_ALL=C sed 's/QQQ/\xed\xa0\x80/g' "$WORK/surr.bin" >"$R3/Surr.nbi/NBImageInfo.plist"
+utf8_json() { jq -e . "$OUT" >/dev/null && iconv -f UTF-8 -t UTF-8 "$OUT" >/dev/null; }
+"$NBI" list --json "$R3" >"$OUT" 2>/dev/null
+check "list --json on a surrogate in a binary plist is valid UTF-8 JSON" utf8_json
+check "... and says the Name is not UTF-8" \
+	jq -e '.bundles[0].first_error == "Name is not valid UTF-8"' "$OUT"
+"$NBI" info --json "$R3/Surr.nbi" >"$OUT" 2>/dev/null
+check "info --json on it is valid UTF-8 JSON" utf8_json
+
 # ---- help and the man page ---------------------------------------------------------
 for c in "" create validate info list set; do
 	check "nbi ${c:-}${c:+ }--help has examples" sh -c "'$NBI' $c --help | grep -q '^Examples:'"

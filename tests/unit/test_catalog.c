@@ -29,6 +29,11 @@ static int teardown(void **state)
 	return 0;
 }
 
+static void in_root(char *buf, size_t cap, const char *rel)
+{
+	assert_true(snprintf(buf, cap, "%s/%s", root, rel) < (int)cap);
+}
+
 static void load(void)
 {
 	assert_int_equal(nb_catalog_load(root, &cat), 0);
@@ -158,6 +163,66 @@ static void duplicate_ids(void **state)
 	assert_null(problem_for("D.nbi", NB_ERROR));
 }
 
+/* Messages say what the admin wrote: libplist 2.2 reads <integer>-1 as
+ * 2^64-1, and an unknown Type implies no RootPath rule. */
+static void messages_say_what_was_written(void **state)
+{
+	(void)state;
+	add_bundle(root, "Neg", IPXE_BODY(-1, "Neg", ""));
+	add_bundle(root, "NegKind", IPXE_BODY(2, "NegKind", "") "<key>Kind</key><integer>-3</integer>\n");
+	add_bundle(root, "Bogus", IPXE_BODY(3, "Bogus", "") "<key>Type</key><string>Bogus</string>\n");
+	load();
+	assert_rejected("Neg.nbi", "Index -1 is out of range 1-65535");
+	assert_non_null(strstr(problem_for("NegKind.nbi", NB_WARNING), "Kind -3 is out of range"));
+	assert_rejected("Bogus.nbi", "Type \"Bogus\" is unknown");
+	for (size_t i = 0; i < cat.problems.n; i++)
+		if (strstr(cat.problems.v[i].path, "Bogus.nbi"))
+			assert_null(strstr(cat.problems.v[i].message, "RootPath"));
+}
+
+/* A new duplicate that sorts first by name does not take the ID from the
+ * bundle that was there first, and the error names the newcomer. */
+static void first_bundle_keeps_its_id(void **state)
+{
+	(void)state;
+	add_bundle(root, "Zulu", IPXE_BODY(9, "Zulu", ""));
+	usleep(20000);          /* ctime granularity, where there is no btime */
+	add_bundle(root, "Alpha", IPXE_BODY(9, "Alpha", ""));
+	load();
+	assert_int_equal(cat.n_images, 1);
+	assert_string_equal(cat.images[0].bundle, "Zulu.nbi");
+	assert_rejected("Alpha.nbi", "already used by Zulu.nbi, which was there first");
+	assert_null(problem_for("Zulu.nbi", NB_ERROR));
+}
+
+/* On reload the holder in the previous catalog keeps the ID, whatever
+ * the times say. */
+static void reload_keeps_the_previous_holder(void **state)
+{
+	struct nb_catalog before, after;
+
+	(void)state;
+	add_bundle(root, "Alpha", IPXE_BODY(9, "Alpha", ""));
+	assert_int_equal(nb_catalog_load(root, &before), 0);
+	usleep(20000);
+	add_bundle(root, "Old", IPXE_BODY(9, "Old", ""));
+	assert_int_equal(nb_catalog_reload(root, &before, &after), 0);
+	assert_int_equal(after.n_images, 1);
+	assert_string_equal(after.images[0].bundle, "Alpha.nbi");
+	nb_catalog_clear(&before);
+	/* Had Old held it (renamed in the previous catalog to say so), Old
+	 * would keep it although it is younger. */
+	assert_int_equal(nb_catalog_load(root, &before), 0);
+	nb_catalog_clear(&after);
+	free(before.images[0].bundle);
+	before.images[0].bundle = strdup("Old.nbi");
+	assert_int_equal(nb_catalog_reload(root, &before, &after), 0);
+	assert_int_equal(after.n_images, 1);
+	assert_string_equal(after.images[0].bundle, "Old.nbi");
+	nb_catalog_clear(&before);
+	nb_catalog_clear(&after);
+}
+
 /* libxml2 reports where an XML file breaks. */
 static void malformed_xml_has_line_and_column(void **state)
 {
@@ -219,10 +284,6 @@ static void nested_bundle_is_reported(void **state)
 	assert_non_null(strstr(problem_for("/Lab", NB_WARNING), "Deep.nbi, which is not served"));
 }
 
-static void in_root(char *buf, size_t cap, const char *rel)
-{
-	assert_true(snprintf(buf, cap, "%s/%s", root, rel) < (int)cap);
-}
 
 /* What the TFTP server would refuse is not offered (beneath.h): the Mac
  * would select it, get a binding, and fail to fetch the boot file. */
@@ -335,6 +396,9 @@ int main(void)
 		T(missing_architectures_means_ppc),
 		T(wrong_flag_type_warns),
 		T(duplicate_ids),
+		T(messages_say_what_was_written),
+		T(first_bundle_keeps_its_id),
+		T(reload_keeps_the_previous_holder),
 		T(malformed_xml_has_line_and_column),
 		T(binary_plist_is_read),
 		T(nested_bundle_is_reported),
