@@ -180,7 +180,8 @@ static size_t offer_limit(const struct dhcp_view *view)
 
 size_t bsdp_reply_limit(const struct dhcp_view *view, const struct bsdp_request *rq)
 {
-	/* A valid sub-option 12 wins even when it is small (SPEC §3.4.16). */
+	/* SPEC §3.4.16: newer servers prefer sub-option 12 to option 57; a valid
+	 * 12 wins even when it is small (bsdpd.c bsdp_max_message_size). */
 	size_t max = rq->has_max_message_size ? rq->max_message_size : option57(view);
 
 	return clamp_message_size(max, BSDP_REPLY_MAX);
@@ -230,8 +231,9 @@ static int finish_reply(struct dhcp_builder *b, struct bsdp_tx *tx)
 	return 0;
 }
 
-/* SPEC tables 6-8: INFORM replies go to ciaddr, port 68 or the reply port,
- * also when relayed; Apple does not send them back through giaddr. */
+/* SPEC tables 6-8: INFORM replies go from port 67 to port 68 or the reply
+ * port.  bsdpd.c: to ciaddr, also when relayed; Apple does not send them
+ * back through giaddr. */
 static void address_inform_reply(const struct request *rq, struct bsdp_tx *tx)
 {
 	tx->dst = rq->view->hdr.ciaddr;
@@ -497,7 +499,7 @@ static enum bsdp_verdict ack_select(const struct bsdp_responder *rs, const struc
 	struct dhcp_builder b;
 	struct bsdp_vendor v;
 
-	/* SPEC §3.4.6: the client names the server it chose in sub-option 3.
+	/* SPEC §3.4.7: the client names the server it chose in sub-option 3.
 	 * Without it nobody answers; a SELECT for another server means this
 	 * server's binding for the client is stale (bsdpd.c SELECT branch). */
 	if (!rq->bsdp.has_server_id)

@@ -4,7 +4,7 @@
  * companions (nbi/nbimage.c): any bytes in, and besides the sanitizers it
  * checks that whatever nb_image_parse() accepts, nb_image_render() writes
  * back in a form nb_image_parse() reads as the same image, in XML and in
- * binary (the parse -> build -> parse round trip of docs/style.md §8).
+ * binary (a parse -> build -> parse round trip, as systemd's DHCP fuzzers do).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -225,8 +225,9 @@ static void add_typed(struct env *e, const char *dir, int index, int kind, const
 	add_bundle(e->root, dir, body);
 }
 
-/* SPEC §3.4.15: Diagnostics (Kind 3) are FilterOnly; a client asking for
- * attribute 0x0300 gets only them, a client asking nothing never sees them. */
+/* Diagnostics (Kind 3) are FilterOnly (nbimages.c NBImageEntry_create);
+ * per SPEC §3.4.15 a client asking for attribute 0x0300 gets only them,
+ * and a client asking nothing never sees them. */
 static void attribute_filter(void **state)
 {
 	struct env *e = *state;

@@ -44,7 +44,8 @@ static const struct req select_req = { .bsdp_type = BSDP_SELECT, .server_id = TE
 /* ---- ACK[LIST] ------------------------------------------------------------- */
 
 /* SPEC table 6 / bsdpd.c: 54 and siaddr are the interface address, 60 is
- * exactly "AAPLBSDPC", yiaddr 0, hops/secs 0, header copied. */
+ * exactly "AAPLBSDPC", yiaddr 0, header copied; hops/secs 0 come from
+ * dhcpd.c make_dhcp_reply (table 6 itself copies them). */
 static void list_reply_header(void **state)
 {
 	struct env *e = *state;
