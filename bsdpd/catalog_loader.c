@@ -12,7 +12,8 @@
 
 /* ---- snapshots --------------------------------------------------------- */
 
-int catalog_snap_load(const char *root, struct catalog_snap **out)
+int catalog_snap_load(const char *root, const struct catalog_snap *previous,
+		      struct catalog_snap **out)
 {
 	struct catalog_snap *snap = calloc(1, sizeof(*snap));
 	int r;
@@ -20,7 +21,9 @@ int catalog_snap_load(const char *root, struct catalog_snap **out)
 	*out = NULL;
 	if (!snap)
 		return -ENOMEM;
-	r = nb_catalog_load(root, &snap->cat);
+	/* The bundle that held an image ID in the catalog being served keeps
+	 * it against a newcomer (nbi/catalog.c). */
+	r = nb_catalog_reload(root, previous ? &previous->cat : NULL, &snap->cat);
 	if (r < 0) {
 		nb_catalog_clear(&snap->cat);
 		free(snap);
@@ -51,6 +54,7 @@ void catalog_snap_unref(struct catalog_snap *snap)
 
 struct catalog_loader {
 	char *root;                  /* the loader's own copy, for its thread */
+	struct catalog_snap *previous; /* the thread's reference to what is served */
 	bool busy;                   /* loop only: started and not yet collected */
 	bool queued;                 /* loop only: a request came while busy */
 	pthread_mutex_t mu;          /* guards the fields below and efd's lifetime */
@@ -83,6 +87,7 @@ static void eventfd_drain(int efd)
 static void loader_destroy(struct catalog_loader *ld)
 {
 	catalog_snap_unref(ld->result);
+	catalog_snap_unref(ld->previous);
 	if (ld->efd >= 0)
 		close(ld->efd);
 	pthread_mutex_destroy(&ld->mu);
@@ -119,8 +124,11 @@ static void *load_thread(void *arg)
 {
 	struct catalog_loader *ld = arg;
 	struct catalog_snap *snap;
-	int err = catalog_snap_load(ld->root, &snap);
+	int err = catalog_snap_load(ld->root, ld->previous, &snap);
 	bool last;
+
+	catalog_snap_unref(ld->previous);
+	ld->previous = NULL;
 
 	pthread_mutex_lock(&ld->mu);
 	ld->result = snap;
@@ -138,7 +146,7 @@ static void *load_thread(void *arg)
 
 /* Detached: nobody joins a thread that may be blocked for good.  It
  * inherits the loop's signal mask, so signals keep going to the signalfd. */
-static int start_thread(struct catalog_loader *ld)
+static int start_thread(struct catalog_loader *ld, struct catalog_snap *current)
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -149,15 +157,20 @@ static int start_thread(struct catalog_loader *ld)
 	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_mutex_lock(&ld->mu);
 	ld->running = true;
+	ld->previous = current ? catalog_snap_ref(current) : NULL;
 	r = pthread_create(&t, &attr, load_thread, ld);
-	if (r != 0)
+	if (r != 0) {
 		ld->running = false;
+		catalog_snap_unref(ld->previous);
+		ld->previous = NULL;
+	}
 	pthread_mutex_unlock(&ld->mu);
 	pthread_attr_destroy(&attr);
 	return -r;
 }
 
-int catalog_loader_request(struct catalog_loader *ld, enum catalog_request *how)
+int catalog_loader_request(struct catalog_loader *ld, struct catalog_snap *current,
+			   enum catalog_request *how)
 {
 	int r;
 
@@ -166,7 +179,7 @@ int catalog_loader_request(struct catalog_loader *ld, enum catalog_request *how)
 		*how = CATALOG_LOAD_QUEUED;
 		return 0;
 	}
-	if ((r = start_thread(ld)) < 0)
+	if ((r = start_thread(ld, current)) < 0)
 		return r;
 	ld->busy = true;
 	*how = CATALOG_LOAD_STARTED;

@@ -33,9 +33,11 @@ struct catalog_snap {
 	struct nb_catalog cat;
 };
 
-/* Loads root on the calling thread into a snapshot holding one reference.
+/* Loads root on the calling thread into a snapshot holding one reference;
+ * an image ID held in previous (may be NULL) stays with its bundle.
  * 0, or -errno when the root cannot be read. */
-int catalog_snap_load(const char *root, struct catalog_snap **out);
+int catalog_snap_load(const char *root, const struct catalog_snap *previous,
+		      struct catalog_snap **out);
 struct catalog_snap *catalog_snap_ref(struct catalog_snap *snap);
 void catalog_snap_unref(struct catalog_snap *snap);
 
@@ -54,8 +56,11 @@ enum catalog_request {
 
 /* Starts a load on a new thread, or, while one is running or not yet
  * collected, queues one more: any number of requests during a load queue
- * exactly one.  -errno when no thread can be started. */
-int catalog_loader_request(struct catalog_loader *ld, enum catalog_request *how);
+ * exactly one.  The thread takes its own reference to current, the
+ * catalog being served, for the rule that an image ID stays with the
+ * bundle that held it.  -errno when no thread can be started. */
+int catalog_loader_request(struct catalog_loader *ld, struct catalog_snap *current,
+			   enum catalog_request *how);
 
 /* The finished load: 0 with a new snapshot in *out (the caller owns its
  * reference), -errno when the root could not be read, -EAGAIN when no load

@@ -334,6 +334,11 @@ const char *http_content_type(const char *path)
 		if (n > e && strcasecmp(path + n - e, content_types[i].ext) == 0)
 			return content_types[i].type;
 	}
+	/* A bundle's booter (NAME.nbi/i386/booter) has no extension, and
+	 * OVMF's HTTP Boot refuses an NBP served as anything but
+	 * application/efi ("Could not retrieve NBP file size"). */
+	if (strstr(path, ".nbi/i386/"))
+		return "application/efi";
 	return "application/octet-stream";
 }
 

@@ -246,7 +246,7 @@ static void serve_catalog(struct bsdp_service *svc, struct catalog_snap *fresh)
 static int load_first_catalog(struct bsdp_service *svc)
 {
 	struct catalog_snap *fresh;
-	int r = catalog_snap_load(svc->cfg->root, &fresh);
+	int r = catalog_snap_load(svc->cfg->root, NULL, &fresh);
 
 	if (r < 0) {
 		log_msg(LOG_ERR, "cannot read image root %s: %s", svc->cfg->root, strerror(-r));
@@ -259,7 +259,7 @@ static int load_first_catalog(struct bsdp_service *svc)
 void bsdp_service_reload(struct bsdp_service *svc)
 {
 	enum catalog_request how;
-	int r = catalog_loader_request(svc->loader, &how);
+	int r = catalog_loader_request(svc->loader, svc->catalog, &how);
 
 	if (r < 0)
 		log_msg(LOG_ERR, "cannot start re-reading %s: %s; still serving the previous "

@@ -25,7 +25,7 @@ static void request(struct catalog_loader *ld, enum catalog_request want)
 {
 	enum catalog_request how;
 
-	assert_int_equal(catalog_loader_request(ld, &how), 0);
+	assert_int_equal(catalog_loader_request(ld, NULL, &how), 0);
 	assert_int_equal(how, want);
 }
 
@@ -95,6 +95,34 @@ static void failed_load_returns_no_catalog(void **state)
 	catalog_loader_free(ld);
 }
 
+/* A reload hands the served catalog to the thread, so the bundle that
+ * holds an image ID keeps it against a newcomer that would win on a cold
+ * start (here: one that claims it in the served snapshot). */
+static void reload_keeps_the_served_holder(void **state)
+{
+	char *root = make_root();
+	struct catalog_loader *ld = catalog_loader_new(root);
+	struct catalog_snap *served, *fresh;
+	enum catalog_request how;
+	bool queued;
+
+	(void)state;
+	add_bundle(root, "Alpha", IPXE_BODY(9, "Alpha", ""));
+	add_bundle(root, "Old", IPXE_BODY(9, "Old", ""));
+	assert_int_equal(catalog_snap_load(root, NULL, &served), 0);
+	assert_string_equal(served->cat.images[0].bundle, "Alpha.nbi");
+	free(served->cat.images[0].bundle);
+	served->cat.images[0].bundle = strdup("Old.nbi");
+	assert_int_equal(catalog_loader_request(ld, served, &how), 0);
+	catalog_snap_unref(served);     /* the thread holds its own reference */
+	assert_int_equal(collect(ld, &fresh, &queued), 0);
+	assert_int_equal(fresh->cat.n_images, 1);
+	assert_string_equal(fresh->cat.images[0].bundle, "Old.nbi");
+	catalog_snap_unref(fresh);
+	catalog_loader_free(ld);
+	remove_root(root);
+}
+
 /* A holder's reference keeps a snapshot alive past the loop's unref. */
 static void references_outlive_the_loop(void **state)
 {
@@ -103,12 +131,12 @@ static void references_outlive_the_loop(void **state)
 
 	(void)state;
 	add_bundle(root, "iPXE", IPXE_BODY(101, "iPXE", ""));
-	assert_int_equal(catalog_snap_load(root, &snap), 0);
+	assert_int_equal(catalog_snap_load(root, NULL, &snap), 0);
 	reader = catalog_snap_ref(snap);
 	catalog_snap_unref(snap);
 	assert_string_equal(reader->cat.images[0].name, "iPXE");
 	catalog_snap_unref(reader);
-	assert_int_equal(catalog_snap_load("/nonexistent/bsdpd-test-root", &snap), -ENOENT);
+	assert_int_equal(catalog_snap_load("/nonexistent/bsdpd-test-root", NULL, &snap), -ENOENT);
 	assert_null(snap);
 	remove_root(root);
 }
@@ -137,6 +165,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(loads_on_its_thread),
+		cmocka_unit_test(reload_keeps_the_served_holder),
 		cmocka_unit_test(requests_during_a_load_queue_one),
 		cmocka_unit_test(failed_load_returns_no_catalog),
 		cmocka_unit_test(references_outlive_the_loop),

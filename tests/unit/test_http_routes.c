@@ -284,6 +284,7 @@ static void content_types_follow_the_extension(void **state)
 	assert_string_equal(http_content_type("menu.ipxe"), "text/plain; charset=us-ascii");
 	assert_string_equal(http_content_type("debian.iso"), "application/x-iso9660-image");
 	assert_string_equal(http_content_type("vmlinuz"), "application/octet-stream");
+	assert_string_equal(http_content_type("iPXE.nbi/i386/booter"), "application/efi");
 	assert_string_equal(http_content_type("initrd.img"), "application/octet-stream");
 	assert_string_equal(http_content_type("ui/index.html"), "text/html; charset=utf-8");
 	assert_string_equal(http_content_type("app.js"), "text/javascript; charset=utf-8");
