@@ -6,6 +6,7 @@
  * its sanboot block reads, 503 + Retry-After to pace a boot storm.
  */
 #include "http_routes.h"
+#include "url.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,17 +59,6 @@ int http_target_split(const char *target, size_t n, const char **path, size_t *p
 	*query = q ? q + 1 : target + n;
 	*query_len = q ? n - (size_t)(q - target) - 1 : 0;
 	return 0;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Decodes the escape at s[0] ('%'), n bytes available; -1 if malformed. */

@@ -7,6 +7,7 @@
  * qemu-netboot.md §4, §6, §9 (what OVMF and Debian's iPXE really send).
  */
 #include "proxydhcp.h"
+#include "url.h"
 
 #include "beneath.h"
 
@@ -219,24 +220,6 @@ static const char *booter_for(const struct proxy_responder *pr, const struct pro
 	if (slot == PROXY_ARCH_HTTP_X64 && !pr->boot_file[slot])
 		return pr->boot_file[PROXY_ARCH_EFI_X64];
 	return pr->boot_file[slot];
-}
-
-/* Percent-encodes a path for a URL, leaving '/' and RFC 3986 unreserved
- * characters alone (the same rule as the BSDP root path in responder.c). */
-static int url_path_escape(char *dst, size_t cap, const char *src)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	struct wr w = wr_init(dst, cap);
-
-	for (const unsigned char *s = (const unsigned char *)src; *s; s++) {
-		bool plain = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-			     (*s >= '0' && *s <= '9') || strchr("/-._~", *s);
-		uint8_t enc[3] = { '%', (uint8_t)hex[*s >> 4], (uint8_t)hex[*s & 15] };
-
-		if ((plain ? wr_u8(&w, *s) : wr_bytes(&w, enc, 3)) < 0)
-			return -ENAMETOOLONG;
-	}
-	return wr_u8(&w, '\0') < 0 ? -ENAMETOOLONG : 0;
 }
 
 /* "http://<addr>[:<port>]", the port left out when it is 80 (chain contract). */

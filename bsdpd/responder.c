@@ -4,6 +4,7 @@
  * parse → classify → decide → build, and every "no" on the way is silence.
  */
 #include "responder.h"
+#include "url.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -372,23 +373,6 @@ static enum bsdp_verdict ack_failed(const struct request *rq, struct bsdp_tx *tx
 	address_inform_reply(rq, tx);
 	ev->reply = "ACK[FAILED]";
 	return BSDP_REPLY;
-}
-
-/* Percent-encodes a path for an http:// root path, leaving '/' alone. */
-static int url_path_escape(char *dst, size_t cap, const char *src)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	struct wr w = wr_init(dst, cap);
-
-	for (const unsigned char *s = (const unsigned char *)src; *s; s++) {
-		bool plain = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-			     (*s >= '0' && *s <= '9') || strchr("/-._~", *s);
-		uint8_t enc[3] = { '%', (uint8_t)hex[*s >> 4], (uint8_t)hex[*s & 15] };
-
-		if ((plain ? wr_u8(&w, *s) : wr_bytes(&w, enc, 3)) < 0)
-			return -ENAMETOOLONG;
-	}
-	return wr_u8(&w, '\0') < 0 ? -ENAMETOOLONG : 0;
 }
 
 /* Option 17 as Apple's X_netboot builds it: NFS "nfs:<ip>:<root>:<path>",

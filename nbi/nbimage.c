@@ -9,6 +9,7 @@
  * whose error carries the line and column an admin needs.
  */
 #include "nbimage.h"
+#include "url.h"
 #include "beneath.h"
 #include "bplist.h"
 #include "bsdp.h"
@@ -121,17 +122,6 @@ static const char *plist_type_name(plist_t node)
 	case PLIST_DATA: return "<data>";
 	default: return "an unknown type";
 	}
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 int nb_parse_mac(const char *s, uint8_t mac[6])
