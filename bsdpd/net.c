@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "net.h"
 
+#include "loop.h"
+
 #include <errno.h>
 #include <net/if_arp.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <sys/epoll.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -138,6 +142,45 @@ bool net_iface_servable(const struct net_iface *ifc)
 {
 	return (ifc->flags & IFF_UP) && (ifc->flags & IFF_BROADCAST) &&
 	       !(ifc->flags & IFF_LOOPBACK) && ifc->addr.s_addr != INADDR_ANY;
+}
+
+bool net_iface_served(const struct net_iface *ifc, bool named)
+{
+	return named ? ifc->addr.s_addr != INADDR_ANY : net_iface_servable(ifc);
+}
+
+int net_listen(struct net_listener *l, struct loop *loop, uint16_t port,
+	       const char *const *ifnames, size_t n, void (*fn)(struct loop *, int, uint32_t, void *),
+	       void *ctx, char **err)
+{
+	*err = NULL;
+	for (size_t i = 0; i < (n ? n : 1); i++) {
+		const char *ifname = n ? ifnames[i] : NULL;
+		int fd = net_open_udp(port, ifname);
+
+		if (fd < 0) {
+			if (asprintf(err, "cannot listen on UDP port %u%s%s: %s", port,
+				     ifname ? " on " : "", ifname ? ifname : "", strerror(-fd)) < 0)
+				*err = NULL;
+			return fd;
+		}
+		l->fds[l->n++] = fd;
+		if (loop_add(loop, fd, EPOLLIN, fn, ctx) < 0) {
+			if (asprintf(err, "cannot watch UDP port %u", port) < 0)
+				*err = NULL;
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void net_unlisten(struct net_listener *l, struct loop *loop)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		loop_del(loop, l->fds[i]);
+		close(l->fds[i]);
+	}
+	l->n = 0;
 }
 
 const struct net_iface *net_iface_cached(struct net_iface_cache *cache, int ifindex)

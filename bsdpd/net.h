@@ -42,6 +42,27 @@ int net_send(int fd, const void *buf, size_t len, struct in_addr dst, uint16_t p
 int net_iface_get(int ifindex, struct net_iface *out);
 /* Whether an interface may be served when no --interface was given. */
 bool net_iface_servable(const struct net_iface *ifc);
+/* The one rule for every UDP service: with --interface (named), each
+ * socket is tied to its link and only needs an address to answer from;
+ * without, every up, broadcast-capable, non-loopback link with one. */
+bool net_iface_served(const struct net_iface *ifc, bool named);
+
+/* The sockets of one UDP service: one per --interface, or one for all. */
+#define NET_MAX_LISTEN 32
+
+struct net_listener {
+	int fds[NET_MAX_LISTEN];
+	size_t n;
+};
+
+/* Binds port on each of ifnames (n 0: once, on every link) and watches
+ * each socket on loop with fn(ctx).  0, or -errno with a message in *err
+ * (to free()) naming the port and the interface. */
+struct loop;
+int net_listen(struct net_listener *l, struct loop *loop, uint16_t port,
+	       const char *const *ifnames, size_t n, void (*fn)(struct loop *, int, uint32_t, void *),
+	       void *ctx, char **err);
+void net_unlisten(struct net_listener *l, struct loop *loop);
 
 /* The MAC of a neighbour on ifindex from the kernel's ARP table:
  * 0, -ENXIO when there is no complete entry, or -errno. */

@@ -28,6 +28,8 @@ struct recent_boot {
 	int64_t at;                     /* 0: empty */
 };
 
+_Static_assert(BSDPD_MAX_INTERFACES <= NET_MAX_LISTEN, "one socket per --interface");
+
 struct bsdp_service {
 	const struct bsdpd_config *cfg;
 	struct loop *loop;
@@ -35,10 +37,8 @@ struct bsdp_service {
 	struct catalog_loader *loader;  /* SIGHUP loads off the loop */
 	struct bindings *bindings;
 	struct bsdp_responder rs;
-	int fds[BSDPD_MAX_INTERFACES];  /* port 67 */
-	size_t n_fds;
-	int proxy_fds[BSDPD_MAX_INTERFACES]; /* port 4011, unless --proxy-dhcp off */
-	size_t n_proxy_fds;
+	struct net_listener dhcp;       /* port 67 */
+	struct net_listener proxy;      /* port 4011, unless --proxy-dhcp off */
 	int rootfd;                     /* --root, for checking boot files */
 	struct proxy_responder prs;
 	char boot_files[PROXY_ARCH_COUNT][DHCP_FILE_LEN];
@@ -308,13 +308,6 @@ static int open_loader(struct bsdp_service *svc, char **err)
 
 /* ---- interfaces -------------------------------------------------------- */
 
-/* Without --interface, every up, broadcast-capable link with an address. */
-static bool iface_served(const struct bsdp_service *svc, const struct net_iface *ifc)
-{
-	if (svc->cfg->n_interfaces)
-		return ifc->addr.s_addr != INADDR_ANY; /* the socket is bound to it */
-	return net_iface_servable(ifc);
-}
 
 /* ---- datagrams --------------------------------------------------------- */
 
@@ -467,7 +460,7 @@ static void dispatch(struct bsdp_service *svc, int fd, uint16_t port, size_t len
 {
 	const struct net_iface *ifc = net_iface_cached(&svc->ifaces, rx->ifindex);
 
-	if (!ifc || !iface_served(svc, ifc) || dhcp_parse(&svc->view, svc->rxbuf, len) < 0)
+	if (!ifc || !net_iface_served(ifc, svc->cfg->n_interfaces > 0) || dhcp_parse(&svc->view, svc->rxbuf, len) < 0)
 		return;
 	if (port == DHCP_SERVER_PORT &&
 	    (from_a_mac(&svc->view) || svc->view.message_type == DHCP_REQUEST))
@@ -507,36 +500,15 @@ static void on_proxy_readable(struct loop *loop, int fd, uint32_t events, void *
 
 /* ---- setup ------------------------------------------------------------- */
 
-/* One socket per --interface (or one for all) on port, into fds. */
-static int open_port(struct bsdp_service *svc, uint16_t port, int *fds, size_t *n_fds,
-		     loop_fn fn, char **err)
-{
-	size_t n = svc->cfg->n_interfaces ? svc->cfg->n_interfaces : 1;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *ifname = svc->cfg->n_interfaces ? svc->cfg->interfaces[i] : NULL;
-		int fd = net_open_udp(port, ifname);
-
-		if (fd < 0) {
-			if (asprintf(err, "cannot listen on UDP port %u%s%s: %s", port,
-				     ifname ? " on " : "", ifname ? ifname : "", strerror(-fd)) < 0)
-				*err = NULL;
-			return fd;
-		}
-		fds[(*n_fds)++] = fd;
-		if (loop_add(svc->loop, fd, EPOLLIN, fn, svc) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
 static int open_sockets(struct bsdp_service *svc, char **err)
 {
-	int r = open_port(svc, DHCP_SERVER_PORT, svc->fds, &svc->n_fds, on_dhcp_readable, err);
+	const struct bsdpd_config *cfg = svc->cfg;
+	int r = net_listen(&svc->dhcp, svc->loop, DHCP_SERVER_PORT, cfg->interfaces,
+			   cfg->n_interfaces, on_dhcp_readable, svc, err);
 
-	if (r == 0 && svc->cfg->proxy_mode != PROXY_MODE_OFF)
-		r = open_port(svc, PROXY_PORT, svc->proxy_fds, &svc->n_proxy_fds,
-			      on_proxy_readable, err);
+	if (r == 0 && cfg->proxy_mode != PROXY_MODE_OFF)
+		r = net_listen(&svc->proxy, svc->loop, PROXY_PORT, cfg->interfaces,
+			       cfg->n_interfaces, on_proxy_readable, svc, err);
 	return r;
 }
 
@@ -614,14 +586,8 @@ void bsdp_service_free(struct bsdp_service *svc)
 {
 	if (!svc)
 		return;
-	for (size_t i = 0; i < svc->n_fds; i++) {
-		loop_del(svc->loop, svc->fds[i]);
-		close(svc->fds[i]);
-	}
-	for (size_t i = 0; i < svc->n_proxy_fds; i++) {
-		loop_del(svc->loop, svc->proxy_fds[i]);
-		close(svc->proxy_fds[i]);
-	}
+	net_unlisten(&svc->dhcp, svc->loop);
+	net_unlisten(&svc->proxy, svc->loop);
 	if (svc->rootfd >= 0)
 		close(svc->rootfd);
 	if (svc->loader) {

@@ -78,8 +78,7 @@ struct tftp_service {
 	struct loop *loop;
 	int rootfd;
 	char root_abs[PATH_MAX];
-	int fds[BSDPD_MAX_INTERFACES];
-	size_t n_fds;
+	struct net_listener port;    /* --tftp-port */
 	int timerfd;
 	int64_t armed;               /* INT64_MAX: timer off */
 	unsigned max_transfers;
@@ -417,13 +416,6 @@ static ssize_t file_pread(void *ctx, void *buf, size_t n, uint64_t off)
 
 /* The same links as the BSDP service: the --interface ones (the socket is
  * bound to them), else every up, broadcast-capable link with an address. */
-static bool iface_served(const struct tftp_service *svc, const struct net_iface *ifc)
-{
-	if (svc->cfg->n_interfaces)
-		return true;
-	return net_iface_servable(ifc);
-}
-
 static struct tftp_limits limits_for(const struct tftp_service *svc, const struct net_iface *ifc)
 {
 	struct tftp_limits lim = { .max_blksize = svc->cfg->tftp_max_blksize,
@@ -840,7 +832,7 @@ static void on_datagram(struct tftp_service *svc, int fd, size_t len, const stru
 	struct tftp_conn *c;
 	int r;
 
-	if (!ifc || !iface_served(svc, ifc) || rx->src.sin_port == 0)
+	if (!ifc || !net_iface_served(ifc, svc->cfg->n_interfaces > 0) || rx->src.sin_port == 0)
 		return;
 	r = tftp_parse_request(svc->rx, len, &rq);
 	if (r == -EOPNOTSUPP) {
@@ -897,8 +889,8 @@ static void on_timer(struct loop *loop, int fd, uint32_t events, void *ctx)
 	 * (a busy loop): read it first, or the retransmission is spurious,
 	 * and atftp aborts on a repeated OACK. */
 	if (svc->cfg->tftp_single_port)
-		for (size_t i = 0; i < svc->n_fds; i++)
-			on_server_readable(loop, svc->fds[i], 0, svc);
+		for (size_t i = 0; i < svc->port.n; i++)
+			on_server_readable(loop, svc->port.fds[i], 0, svc);
 	/* Each pass pushes the transfer's deadline past now or ends it. */
 	for (size_t budget = svc->heap_n; budget > 0 && svc->heap_n; budget--) {
 		struct tftp_conn *c = svc->heap[0];
@@ -959,22 +951,9 @@ static int open_root(struct tftp_service *svc, char **err)
 static int open_sockets(struct tftp_service *svc, char **err)
 {
 	const struct bsdpd_config *cfg = svc->cfg;
-	size_t n = cfg->n_interfaces ? cfg->n_interfaces : 1;
 
-	for (size_t i = 0; i < n; i++) {
-		const char *ifname = cfg->n_interfaces ? cfg->interfaces[i] : NULL;
-		int fd = net_open_udp(cfg->tftp_port, ifname);
-
-		if (fd < 0) {
-			errno = -fd;
-			return fail(err, "cannot listen on UDP port %u%s%s: %s", cfg->tftp_port,
-				    ifname ? " on " : "", ifname ? ifname : "", strerror(-fd));
-		}
-		svc->fds[svc->n_fds++] = fd;
-		if (loop_add(svc->loop, fd, EPOLLIN, on_server_readable, svc) < 0)
-			return fail(err, "tftp: cannot watch socket");
-	}
-	return 0;
+	return net_listen(&svc->port, svc->loop, cfg->tftp_port, cfg->interfaces,
+			  cfg->n_interfaces, on_server_readable, svc, err);
 }
 
 static int alloc_tables(struct tftp_service *svc, char **err)
@@ -1033,10 +1012,7 @@ void tftp_service_free(struct tftp_service *svc)
 		tftp_xfer_abort(&c->x, TFTP_ABORTED, -1, NULL);
 		conn_end(c, now);
 	}
-	for (size_t i = 0; i < svc->n_fds; i++) {
-		loop_del(svc->loop, svc->fds[i]);
-		close(svc->fds[i]);
-	}
+	net_unlisten(&svc->port, svc->loop);
 	if (svc->timerfd >= 0) {
 		loop_del(svc->loop, svc->timerfd);
 		close(svc->timerfd);
