@@ -412,26 +412,30 @@ static int run_check(const struct options *o)
 
 /* ---- running ----------------------------------------------------------- */
 
-struct signals {
-	int fd;
-	struct bsdp_service *svc;
-	struct tftp_service *tftp;
-	struct http_service *http;
+/* The running daemon: the loop thread owns all of it.  The DHCP service
+ * (server.c) owns the catalog snapshot and the bindings; TFTP and HTTP
+ * reach them only through the hooks wired in start_services. */
+struct daemon {
+	struct loop *loop;
+	int signal_fd;
+	struct bsdp_service *dhcp;   /* ports 67 and 4011: BSDP and proxyDHCP */
+	struct tftp_service *tftp;   /* NULL with --no-tftp */
+	struct http_service *http;   /* NULL with --no-http */
 };
 
 /* SIGHUP only starts the re-read (server.c loads it on another thread),
  * so a root that blocks never keeps SIGTERM from stopping the loop. */
 static void on_signal(struct loop *loop, int fd, uint32_t events, void *ctx)
 {
-	struct signals *sg = ctx;
+	struct daemon *d = ctx;
 	struct signalfd_siginfo si;
 
 	(void)events;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			bsdp_service_reload(sg->svc);
-			if (sg->http)
-				http_service_reload(sg->http);
+			bsdp_service_reload(d->dhcp);
+			if (d->http)
+				http_service_reload(d->http);
 		} else {
 			log_msg(LOG_INFO, "signal %u: stopping", si.ssi_signo);
 			loop_stop(loop);
@@ -624,7 +628,7 @@ static int log_failure(char *err)
  * opens the database. */
 /* Binds the HTTP port before privileges are dropped; libmicrohttpd runs
  * on this loop (http.c). */
-static int start_http(struct options *o, struct loop *loop, struct signals *sg)
+static int start_http(struct options *o, struct loop *loop, struct daemon *d)
 {
 	char *err = NULL;
 
@@ -632,32 +636,32 @@ static int start_http(struct options *o, struct loop *loop, struct signals *sg)
 		.root = o->cfg.http_root, .port = o->cfg.http_port,
 		.max_connections = o->cfg.http_max_connections,
 		.idle_timeout = HTTP_DEFAULT_IDLE_TIMEOUT,
-		.hooks = { .ctx = sg->svc, .client_info = bsdp_service_client_info },
+		.hooks = { .ctx = d->dhcp, .client_info = bsdp_service_client_info },
 	};
-	sg->http = http_service_new(&o->http, loop, &err);
-	return sg->http ? 0 : log_failure(err);
+	d->http = http_service_new(&o->http, loop, &err);
+	return d->http ? 0 : log_failure(err);
 }
 
-static int start_services(struct options *o, struct loop *loop, struct signals *sg)
+static int start_services(struct options *o, struct loop *loop, struct daemon *d)
 {
 	struct run_as as;
 	char *err = NULL;
 
 	if (o->user && look_up_user(o->user, &as) < 0)
 		return -1;
-	sg->svc = bsdp_service_new(&o->cfg, loop, &err);
-	if (sg->svc && !o->cfg.tftp_disabled)
-		sg->tftp = tftp_service_new(&o->cfg, loop, &err);
-	if (!sg->svc || (!o->cfg.tftp_disabled && !sg->tftp))
+	d->dhcp = bsdp_service_new(&o->cfg, loop, &err);
+	if (d->dhcp && !o->cfg.tftp_disabled)
+		d->tftp = tftp_service_new(&o->cfg, loop, &err);
+	if (!d->dhcp || (!o->cfg.tftp_disabled && !d->tftp))
 		return log_failure(err);
-	if (sg->tftp)
-		tftp_service_on_served(sg->tftp, bsdp_service_note_tftp, sg->svc);
-	if (!o->cfg.http_disabled && start_http(o, loop, sg) < 0)
+	if (d->tftp)
+		tftp_service_on_served(d->tftp, bsdp_service_note_tftp, d->dhcp);
+	if (!o->cfg.http_disabled && start_http(o, loop, d) < 0)
 		return -1;
 	if (prepare_state_dir(o->cfg.state_dir, o->user ? &as : NULL) < 0 ||
 	    (o->user && drop_privileges(&as) < 0))
 		return -1;
-	if (bsdp_service_open_bindings(sg->svc, &err) < 0)
+	if (bsdp_service_open_bindings(d->dhcp, &err) < 0)
 		return log_failure(err);
 	return 0;
 }
@@ -680,22 +684,22 @@ static int detach(const struct options *o)
 static int run_server(struct options *o)
 {
 	struct loop *loop = loop_new();
-	struct signals sg = { .fd = open_signals() };
+	struct daemon d = { .loop = loop, .signal_fd = open_signals() };
 	int r = -1;
 
 	/* Before any thread: the catalog loader runs libxml2 on its own. */
 	nb_init();
-	if (!loop || sg.fd < 0 || loop_add(loop, sg.fd, EPOLLIN, on_signal, &sg) < 0)
+	if (!loop || d.signal_fd < 0 || loop_add(loop, d.signal_fd, EPOLLIN, on_signal, &d) < 0)
 		log_msg(LOG_ERR, "cannot set up the event loop: %s", strerror(errno));
-	else if (start_services(o, loop, &sg) == 0 && detach(o) == 0) {
+	else if (start_services(o, loop, &d) == 0 && detach(o) == 0) {
 		log_msg(LOG_INFO, "bsdpd %s ready, priority %u", BSDPD_VERSION, o->cfg.priority);
 		r = loop_run(loop);
 	}
-	http_service_free(sg.http);
-	tftp_service_free(sg.tftp);
-	bsdp_service_free(sg.svc);
-	if (sg.fd >= 0)
-		close(sg.fd);
+	http_service_free(d.http);
+	tftp_service_free(d.tftp);
+	bsdp_service_free(d.dhcp);
+	if (d.signal_fd >= 0)
+		close(d.signal_fd);
 	loop_free(loop);
 	return r < 0 ? 1 : 0;
 }
