@@ -389,9 +389,12 @@ static int start_mhd(struct http_service *svc, char **err)
 {
 	const struct http_config *c = &svc->cfg;
 	const union MHD_DaemonInfo *info;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(c->port),
+				  .sin_addr = c->listen_addr };
 
 	svc->mhd = MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_USE_ERROR_LOG, c->port, NULL, NULL, on_request, svc,
+		MHD_OPTION_SOCK_ADDR, &sa,
 		/* First, or MHD logs its own way until it reaches it. */
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, svc,
 		MHD_OPTION_CONNECTION_LIMIT,
@@ -429,6 +432,7 @@ static int join_loop(struct http_service *svc, char **err)
 struct http_service *http_service_new(const struct http_config *cfg, struct loop *loop,
 				      char **err)
 {
+	char addr[INET_ADDRSTRLEN];
 	struct http_service *svc = calloc(1, sizeof(*svc));
 
 	*err = NULL;
@@ -446,7 +450,9 @@ struct http_service *http_service_new(const struct http_config *cfg, struct loop
 		http_service_free(svc);
 		return NULL;
 	}
-	log_msg(LOG_INFO, "http: TCP port %u, at most %u connections, %u s idle timeout",
+	log_msg(LOG_INFO, "http: TCP %s:%u, at most %u connections, %u s idle timeout",
+		cfg->listen_addr.s_addr == INADDR_ANY ? "*" :
+		inet_ntop(AF_INET, &cfg->listen_addr, addr, sizeof(addr)),
 		cfg->port, cfg->max_connections, cfg->idle_timeout);
 	return svc;
 }

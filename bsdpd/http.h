@@ -31,6 +31,7 @@
 struct http_config {
 	const char *root;              /* --http-root (default: --root) */
 	uint16_t port;                 /* --http-port */
+	struct in_addr listen_addr;    /* INADDR_ANY: every address of the host */
 	unsigned max_connections;      /* --http-max-connections, > 0 */
 	unsigned idle_timeout;         /* seconds, > 0 */
 	struct http_hooks hooks;       /* the catalog and bindings lookups */

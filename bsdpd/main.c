@@ -28,6 +28,7 @@
 #include "log.h"
 #include "loop.h"
 #include "nbimage.h"
+#include "net.h"
 #include "server.h"
 #include "tftp.h"
 #include "tftp_server.h"
@@ -628,12 +629,29 @@ static int log_failure(char *err)
  * opens the database. */
 /* Binds the HTTP port before privileges are dropped; libmicrohttpd runs
  * on this loop (http.c). */
+/* With one --interface, HTTP listens on that link's address only, like
+ * every other service; with several (one libmicrohttpd socket) or none, on
+ * every address of the host. */
+static struct in_addr http_listen_addr(const struct bsdpd_config *cfg)
+{
+	struct net_iface ifc;
+	int ifindex = cfg->n_interfaces == 1 ? (int)if_nametoindex(cfg->interfaces[0]) : 0;
+
+	if (ifindex > 0 && net_iface_get(ifindex, &ifc) == 0 && ifc.addr.s_addr != INADDR_ANY)
+		return ifc.addr;
+	if (cfg->n_interfaces)
+		log_msg(LOG_WARNING, "http: listening on every address: %s", cfg->n_interfaces > 1 ?
+			"several --interface options" : "the interface has no IPv4 address yet");
+	return (struct in_addr){ INADDR_ANY };
+}
+
 static int start_http(struct options *o, struct loop *loop, struct daemon *d)
 {
 	char *err = NULL;
 
 	o->http = (struct http_config){
 		.root = o->cfg.http_root, .port = o->cfg.http_port,
+		.listen_addr = http_listen_addr(&o->cfg),
 		.max_connections = o->cfg.http_max_connections,
 		.idle_timeout = HTTP_DEFAULT_IDLE_TIMEOUT,
 		.hooks = { .ctx = d->dhcp, .client_info = bsdp_service_client_info },

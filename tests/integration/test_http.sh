@@ -96,6 +96,12 @@ lab_spawn "$SRV" "$WORK/events" "$WORK/watch" "$OUTSIDE" "$OUTSIDE/secret" "$ROO
 	"$ROOT/fifo" "$ROOT/private"
 wait_for_line "$WORK/events" 5 watching || { cat "$WORK/events"; exit 1; }
 
+# With one --interface, HTTP listens on that link's address only, as the
+# UDP services do (no surprises on the host's other networks).
+check "with one --interface, HTTP listens only on $SRV_IP:$PORT" \
+	eval 'ip netns exec "$SRV" ss -Hltn "sport = :$PORT" | grep -q " $SRV_IP:$PORT " &&
+	! ip netns exec "$SRV" ss -Hltn "sport = :$PORT" | grep -q " \\*:$PORT \| 0.0.0.0:$PORT "'
+
 # curl in the client namespace, bounded; extra arguments pass through.
 c() { ip netns exec "$CLI" curl -sS --max-time 20 --path-as-is "$@"; }
 # header NAME FILE: the value of a response header, without the CR.
