@@ -99,6 +99,13 @@ lab_done() {
 	[ "$FAILED" -eq 0 ]
 }
 
+# Builds $WORK/watch from inotify_watch.c (one line per open or read of
+# the paths it is given), or skips the test.
+build_watcher() {
+	cc -O2 -o "$WORK/watch" "$(dirname "${BASH_SOURCE[0]}")/inotify_watch.c" ||
+		lab_skip "cannot build the inotify watcher"
+}
+
 # A bundle under $1 named $2.nbi: BootFileOnly, i386, the given Index
 # and extra plist keys in $4.
 make_bundle() {

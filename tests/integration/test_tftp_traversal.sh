@@ -47,37 +47,7 @@ chmod 600 "$ROOT/private"
 touch -a -d '2001-01-01' "$OUTSIDE/secret" # relatime will move it on any read
 atime0=$(stat -c %X "$OUTSIDE/secret")
 
-cat >"$WORK/watch.c" <<'C'
-/* Prints one line per IN_OPEN or IN_ACCESS on the paths given. */
-#include <stdio.h>
-#include <sys/inotify.h>
-#include <unistd.h>
-int main(int argc, char **argv)
-{
-	char buf[4096] __attribute__((aligned(8)));
-	int fd = inotify_init1(IN_CLOEXEC);
-
-	for (int i = 1; i < argc; i++)
-		if (inotify_add_watch(fd, argv[i], IN_OPEN | IN_ACCESS) < 0) {
-			perror(argv[i]);
-			return 1;
-		}
-	puts("watching");
-	fflush(stdout);
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-
-		for (char *p = buf; n > 0 && p < buf + n;) {
-			struct inotify_event *e = (struct inotify_event *)(void *)p;
-
-			printf("event %#x on %s/%s\n", e->mask, argv[e->wd], e->len ? e->name : "");
-			fflush(stdout);
-			p += sizeof(*e) + e->len;
-		}
-	}
-}
-C
-cc -O2 -o "$WORK/watch" "$WORK/watch.c" || lab_skip "cannot build the inotify watcher"
+build_watcher
 
 lab_spawn "$SRV" "$LOG" "$BSDPD" --foreground --root "$ROOT" --state-dir "$STATE" \
 	--interface "$SRV_IF"

@@ -47,12 +47,13 @@ done
 [ -x "$BSDPD" ] || fail "build $BSDPD first (make bench-http)"
 "$BSDPD" --help 2>&1 | grep -q -- --http-port || fail "$BSDPD has no --http-port"
 
+# shellcheck source=server-cpu.sh
+. "$(dirname "$0")/server-cpu.sh"
 WORK=$(mktemp -d "/tmp/$ID.XXXXXX")
 SERVER_PID=
-CG=
 cleanup() {
 	[ -n "$SERVER_PID" ] && stop_server
-	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null || true
+	cpu_cgroup_remove
 	ip netns del "$SRV" 2>/dev/null || true
 	ip netns del "$CLI" 2>/dev/null || true
 	rm -rf "$WORK"
@@ -67,21 +68,8 @@ ROOT=$WORK/root
 mkdir -p "$ROOT" "$WORK/state" "$WORK/nginx-tmp"
 head -c 67108864 /dev/urandom >"$ROOT/big64.bin"
 chmod -R a+rX "$ROOT"
-HZ=$(getconf CLK_TCK)
 
-CPU_SOURCE=proc
-if [ -f /sys/fs/cgroup/cpuacct/cpuacct.usage ] && mkdir "/sys/fs/cgroup/cpuacct/$ID" 2>/dev/null; then
-	CG=/sys/fs/cgroup/cpuacct/$ID
-	CPU_SOURCE="cgroup v1 cpuacct"
-else
-	for base in /sys/fs/cgroup /sys/fs/cgroup/unified; do
-		if [ -f "$base/cgroup.procs" ] && [ ! -f "$base/cpuacct.usage" ] && mkdir "$base/$ID" 2>/dev/null; then
-			CG=$base/$ID
-			CPU_SOURCE="cgroup v2 cpu.stat"
-			break
-		fi
-	done
-fi
+cpu_cgroup_make
 
 write_nginx_conf() {
 	cat >"$WORK/nginx.conf" <<NGINX
@@ -112,17 +100,6 @@ http {
 NGINX
 }
 
-# Runs a command already inside the cgroup, so that a child it forks at
-# once (nginx's worker) is counted too: moving it in after the fork would
-# leave the worker out.
-in_cgroup() {
-	if [ -n "$CG" ]; then
-		sh -c 'echo $$ >"$1" && shift && exec "$@"' sh "$CG/cgroup.procs" "$@"
-	else
-		"$@"
-	fi
-}
-
 start_server() {
 	case $1 in
 	bsdpd)
@@ -142,35 +119,6 @@ start_server() {
 		sleep 0.1
 	done
 	fail "$1 did not start"
-}
-
-# Stops the server and its workers (nginx's are its children, in our cgroup).
-stop_server() {
-	local pids
-	pids=$( { [ -n "$CG" ] && cat "$CG/cgroup.procs"; pgrep -P "$SERVER_PID"; } 2>/dev/null || true)
-	kill "$SERVER_PID" 2>/dev/null || true
-	wait "$SERVER_PID" 2>/dev/null || true
-	for pid in $pids; do
-		[ "$pid" = "$SERVER_PID" ] || kill "$pid" 2>/dev/null || true
-	done
-	for _ in $(seq 20); do
-		[ -z "$CG" ] || [ -z "$(cat "$CG/cgroup.procs")" ] && break
-		sleep 0.1
-	done
-	SERVER_PID=
-}
-
-cpu_us() {
-	local t=0 pid
-	case $CPU_SOURCE in
-	"cgroup v1 cpuacct") echo $(($(cat "$CG/cpuacct.usage") / 1000)); return ;;
-	"cgroup v2 cpu.stat") awk '$1 == "usage_usec" {print $2}' "$CG/cpu.stat"; return ;;
-	esac
-	for pid in "$SERVER_PID" $(pgrep -P "$SERVER_PID" 2>/dev/null || true); do
-		[ -r "/proc/$pid/stat" ] || continue
-		t=$((t + $(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
-	done
-	echo $((t * 1000000 / HZ))
 }
 
 # wrk's "Requests/sec" and "Transfer/sec" (in MB/s), and its error count.
