@@ -31,11 +31,18 @@
 
 #define HTTP_RUNS_PER_WAKEUP 8
 
+/* One libmicrohttpd daemon per listening address (it has one socket). */
+struct listener {
+	struct http_service *svc;
+	struct MHD_Daemon *mhd;
+	int fd;                        /* MHD's epoll set, in our loop; -1: none */
+};
+
 struct http_service {
 	struct http_config cfg;
 	struct loop *loop;
-	struct MHD_Daemon *mhd;
-	int mhd_fd;                    /* MHD's epoll set, in our loop */
+	struct listener ls[HTTP_MAX_LISTEN];
+	size_t n_ls;
 	int timer_fd;
 	unsigned active;               /* open connections */
 	struct ipxe_template *script;
@@ -63,12 +70,20 @@ static int64_t now_us(void)
 
 /* ---- running MHD on the loop ------------------------------------------------ */
 
+/* The timer fires at the earliest timeout of any of the daemons. */
 static void timer_arm(struct http_service *svc)
 {
 	struct itimerspec its = { 0 };
-	MHD_UNSIGNED_LONG_LONG ms;
+	MHD_UNSIGNED_LONG_LONG ms = 0, t;
+	bool any = false;
 
-	if (MHD_get_timeout(svc->mhd, &ms) == MHD_YES) {
+	for (size_t i = 0; i < svc->n_ls; i++) {
+		if (MHD_get_timeout(svc->ls[i].mhd, &t) == MHD_YES && (!any || t < ms)) {
+			ms = t;
+			any = true;
+		}
+	}
+	if (any) {
 		its.it_value.tv_sec = (time_t)(ms / 1000);
 		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
 		if (ms == 0)
@@ -81,35 +96,40 @@ static void timer_arm(struct http_service *svc)
  * could write more to, sendfile going 128 KiB per call), run it again
  * here rather than through a timer wake-up; a bound keeps the other
  * services of the loop served while a download runs. */
-static void run_mhd(struct http_service *svc)
+static void run_mhd(struct MHD_Daemon *mhd)
 {
 	MHD_UNSIGNED_LONG_LONG ms = 0;
 
 	for (int i = 0; i < HTTP_RUNS_PER_WAKEUP; i++) {
-		MHD_run(svc->mhd);
-		if (MHD_get_timeout(svc->mhd, &ms) != MHD_YES || ms > 0)
+		MHD_run(mhd);
+		if (MHD_get_timeout(mhd, &ms) != MHD_YES || ms > 0)
 			break;
 	}
-	timer_arm(svc);
 }
 
 static void on_mhd_ready(struct loop *loop, int fd, uint32_t events, void *ctx)
 {
+	struct listener *l = ctx;
+
 	(void)loop;
 	(void)fd;
 	(void)events;
-	run_mhd(ctx);
+	run_mhd(l->mhd);
+	timer_arm(l->svc);
 }
 
 static void on_timer(struct loop *loop, int fd, uint32_t events, void *ctx)
 {
+	struct http_service *svc = ctx;
 	uint64_t expirations;
 
 	(void)loop;
 	(void)events;
 	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		log_msg(LOG_WARNING, "http: timerfd: %s", strerror(errno));
-	run_mhd(ctx);
+	for (size_t i = 0; i < svc->n_ls; i++)
+		run_mhd(svc->ls[i].mhd);
+	timer_arm(svc);
 }
 
 /* ---- MHD callbacks --------------------------------------------------------------- */
@@ -385,14 +405,18 @@ static int load_script(struct http_service *svc, char **err)
 	return 0;
 }
 
-static int start_mhd(struct http_service *svc, char **err)
+static int start_mhd(struct http_service *svc, struct in_addr addr, char **err)
 {
 	const struct http_config *c = &svc->cfg;
+	struct listener *l = &svc->ls[svc->n_ls];
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(c->port),
-				  .sin_addr = c->listen_addr };
+				  .sin_addr = addr };
+	char a[INET_ADDRSTRLEN];
+	int r;
 
-	svc->mhd = MHD_start_daemon(
+	*l = (struct listener){ .svc = svc, .fd = -1 };
+	l->mhd = MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_USE_ERROR_LOG, c->port, NULL, NULL, on_request, svc,
 		MHD_OPTION_SOCK_ADDR, &sa,
 		/* First, or MHD logs its own way until it reaches it. */
@@ -406,13 +430,29 @@ static int start_mhd(struct http_service *svc, char **err)
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, svc,
 		MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
 		MHD_OPTION_END);
-	if (!svc->mhd)
-		return fail(err, "http: cannot listen on TCP port %u: %s", c->port, strerror(errno));
-	info = MHD_get_daemon_info(svc->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!l->mhd)
+		return fail(err, "http: cannot listen on TCP %s:%u: %s",
+			    inet_ntop(AF_INET, &addr, a, sizeof(a)), c->port, strerror(errno));
+	svc->n_ls++;
+	info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!info)
 		return fail(err, "http: libmicrohttpd was built without epoll");
-	svc->mhd_fd = info->epoll_fd;
+	if ((r = loop_add(svc->loop, info->epoll_fd, EPOLLIN, on_mhd_ready, l)) < 0)
+		return fail(err, "http: event loop: %s", strerror(-r));
+	l->fd = info->epoll_fd;
 	return 0;
+}
+
+static int start_listeners(struct http_service *svc, char **err)
+{
+	const struct http_config *c = &svc->cfg;
+	int r = 0;
+
+	if (c->n_listen == 0)
+		return start_mhd(svc, (struct in_addr){ INADDR_ANY }, err);
+	for (size_t i = 0; i < c->n_listen && r == 0; i++)
+		r = start_mhd(svc, c->listen[i], err);
+	return r;
 }
 
 static int join_loop(struct http_service *svc, char **err)
@@ -422,8 +462,7 @@ static int join_loop(struct http_service *svc, char **err)
 	svc->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (svc->timer_fd < 0)
 		return fail(err, "http: timerfd: %s", strerror(errno));
-	if ((r = loop_add(svc->loop, svc->mhd_fd, EPOLLIN, on_mhd_ready, svc)) < 0 ||
-	    (r = loop_add(svc->loop, svc->timer_fd, EPOLLIN, on_timer, svc)) < 0)
+	if ((r = loop_add(svc->loop, svc->timer_fd, EPOLLIN, on_timer, svc)) < 0)
 		return fail(err, "http: event loop: %s", strerror(-r));
 	timer_arm(svc);
 	return 0;
@@ -442,18 +481,18 @@ struct http_service *http_service_new(const struct http_config *cfg, struct loop
 	}
 	svc->cfg = *cfg;
 	svc->loop = loop;
-	svc->mhd_fd = svc->timer_fd = -1;
+	svc->timer_fd = -1;
 	svc->routes = (struct http_routes){ .rootfd = -1, .hooks = cfg->hooks,
 					    .port = cfg->port };
-	if (open_root(svc, err) < 0 || load_script(svc, err) < 0 || start_mhd(svc, err) < 0 ||
+	if (open_root(svc, err) < 0 || load_script(svc, err) < 0 || start_listeners(svc, err) < 0 ||
 	    join_loop(svc, err) < 0) {
 		http_service_free(svc);
 		return NULL;
 	}
-	log_msg(LOG_INFO, "http: TCP %s:%u, at most %u connections, %u s idle timeout",
-		cfg->listen_addr.s_addr == INADDR_ANY ? "*" :
-		inet_ntop(AF_INET, &cfg->listen_addr, addr, sizeof(addr)),
-		cfg->port, cfg->max_connections, cfg->idle_timeout);
+	for (size_t i = 0; i < cfg->n_listen || (i == 0 && cfg->n_listen == 0); i++)
+		log_msg(LOG_INFO, "http: TCP %s:%u, at most %u connections, %u s idle timeout",
+			cfg->n_listen ? inet_ntop(AF_INET, &cfg->listen[i], addr, sizeof(addr)) : "*",
+			cfg->port, cfg->max_connections, cfg->idle_timeout);
 	return svc;
 }
 
@@ -461,14 +500,15 @@ void http_service_free(struct http_service *svc)
 {
 	if (!svc)
 		return;
-	if (svc->mhd_fd >= 0)
-		loop_del(svc->loop, svc->mhd_fd);
 	if (svc->timer_fd >= 0) {
 		loop_del(svc->loop, svc->timer_fd);
 		close(svc->timer_fd);
 	}
-	if (svc->mhd)
-		MHD_stop_daemon(svc->mhd); /* closes MHD's epoll fd and connections */
+	for (size_t i = 0; i < svc->n_ls; i++) {
+		if (svc->ls[i].fd >= 0)
+			loop_del(svc->loop, svc->ls[i].fd);
+		MHD_stop_daemon(svc->ls[i].mhd); /* closes its epoll fd and connections */
+	}
 	if (svc->routes.rootfd >= 0)
 		close(svc->routes.rootfd);
 	ipxe_template_free(svc->script);

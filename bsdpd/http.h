@@ -28,10 +28,13 @@
 #define HTTP_DEFAULT_IDLE_TIMEOUT 30   /* seconds, well under iPXE's 120 s */
 #define HTTP_OVERFLOW_CONNECTIONS 64   /* accepted only to be told 503 */
 
+#define HTTP_MAX_LISTEN 32          /* one per --interface */
+
 struct http_config {
 	const char *root;              /* --http-root (default: --root) */
 	uint16_t port;                 /* --http-port */
-	struct in_addr listen_addr;    /* INADDR_ANY: every address of the host */
+	struct in_addr listen[HTTP_MAX_LISTEN]; /* one socket each */
+	size_t n_listen;               /* 0: one socket on every address */
 	unsigned max_connections;      /* --http-max-connections, > 0 */
 	unsigned idle_timeout;         /* seconds, > 0 */
 	struct http_hooks hooks;       /* the catalog and bindings lookups */

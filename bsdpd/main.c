@@ -629,20 +629,29 @@ static int log_failure(char *err)
  * opens the database. */
 /* Binds the HTTP port before privileges are dropped; libmicrohttpd runs
  * on this loop (http.c). */
-/* With one --interface, HTTP listens on that link's address only, like
- * every other service; with several (one libmicrohttpd socket) or none, on
- * every address of the host. */
-static struct in_addr http_listen_addr(const struct bsdpd_config *cfg)
+_Static_assert(BSDPD_MAX_INTERFACES <= HTTP_MAX_LISTEN, "one HTTP socket per --interface");
+
+/* With --interface, HTTP listens on those links' addresses only, like
+ * every other service; without, on every address of the host.  A named
+ * link with no IPv4 address yet cannot be listened on by address: then
+ * every address, and the log says so. */
+static void http_listen_addrs(const struct bsdpd_config *cfg, struct http_config *h)
 {
 	struct net_iface ifc;
-	int ifindex = cfg->n_interfaces == 1 ? (int)if_nametoindex(cfg->interfaces[0]) : 0;
 
-	if (ifindex > 0 && net_iface_get(ifindex, &ifc) == 0 && ifc.addr.s_addr != INADDR_ANY)
-		return ifc.addr;
-	if (cfg->n_interfaces)
-		log_msg(LOG_WARNING, "http: listening on every address: %s", cfg->n_interfaces > 1 ?
-			"several --interface options" : "the interface has no IPv4 address yet");
-	return (struct in_addr){ INADDR_ANY };
+	h->n_listen = 0;
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		int ifindex = (int)if_nametoindex(cfg->interfaces[i]);
+
+		if (ifindex <= 0 || net_iface_get(ifindex, &ifc) < 0 ||
+		    ifc.addr.s_addr == INADDR_ANY) {
+			log_msg(LOG_WARNING, "http: %s has no IPv4 address yet; listening on "
+				"every address", cfg->interfaces[i]);
+			h->n_listen = 0;
+			return;
+		}
+		h->listen[h->n_listen++] = ifc.addr;
+	}
 }
 
 static int start_http(struct options *o, struct loop *loop, struct daemon *d)
@@ -651,11 +660,11 @@ static int start_http(struct options *o, struct loop *loop, struct daemon *d)
 
 	o->http = (struct http_config){
 		.root = o->cfg.http_root, .port = o->cfg.http_port,
-		.listen_addr = http_listen_addr(&o->cfg),
 		.max_connections = o->cfg.http_max_connections,
 		.idle_timeout = HTTP_DEFAULT_IDLE_TIMEOUT,
 		.hooks = { .ctx = d->dhcp, .client_info = bsdp_service_client_info },
 	};
+	http_listen_addrs(&o->cfg, &o->http);
 	d->http = http_service_new(&o->http, loop, &err);
 	return d->http ? 0 : log_failure(err);
 }

@@ -242,6 +242,24 @@ check "refused paths are logged escaped" grep -q 'http: .* GET /vmlinuz%0a 400' 
 lab_stop "$BSDPD_PID"
 check "bsdpd exited cleanly (no sanitizer report)" bash -c "! grep -q 'Sanitizer' '$LOG'"
 
+# Two --interface options: one socket on each link's address, none on the
+# wildcard, and both answer.  The second link is a veth pair with both
+# ends in the server namespace.
+ip -n "$SRV" link add "${LAB_ID}x" type veth peer name "${LAB_ID}y"
+ip -n "$SRV" addr add 198.18.14.1/24 dev "${LAB_ID}x"
+ip -n "$SRV" link set "${LAB_ID}y" up
+ip -n "$SRV" link set "${LAB_ID}x" up
+lab_spawn "$SRV" "$WORK/two.log" "$BSDPD" --foreground --root "$ROOT" --state-dir "$STATE" \
+	--interface "$SRV_IF" --interface "${LAB_ID}x" --no-tftp --http-port "$PORT"
+TWO_PID=$LAST_PID
+wait_for_line "$WORK/two.log" 10 ready || cat "$WORK/two.log"
+listeners() { ip netns exec "$SRV" ss -Hltn "sport = :$PORT" | awk '{print $4}' | sort | tr '\n' ' '; }
+check "two --interface options: HTTP listens on both links' addresses, not on all" \
+	[ "$(listeners)" = "$(printf '%s\n' "198.18.14.1:$PORT" "$SRV_IP:$PORT" | sort | tr '\n' ' ')" ]
+check "and both answer" eval 'c -o /dev/null "$BASE/vmlinuz" &&
+	ip netns exec "$SRV" curl -sS --max-time 10 -o /dev/null "http://198.18.14.1:$PORT/vmlinuz"'
+lab_stop "$TWO_PID"
+
 mkdir -p "$WORK/bad"
 printf '#!ipxe\nchain {{nope}}\n' >"$WORK/bad/boot.ipxe"
 chmod 644 "$WORK/bad/boot.ipxe"
