@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The TFTP service (tftp_server.h): sockets, timers, files and the log.
+ * The TFTP service (tftp_server.h): sockets, timers and the log; shared
+ * open files come from file_cache.c.
  * Protocol decisions live in tftp.c (codec) and tftp_transfer.c (state
  * machine); this file only moves datagrams between them and the kernel and
  * never blocks: sockets are non-blocking and file bytes come from pread(2)
@@ -27,36 +28,19 @@
 
 #include "beneath.h"
 #include "log.h"
+#include "file_cache.h"
 #include "net.h"
 #include "tftp.h"
 
 #define RX_MAX 65536
 #define TX_MAX (TFTP_BLKSIZE_MAX + TFTP_HDR_LEN)
-#define FILE_BUCKETS 256
 #define FD_RESERVE 64            /* descriptors kept for everything but transfers */
 #define RX_BUDGET 256            /* datagrams per wakeup, like the BSDP socket */
-#define CACHE_FILE_MAX (4u << 20)   /* files up to 4 MiB are served from memory */
-#define CACHE_TOTAL_MAX (64u << 20) /* and at most 64 MiB of them at once */
-
-/* One open file, shared by every transfer of it: same device, inode, size
- * and modification time.  A small file is also read into memory once, so
- * that a boot storm of it costs no read syscall per block and every
- * transfer sees one consistent copy. */
-struct tftp_file {
-	struct tftp_file *next;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	int fd;
-	unsigned refs;
-	uint8_t *data;               /* the whole file, or NULL: pread(2) */
-};
 
 struct tftp_conn {
 	struct tftp_xfer x;
 	struct tftp_service *svc;
-	struct tftp_file *file;
+	struct served_file *file;
 	struct tftp_conn *hnext;     /* client hash chain (address and port) */
 	struct tftp_conn *anext;     /* address hash chain (address only) */
 	struct tftp_conn *older, *newer; /* the half-open list, while half-open */
@@ -88,8 +72,7 @@ struct tftp_service {
 	struct tftp_conn **by_addr;  /* same size as hash */
 	size_t hash_mask;
 	struct tftp_conn *oldest_half_open, *newest_half_open;
-	struct tftp_file *files[FILE_BUCKETS];
-	size_t cached;               /* bytes of files held in memory */
+	struct file_cache files;     /* loop thread only */
 	struct net_iface_cache ifaces;
 	struct tftp_counters ctr;
 	tftp_served_fn on_served;    /* loop thread only, like everything here */
@@ -304,114 +287,6 @@ static void half_open_remove(struct tftp_service *svc, struct tftp_conn *c)
 		svc->newest_half_open = c->older;
 }
 
-/* ---- files ------------------------------------------------------------------- */
-
-static bool same_version(const struct tftp_file *f, const struct stat *st)
-{
-	return f->dev == st->st_dev && f->ino == st->st_ino && f->size == st->st_size &&
-	       f->mtime.tv_sec == st->st_mtim.tv_sec && f->mtime.tv_nsec == st->st_mtim.tv_nsec;
-}
-
-static struct tftp_file **file_bucket(struct tftp_service *svc, dev_t dev, ino_t ino)
-{
-	return &svc->files[(ino ^ dev) % FILE_BUCKETS];
-}
-
-/* Where the entry for this version of the file is, or would go. */
-static struct tftp_file **file_find(struct tftp_service *svc, const struct stat *st)
-{
-	struct tftp_file **pp = file_bucket(svc, st->st_dev, st->st_ino);
-
-	while (*pp && !same_version(*pp, st))
-		pp = &(*pp)->next;
-	return pp;
-}
-
-static void file_unlink(struct tftp_service *svc, const struct tftp_file *f)
-{
-	struct tftp_file **pp = file_bucket(svc, f->dev, f->ino);
-
-	while (*pp && *pp != f)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = f->next;
-}
-
-/* Reads a small file into memory, within the cache budget; a failure
- * only means blocks come from pread(2). */
-static void file_cache(struct tftp_service *svc, struct tftp_file *f)
-{
-	size_t n = (size_t)f->size, got = 0;
-	uint8_t *data;
-
-	if (n == 0 || n > CACHE_FILE_MAX || n > CACHE_TOTAL_MAX - svc->cached)
-		return;
-	data = malloc(n);
-	if (!data)
-		return;
-	while (got < n) {
-		ssize_t r = pread(f->fd, data + got, n - got, (off_t)got);
-
-		if (r <= 0) {
-			free(data);
-			return;
-		}
-		got += (size_t)r;
-	}
-	f->data = data;
-	svc->cached += n;
-}
-
-/* Takes over fd: shares an open file of the same version if there is one. */
-static struct tftp_file *file_get(struct tftp_service *svc, int fd, const struct stat *st)
-{
-	struct tftp_file **pp = file_find(svc, st);
-
-	if (*pp) {
-		close(fd);
-		(*pp)->refs++;
-		return *pp;
-	}
-	*pp = calloc(1, sizeof(**pp));
-	if (!*pp) {
-		close(fd);
-		return NULL;
-	}
-	**pp = (struct tftp_file){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
-				   .mtime = st->st_mtim, .fd = fd, .refs = 1 };
-	file_cache(svc, *pp);
-	return *pp;
-}
-
-static void file_put(struct tftp_service *svc, struct tftp_file *f)
-{
-	if (--f->refs > 0)
-		return;
-	file_unlink(svc, f);
-	if (f->data)
-		svc->cached -= (size_t)f->size;
-	free(f->data);
-	close(f->fd);
-	free(f);
-}
-
-static ssize_t file_pread(void *ctx, void *buf, size_t n, uint64_t off)
-{
-	const struct tftp_file *f = ctx;
-	ssize_t r;
-
-	if (f->data) {
-		if (off >= (uint64_t)f->size)
-			return 0;
-		if (n > (uint64_t)f->size - off)
-			n = (size_t)((uint64_t)f->size - off);
-		memcpy(buf, f->data + off, n);
-		return (ssize_t)n;
-	}
-	r = pread(f->fd, buf, n, (off_t)off);
-	return r < 0 ? -errno : r;
-}
-
 /* ---- interfaces -------------------------------------------------------------- */
 
 /* The same links as the BSDP service: the --interface ones (the socket is
@@ -515,7 +390,7 @@ static void conn_end(struct tftp_conn *c, int64_t now)
 		loop_del(svc->loop, c->fd);
 		close(c->fd);
 	}
-	file_put(svc, c->file);
+	file_cache_put(&svc->files, c->file);
 	free(c);
 }
 
@@ -543,7 +418,7 @@ static int conn_send(struct tftp_conn *c, const uint8_t *buf, size_t len)
 static void conn_pump(struct tftp_conn *c, int64_t now)
 {
 	struct tftp_service *svc = c->svc;
-	struct tftp_source src = { .pread = file_pread, .ctx = c->file };
+	struct tftp_source src = { .pread = served_file_pread, .ctx = c->file };
 	ssize_t n;
 
 	while ((n = tftp_xfer_next(&c->x, &src, svc->tx, sizeof(svc->tx), now)) > 0) {
@@ -687,7 +562,7 @@ static bool repeated_request(struct tftp_service *svc, const struct net_rx *rx,
 }
 
 struct opened {
-	struct tftp_file *file;
+	struct served_file *file;
 	uint64_t size;
 	char path[TFTP_PATH_MAX + 1];
 	size_t path_len;
@@ -716,7 +591,7 @@ static int open_request(struct tftp_service *svc, const struct tftp_request *rq,
 		*why = fd == -EXDEV || fd == -ELOOP ? "leaves the root" : "not a readable regular file";
 		return TFTP_EACCESS;
 	}
-	op->file = file_get(svc, fd, &st);
+	op->file = file_cache_get(&svc->files, fd, &st);
 	if (!op->file) {
 		*why = "out of memory";
 		return TFTP_EUNDEF;
@@ -733,7 +608,7 @@ static void start_transfer(struct tftp_service *svc, int lfd, const struct net_r
 	struct tftp_conn *c = conn_new(svc, lfd, rx, op->path, op->path_len);
 
 	if (!c) {
-		file_put(svc, op->file);
+		file_cache_put(&svc->files, op->file);
 		log_refusal(rx, op->path, op->path_len, "cannot open a transfer socket");
 		refuse(svc, lfd, rx, TFTP_EUNDEF, "Server out of resources");
 		return;
