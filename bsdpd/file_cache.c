@@ -80,7 +80,7 @@ struct served_file *file_cache_get(struct file_cache *fc, int fd, const struct s
 		return NULL;
 	}
 	**pp = (struct served_file){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
-				   .mtime = st->st_mtim, .fd = fd, .refs = 1 };
+				   .mtime = st->st_mtim, .fd = fd, .refs = 1, .owner = fc };
 	hold_in_memory(fc, *pp);
 	return *pp;
 }

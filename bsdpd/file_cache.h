@@ -6,7 +6,8 @@
  * syscall per block and every transfer sees one consistent copy; a file
  * replaced or deleted on disk keeps serving the version a transfer began
  * with until its last reference goes.  Owned by one thread (the loop's).
- * Files come opened by the confined opener (lib/beneath.c).
+ * Files come opened by the confined opener (lib/beneath.c).  The daemon
+ * has one, which TFTP and HTTP share (main.c).
  */
 #ifndef BSDPD_FILE_CACHE_H
 #define BSDPD_FILE_CACHE_H
@@ -30,6 +31,7 @@ struct served_file {
 	int fd;
 	unsigned refs;
 	uint8_t *data;               /* the whole file, or NULL: pread(2) */
+	struct file_cache *owner;    /* for file_cache_put from a callback */
 };
 
 struct file_cache {

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file_cache.h"
 #include "log.h"
 
 #define HTTP_RUNS_PER_WAKEUP 8
@@ -270,8 +271,44 @@ static struct http_request make_request(const struct http_service *svc,
 	};
 }
 
-/* MHD takes the buffer (to free()) or the descriptor (to close()). */
-static struct MHD_Response *make_body(struct http_response *rsp)
+/* MHD destroys a response from memory on the loop thread: the copy's
+ * reference goes then. */
+static void release_file(void *cls)
+{
+	struct served_file *f = cls;
+
+	file_cache_put(f->owner, f);
+}
+
+/* A file through the cache TFTP uses too: a small one is sent from the
+ * copy in memory (the version the request began with, whatever happens
+ * on disk), a larger one from its own descriptor with sendfile(2). */
+static struct MHD_Response *file_response(struct http_service *svc, struct http_response *rsp)
+{
+	struct MHD_Response *r = NULL;
+	struct served_file *f;
+	struct stat st;
+	int fd;
+
+	if (fstat(rsp->fd, &st) < 0 || !(f = file_cache_get(svc->cfg.files, rsp->fd, &st)))
+		return NULL;
+	rsp->fd = -1;                   /* the cache has it now */
+	if (f->data) {
+		r = MHD_create_response_from_buffer_with_free_callback_cls(
+			rsp->length, f->data + rsp->offset, release_file, f);
+		if (r)
+			return r;
+	} else if ((fd = dup(f->fd)) >= 0) {
+		r = MHD_create_response_from_fd_at_offset64(rsp->length, fd, rsp->offset);
+		if (!r)
+			close(fd);
+	}
+	file_cache_put(svc->cfg.files, f);
+	return r;
+}
+
+/* MHD takes the buffer (to free()), or the file (file_response). */
+static struct MHD_Response *make_body(struct http_service *svc, struct http_response *rsp)
 {
 	struct MHD_Response *r = NULL;
 
@@ -280,11 +317,7 @@ static struct MHD_Response *make_body(struct http_response *rsp)
 		if (r)
 			rsp->buf = NULL;
 	} else if (rsp->body == HTTP_BODY_FILE) {
-		/* A regular file's descriptor: MHD sends it with sendfile(2). */
-		r = MHD_create_response_from_fd_at_offset64(rsp->length, rsp->fd,
-							    rsp->offset);
-		if (r)
-			rsp->fd = -1;
+		r = file_response(svc, rsp);
 	} else {
 		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	}
@@ -319,10 +352,10 @@ static void add_headers(struct MHD_Response *r, const struct http_response *rsp)
 	}
 }
 
-static enum MHD_Result queue(struct MHD_Connection *con, struct exchange *ex, bool head,
-			     struct http_response *rsp)
+static enum MHD_Result queue(struct http_service *svc, struct MHD_Connection *con,
+			     struct exchange *ex, bool head, struct http_response *rsp)
 {
-	struct MHD_Response *r = make_body(rsp);
+	struct MHD_Response *r = make_body(svc, rsp);
 	enum MHD_Result ok;
 
 	if (!r)
@@ -364,7 +397,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	log_escape(ex->method, sizeof(ex->method), method, strlen(method));
 	rq = make_request(svc, con, ex, method);
 	http_route(&svc->routes, &rq, &rsp);
-	ok = queue(con, ex, rq.method == HTTP_HEAD, &rsp);
+	ok = queue(svc, con, ex, rq.method == HTTP_HEAD, &rsp);
 	http_response_release(&rsp);
 	return ok;
 }

@@ -33,6 +33,7 @@
 struct http_config {
 	const char *root;              /* --http-root (default: --root) */
 	uint16_t port;                 /* --http-port */
+	struct file_cache *files;      /* shared with TFTP (file_cache.h) */
 	struct in_addr listen[HTTP_MAX_LISTEN]; /* one socket each */
 	size_t n_listen;               /* 0: one socket on every address */
 	unsigned max_connections;      /* --http-max-connections, > 0 */

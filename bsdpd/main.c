@@ -22,6 +22,7 @@
 
 #include "bindings.h"
 #include "bsdp.h"
+#include "file_cache.h"
 #include "http.h"
 #include "http_routes.h"
 #include "ipxe_template.h"
@@ -419,6 +420,7 @@ static int run_check(const struct options *o)
 struct daemon {
 	struct loop *loop;
 	int signal_fd;
+	struct file_cache files;     /* served files, shared by TFTP and HTTP */
 	struct bsdp_service *dhcp;   /* ports 67 and 4011: BSDP and proxyDHCP */
 	struct tftp_service *tftp;   /* NULL with --no-tftp */
 	struct http_service *http;   /* NULL with --no-http */
@@ -661,7 +663,7 @@ static int start_http(struct options *o, struct loop *loop, struct daemon *d)
 	o->http = (struct http_config){
 		.root = o->cfg.http_root, .port = o->cfg.http_port,
 		.max_connections = o->cfg.http_max_connections,
-		.idle_timeout = HTTP_DEFAULT_IDLE_TIMEOUT,
+		.idle_timeout = HTTP_DEFAULT_IDLE_TIMEOUT, .files = &d->files,
 		.hooks = { .ctx = d->dhcp, .client_info = bsdp_service_client_info },
 	};
 	http_listen_addrs(&o->cfg, &o->http);
@@ -678,7 +680,7 @@ static int start_services(struct options *o, struct loop *loop, struct daemon *d
 		return -1;
 	d->dhcp = bsdp_service_new(&o->cfg, loop, &err);
 	if (d->dhcp && !o->cfg.tftp_disabled)
-		d->tftp = tftp_service_new(&o->cfg, loop, &err);
+		d->tftp = tftp_service_new(&o->cfg, loop, &d->files, &err);
 	if (!d->dhcp || (!o->cfg.tftp_disabled && !d->tftp))
 		return log_failure(err);
 	if (d->tftp)

@@ -72,7 +72,7 @@ struct tftp_service {
 	struct tftp_conn **by_addr;  /* same size as hash */
 	size_t hash_mask;
 	struct tftp_conn *oldest_half_open, *newest_half_open;
-	struct file_cache files;     /* loop thread only */
+	struct file_cache *files;    /* shared with HTTP; loop thread only */
 	struct net_iface_cache ifaces;
 	struct tftp_counters ctr;
 	tftp_served_fn on_served;    /* loop thread only, like everything here */
@@ -390,7 +390,7 @@ static void conn_end(struct tftp_conn *c, int64_t now)
 		loop_del(svc->loop, c->fd);
 		close(c->fd);
 	}
-	file_cache_put(&svc->files, c->file);
+	file_cache_put(svc->files, c->file);
 	free(c);
 }
 
@@ -591,7 +591,7 @@ static int open_request(struct tftp_service *svc, const struct tftp_request *rq,
 		*why = fd == -EXDEV || fd == -ELOOP ? "leaves the root" : "not a readable regular file";
 		return TFTP_EACCESS;
 	}
-	op->file = file_cache_get(&svc->files, fd, &st);
+	op->file = file_cache_get(svc->files, fd, &st);
 	if (!op->file) {
 		*why = "out of memory";
 		return TFTP_EUNDEF;
@@ -608,7 +608,7 @@ static void start_transfer(struct tftp_service *svc, int lfd, const struct net_r
 	struct tftp_conn *c = conn_new(svc, lfd, rx, op->path, op->path_len);
 
 	if (!c) {
-		file_cache_put(&svc->files, op->file);
+		file_cache_put(svc->files, op->file);
 		log_refusal(rx, op->path, op->path_len, "cannot open a transfer socket");
 		refuse(svc, lfd, rx, TFTP_EUNDEF, "Server out of resources");
 		return;
@@ -850,7 +850,7 @@ static int alloc_tables(struct tftp_service *svc, char **err)
 }
 
 struct tftp_service *tftp_service_new(const struct bsdpd_config *cfg, struct loop *loop,
-				      char **err)
+				      struct file_cache *files, char **err)
 {
 	struct tftp_service *svc = calloc(1, sizeof(*svc));
 
@@ -859,6 +859,7 @@ struct tftp_service *tftp_service_new(const struct bsdpd_config *cfg, struct loo
 		return NULL;
 	svc->cfg = cfg;
 	svc->loop = loop;
+	svc->files = files;
 	svc->rootfd = svc->timerfd = -1;
 	svc->max_transfers = cfg->tftp_max_transfers;
 	fit_descriptors(svc);

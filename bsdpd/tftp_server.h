@@ -72,8 +72,9 @@ struct tftp_service;
 
 /* Opens the root and the port-69 sockets.  NULL with a message in *err
  * (to free()) on failure. */
+struct file_cache;
 struct tftp_service *tftp_service_new(const struct bsdpd_config *cfg, struct loop *loop,
-				      char **err);
+				      struct file_cache *files, char **err);
 /* Ends every transfer (logged as aborted) and closes everything. */
 void tftp_service_free(struct tftp_service *svc);
 const struct tftp_counters *tftp_service_counters(const struct tftp_service *svc);

@@ -103,6 +103,22 @@ check "Range: 206 with those 100 bytes" \
 check "and Content-Range: bytes 100-199/5000000" \
 	test "$(header Content-Range "$OUT/range.h")" = "bytes 100-199/5000000"
 check "a suffix range" test "$(c -H 'Range: bytes=-10' "$BASE/vmlinuz" | wc -c)" = 10
+
+# Files up to 4 MiB are sent from the copy in memory that TFTP shares
+# (file_cache.c); larger ones by sendfile.  Both paths, whole and ranged,
+# and a file replaced on disk is served anew (the cache keys on the
+# version: inode, size, mtime).
+SMALL="$ROOT/ipxe/snponly.efi"
+c -o "$OUT/small" "$BASE/ipxe/snponly.efi"
+check "a small file (from memory) is byte-identical" cmp -s "$OUT/small" "$SMALL"
+c -o "$OUT/small.range" -H 'Range: bytes=1000-1999' "$BASE/ipxe/snponly.efi"
+dd if="$SMALL" of="$OUT/small.want" bs=1 skip=1000 count=1000 status=none
+check "and a range of it" cmp -s "$OUT/small.range" "$OUT/small.want"
+head -c 100000 /dev/urandom >"$OUT/small.new"
+chmod 644 "$OUT/small.new"
+cp "$OUT/small.new" "$SMALL.tmp" && mv "$SMALL.tmp" "$SMALL"
+c -o "$OUT/small.after" "$BASE/ipxe/snponly.efi"
+check "a small file replaced on disk is served as it is now" cmp -s "$OUT/small.after" "$OUT/small.new"
 c -D "$OUT/416.h" -o /dev/null -H 'Range: bytes=5000000-' "$BASE/vmlinuz"
 check "an unsatisfiable range: 416 with Content-Range: bytes */5000000" \
 	bash -c "grep -q '^HTTP/1.1 416' '$OUT/416.h' && \
