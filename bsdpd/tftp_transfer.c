@@ -115,10 +115,11 @@ static uint64_t window_end(const struct tftp_xfer *x)
 	return end < stop ? end : stop;
 }
 
-/* Tries before giving up: few while the peer has not shown it exists. */
+/* Timer rounds before giving up: few sends while the peer has not shown
+ * it exists, then one silent round of TFTP_HALF_OPEN_LINGER_US. */
 static uint8_t max_tries(const struct tftp_xfer *x)
 {
-	return x->established ? TFTP_MAX_TRIES : TFTP_HALF_OPEN_SENDS;
+	return x->established ? TFTP_MAX_TRIES : TFTP_HALF_OPEN_SENDS + 1;
 }
 
 /* The longest we wait: RTO_MAX, or less if the client asked for less. */
@@ -310,6 +311,14 @@ void tftp_xfer_tick(struct tftp_xfer *x, int64_t now)
 	x->deadline = NO_DEADLINE;
 	if (++x->tries >= max_tries(x)) {
 		finish(x, TFTP_TIMED_OUT);
+		return;
+	}
+	/* Enough has gone toward an unproven source: send nothing more, but
+	 * listen for a late ACK.  A client whose ACK of our OACK was lost has
+	 * moved on and never repeats its RRQ; it repeats that ACK only on its
+	 * own timer (curl and tftp-hpa every 5 s, iPXE backing off to 10 s). */
+	if (!x->established && x->tries == TFTP_HALF_OPEN_SENDS) {
+		x->deadline = now + TFTP_HALF_OPEN_LINGER_US;
 		return;
 	}
 	/* RFC 6298 §5.5 backoff, never beyond the client's timeout. */

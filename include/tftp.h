@@ -177,7 +177,8 @@ void tftp_negotiate(const struct tftp_request *rq, const struct tftp_limits *lim
  * source address is unproven (UDP is trivially spoofed), so what we send
  * is sent toward whoever the request names.  A half-open transfer sends
  * its first datagram alone (never a window) and at most
- * TFTP_HALF_OPEN_SENDS times (at 0, 0.5 and 1.5 s; reaped at 3.5 s).
+ * TFTP_HALF_OPEN_SENDS times (at 0, 0.5 and 1.5 s), then waits silently
+ * for a late ACK until 23.5 s and is reaped.
  * That datagram is an OACK for a request with options (iPXE, OVMF and
  * PXE ROMs ask for blksize and tsize): at most the request's length + 19
  * bytes (tsize "0" grows to 20 digits, every other value only shrinks),
@@ -185,9 +186,13 @@ void tftp_negotiate(const struct tftp_request *rq, const struct tftp_limits *lim
  * for iPXE's 41-byte RRQ of snponly.efi.  A bare RRQ (RFC 1350) is answered by DATA 1,
  * at most 516 bytes: at most 3 * 516 = 1548 bytes for a 29-byte request.
  * With TFTP_MAX_TRIES it was 8 * 516 = 4128.  tftp-hpa, curl,
- * busybox and tools/tftp_fetch.c retransmit their RRQ for longer than
- * 3.5 s, so a real client whose first exchange is lost starts over. */
+ * busybox and tools/tftp_fetch.c retransmit their RRQ (or, once they
+ * have our OACK, their ACK) within that wait, so a real client whose first
+ * exchange is lost still gets its file. */
 #define TFTP_HALF_OPEN_SENDS 3
+/* After the last of those sends the transfer stays, silent, this long for
+ * a late ACK (its slot can still be evicted when the table is full). */
+#define TFTP_HALF_OPEN_LINGER_US 20000000u
 
 /* Where block bytes come from: pread(2) on a shared fd in the daemon, a
  * memory buffer in tests.  Returns bytes read (short only at end of file)

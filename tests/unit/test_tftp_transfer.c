@@ -263,7 +263,8 @@ static void timeouts_back_off_and_reap(void **state)
 }
 
 /* Before the first ACK the source is unproven (a spoofed RRQ): DATA 1 is
- * sent TFTP_HALF_OPEN_SENDS times, not TFTP_MAX_TRIES, then reaped. */
+ * sent TFTP_HALF_OPEN_SENDS times, not TFTP_MAX_TRIES, then nothing more
+ * while it waits for a late ACK, then reaped. */
 static void half_open_is_reaped_after_few_sends(void **state)
 {
 	struct tftp_xfer_params p = plain(5000);
@@ -281,11 +282,45 @@ static void half_open_is_reaped_after_few_sends(void **state)
 	assert_int_equal(r.now - T0, TFTP_RTO_INIT_US * 3); /* 0.5 s + 1 s */
 	r.now = tftp_xfer_deadline(&r.x);
 	tftp_xfer_tick(&r.x, r.now);
+	assert_false(tftp_xfer_done(&r.x));
+	assert_int_equal(next(&r), 0);             /* silent while it lingers */
+	assert_int_equal(tftp_xfer_deadline(&r.x), r.now + TFTP_HALF_OPEN_LINGER_US);
+	r.now = tftp_xfer_deadline(&r.x);
+	tftp_xfer_tick(&r.x, r.now);
 	assert_true(tftp_xfer_done(&r.x));
 	assert_int_equal(r.x.outcome, TFTP_TIMED_OUT);
 	assert_false(r.x.established);
 	assert_int_equal(r.x.packets_sent, TFTP_HALF_OPEN_SENDS);
 	assert_int_equal(next(&r), 0);
+	free(f);
+}
+
+/* The client got our first datagram but its ACK was lost each time: it
+ * repeats the ACK on its own timer (curl: 5 s), after our last send.  The
+ * late ACK still establishes the transfer and the file follows (a hang in
+ * the loss test before the silent wait existed). */
+static void late_ack_after_the_last_send_is_served(void **state)
+{
+	struct tftp_xfer_params p = plain(700);
+	uint8_t *f = pattern(700);
+	struct rig r;
+
+	(void)state;
+	rig_start(&r, f, 700, &p);
+	expect_data(&r, 1, f, 512);
+	for (int sends = 1; sends <= TFTP_HALF_OPEN_SENDS; sends++) {
+		r.now = tftp_xfer_deadline(&r.x);
+		tftp_xfer_tick(&r.x, r.now);
+		if (sends < TFTP_HALF_OPEN_SENDS)
+			expect_data(&r, 1, f, 512);
+	}
+	r.now += 5000 * MS;
+	ack(&r, 1);
+	assert_true(r.x.established);
+	expect_data(&r, 2, f + 512, 188);
+	ack(&r, 2);
+	assert_true(tftp_xfer_done(&r.x));
+	assert_int_equal(r.x.outcome, TFTP_COMPLETE);
 	free(f);
 }
 
@@ -584,6 +619,7 @@ int main(void)
 		cmocka_unit_test(acks_ahead_or_garbage_are_ignored),
 		cmocka_unit_test(timeouts_back_off_and_reap),
 		cmocka_unit_test(half_open_is_reaped_after_few_sends),
+		cmocka_unit_test(late_ack_after_the_last_send_is_served),
 		cmocka_unit_test(half_open_sends_no_window),
 		cmocka_unit_test(rtt_sets_timeout_and_progress_resets_backoff),
 		cmocka_unit_test(client_timeout_option_caps_the_interval),
