@@ -153,6 +153,8 @@ bench-http: $(B)/bsdpd
 install: all
 	install -D -m 755 $(B)/bsdpd $(DESTDIR)$(PREFIX)/sbin/bsdpd
 	install -D -m 755 $(B)/bsdpc $(DESTDIR)$(PREFIX)/bin/bsdpc
+	install -D -m 644 bsdpd/bsdpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/bsdpd.8
+	install -D -m 644 tools/bsdpc.1 $(DESTDIR)$(PREFIX)/share/man/man1/bsdpc.1
 
 clean:
 	rm -rf $(B)
