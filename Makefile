@@ -86,7 +86,7 @@ $(B)/san:
 
 # ---- libFuzzer targets (clang) ---------------------------------------------
 FUZZFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(LIB_SRCS) $(wildcard include/*.h bsdpd/*.h) \
+$(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(LIB_SRCS) $(wildcard include/*.h bsdpd/*.h tests/fuzz/*.h) \
 		| build-deps
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BASE) $(FUZZFLAGS) $< $(CORE_SRCS) $(LIB_SRCS) $(LIBS) -o $@
