@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The policy store: profiles, machines, groups, the default profile and
+ * boot events, in the same database as the BSDP bindings (bindings.h)
+ * under --state-dir.  This header is the interface; bsdpd/store.c keeps
+ * it in SQLite, and a server-grade database can implement it later.
+ *
+ * Owned by the loop thread, like everything else in bsdpd: libmicrohttpd
+ * runs there too (bsdpd/http.c), so no call here takes a lock.
+ *
+ * Every write is one transaction: it is saved whole or not at all.
+ * Errors: -ENOENT (no such record: 404), -ESRCH (it names a profile that
+ * does not exist: 422, err->field says which), -EBUSY (the record is
+ * still named by another: 409, err says by what), -EEXIST (a group that
+ * would tie with another: 409, err names it), -EINVAL (invalid: 400,
+ * err), -EIO (the database failed; logged).
+ */
+#ifndef BSDPD_STORE_H
+#define BSDPD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+#define STORE_EVENTS_DEFAULT_MAX 100000
+#define STORE_EVENTS_DEFAULT_AGE_DAYS 30
+
+struct bindings;
+struct store;
+
+struct store_options {
+	unsigned events_max;      /* events kept; 0: the default */
+	int64_t events_max_age;   /* seconds; 0: the default */
+};
+
+/* Opens the policy tables in the database of b (bindings_open), creating
+ * or upgrading them; NULL and *err (to free) on failure. */
+struct store *store_open(struct bindings *b, const struct store_options *opt, char **err);
+void store_close(struct store *s);
+
+/* ---- profiles ------------------------------------------------------------- */
+/* Validates and saves p (created or replaced): menu items must name
+ * existing profiles (-ESRCH).  *created tells which. */
+int store_profile_put(struct store *s, const struct profile *p, bool *created,
+		      struct policy_error *err);
+/* 0 and *out (profile_free it), or -ENOENT. */
+int store_profile_get(struct store *s, const char *name, struct profile *out);
+/* -EBUSY while a machine, group, menu or the default names it. */
+int store_profile_delete(struct store *s, const char *name, struct policy_error *err);
+/* Calls fn for each profile in name order; stops at and returns fn's
+ * non-zero result.  The profile is valid during the call only. */
+int store_profiles_each(struct store *s, int (*fn)(void *ctx, const struct profile *p),
+			void *ctx);
+
+/* ---- machines ------------------------------------------------------------- */
+/* Saves the admin's fields of m (hostname, labels, profile, next_boot,
+ * local, image), keeping what was seen of it. */
+int store_machine_put(struct store *s, const struct machine *m, bool *created,
+		      struct policy_error *err);
+int store_machine_get(struct store *s, const uint8_t mac[6], struct machine *out);
+int store_machine_delete(struct store *s, const uint8_t mac[6]);
+int store_machines_each(struct store *s, int (*fn)(void *ctx, const struct machine *m),
+			void *ctx);
+int store_machines_count(struct store *s);
+/* A machine seen on the wire: registers it the first time, else updates
+ * model, arch, uuid, ip (those of seen that are non-empty) and last_seen.
+ * Writes at most once a minute per machine unless something changed. */
+int store_machine_seen(struct store *s, const struct machine *seen, int64_t now);
+/* Next boot: set (-ESRCH for a missing profile), clear, and consume: the
+ * consume clears it only when it still is `profile`, exactly once even
+ * when two requests race; 1 when this call consumed it, 0 when not. */
+int store_next_boot_set(struct store *s, const uint8_t mac[6], const char *profile,
+			struct policy_error *err);
+int store_next_boot_clear(struct store *s, const uint8_t mac[6]);
+int store_next_boot_consume(struct store *s, const uint8_t mac[6], const char *profile);
+
+/* ---- groups and the default ------------------------------------------------ */
+/* -EEXIST when it would tie with another (policy_groups_conflict). */
+int store_group_put(struct store *s, const struct group *g, bool *created,
+		    struct policy_error *err);
+int store_group_get(struct store *s, const char *name, struct group *out);
+int store_group_delete(struct store *s, const char *name);
+/* All groups, in name order; valid until the next write to the store.
+ * Kept in memory, so a boot's resolution does not read the database. */
+const struct group *store_groups(struct store *s, size_t *n);
+int store_default_set(struct store *s, const char *profile, struct policy_error *err);
+/* The default profile's name; "" when none is set. */
+const char *store_default(struct store *s);
+
+/* ---- boot events ---------------------------------------------------------------- */
+enum event_kind {
+	EVENT_BSDP_LIST, EVENT_BSDP_SELECT, EVENT_TFTP, EVENT_PROXY_OFFER, EVENT_SCRIPT,
+	EVENT_HTTP_FILE, EVENT_NEXT_BOOT_CONSUMED, EVENT_KIND_COUNT
+};
+
+struct event {
+	int64_t id;                /* set by store_event_add */
+	int64_t time_us;           /* Unix time in microseconds */
+	uint8_t mac[6];
+	bool has_mac;
+	enum event_kind kind;
+	char detail[POLICY_PATH_MAX]; /* file path, profile name, image...; sanitized */
+	char rule[POLICY_NAME_MAX];   /* EVENT_SCRIPT: policy_rule_name; EVENT_PROXY_OFFER: "pxe"/"ipxe" */
+	uint64_t bytes;
+	uint32_t duration_ms;
+	bool ok;                   /* the outcome: complete, or broken off / failed */
+};
+const char *event_kind_name(enum event_kind k);  /* "bsdp-list", "tftp" ... */
+int event_kind_parse(const char *s, enum event_kind *k);
+/* Records e (e->id is set) and drops the oldest beyond the cap and age. */
+int store_event_add(struct store *s, struct event *e);
+/* Events after since_us (and of mac when not NULL), oldest first, at
+ * most limit; fn as in store_profiles_each. */
+int store_events_each(struct store *s, const uint8_t *mac, int64_t since_us, unsigned limit,
+		      int (*fn)(void *ctx, const struct event *e), void *ctx);
+
+#endif
