@@ -31,6 +31,23 @@
 #include "log.h"
 
 #define HTTP_RUNS_PER_WAKEUP 8
+#define STREAMS_MAX 32                 /* open /api/v1/events/stream connections */
+#define STREAM_BACKLOG_MAX (256 * 1024) /* bytes queued for a slow reader before it goes */
+#define STREAM_PING_SECONDS 15         /* a comment line, well inside the idle timeout */
+
+/* One Server-Sent Events connection (the HTML living standard, §9.2).
+ * Its queue is filled by http_publish and drained by MHD's content
+ * reader; when it is empty the connection is suspended, so an idle
+ * stream costs no wake-ups, and http_publish resumes it. */
+struct stream {
+	struct http_service *svc;
+	struct MHD_Connection *con;
+	char *buf;
+	size_t len, off;
+	bool suspended;
+	bool dropped;                  /* too slow: its queue overflowed */
+	struct stream *next;
+};
 
 /* One libmicrohttpd daemon per listening address (it has one socket). */
 struct listener {
@@ -45,7 +62,10 @@ struct http_service {
 	struct listener ls[HTTP_MAX_LISTEN];
 	size_t n_ls;
 	int timer_fd;
+	int ping_fd;                   /* STREAM_PING_SECONDS, for the event streams */
 	unsigned active;               /* open connections */
+	struct stream *streams;
+	unsigned n_streams;
 	struct ipxe_template *script;
 	struct http_routes routes;
 };
@@ -57,8 +77,13 @@ struct exchange {
 	struct in_addr client;
 	int64_t start_us;
 	bool headers_seen;             /* the first call of on_request is over */
+	char *body;                    /* the request body, up to HTTP_BODY_MAX */
+	size_t body_len;
+	bool body_too_large;
 	unsigned status;
 	uint64_t bytes;
+	char *served_path;             /* a profile's file (http_response.served) */
+	uint8_t served_mac[6];
 };
 
 static int64_t now_us(void)
@@ -188,13 +213,24 @@ static const char *termination(enum MHD_RequestTerminationCode toe)
 
 /* One line per request: client, method, path (escaped), status, bytes,
  * time.  bytes is what the response holds; an aborted one says so. */
+static void tell_served(struct http_service *svc, const struct exchange *ex, bool complete)
+{
+	const struct http_hooks *h = &svc->cfg.hooks;
+	int64_t ms = (now_us() - ex->start_us) / 1000;
+
+	if (h->file_served)
+		h->file_served(h->ctx, ex->served_mac, ex->served_path, ex->client,
+			       complete ? ex->bytes : 0, ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms,
+			       complete);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *con, void **req_ctx,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct http_service *svc = cls;
 	struct exchange *ex = *req_ctx;
 	char client[INET_ADDRSTRLEN], target[256], status[12] = "-";
 
-	(void)cls;
 	(void)con;
 	if (!ex)
 		return;
@@ -207,6 +243,10 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **req_ctx,
 		ex->method[0] ? ex->method : "-", target, status,
 		(unsigned long long)ex->bytes, (double)(now_us() - ex->start_us) / 1000.0,
 		termination(toe));
+	if (ex->served_path)
+		tell_served(svc, ex, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	free(ex->served_path);
+	free(ex->body);
 	free(ex->target);
 	free(ex);
 	*req_ctx = NULL;
@@ -233,10 +273,15 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 static enum http_method method_of(const char *m)
 {
-	if (strcmp(m, MHD_HTTP_METHOD_GET) == 0)
-		return HTTP_GET;
-	if (strcmp(m, MHD_HTTP_METHOD_HEAD) == 0)
-		return HTTP_HEAD;
+	static const struct { const char *name; enum http_method method; } methods[] = {
+		{ MHD_HTTP_METHOD_GET, HTTP_GET },   { MHD_HTTP_METHOD_HEAD, HTTP_HEAD },
+		{ MHD_HTTP_METHOD_PUT, HTTP_PUT },   { MHD_HTTP_METHOD_POST, HTTP_POST },
+		{ MHD_HTTP_METHOD_DELETE, HTTP_DELETE },
+	};
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(m, methods[i].name) == 0)
+			return methods[i].method;
 	return HTTP_OTHER;
 }
 
@@ -252,11 +297,21 @@ static struct in_addr local_address(struct MHD_Connection *con)
 	return sin.sin_addr;
 }
 
+static const char *header(struct MHD_Connection *con, const char *name)
+{
+	return MHD_lookup_connection_value(con, MHD_HEADER_KIND, name);
+}
+
 static struct http_request make_request(const struct http_service *svc,
 					struct MHD_Connection *con, const struct exchange *ex,
 					const char *method)
 {
 	return (struct http_request){
+		.authorization = header(con, MHD_HTTP_HEADER_AUTHORIZATION),
+		.content_type = header(con, MHD_HTTP_HEADER_CONTENT_TYPE),
+		.body = ex->body,
+		.body_len = ex->body_len,
+		.body_too_large = ex->body_too_large,
 		.method = method_of(method),
 		.target = ex->target,
 		.range = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
@@ -352,14 +407,154 @@ static void add_headers(struct MHD_Response *r, const struct http_response *rsp)
 	}
 }
 
+/* ---- event streams ---------------------------------------------------------------- */
+
+/* MHD's content reader: what is queued, or a suspension until there is
+ * more.  Returning 0 without suspending would make MHD poll it at once,
+ * again and again (MHD_ContentReaderCallback). */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *st = cls;
+	size_t n = st->len - st->off;
+
+	(void)pos;
+	if (st->dropped)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (n == 0) {
+		st->off = st->len = 0;
+		st->suspended = true;
+		MHD_suspend_connection(st->con);
+		return 0;
+	}
+	if (n > max)
+		n = max;
+	memcpy(buf, st->buf + st->off, n);
+	st->off += n;
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *st = cls;
+	struct http_service *svc = st->svc;
+
+	for (struct stream **p = &svc->streams; *p; p = &(*p)->next) {
+		if (*p == st) {
+			*p = st->next;
+			break;
+		}
+	}
+	svc->n_streams--;
+	free(st->buf);
+	free(st);
+}
+
+static void stream_wake(struct stream *st)
+{
+	if (st->suspended) {
+		st->suspended = false;
+		MHD_resume_connection(st->con);
+	}
+}
+
+/* Queues text for one stream; a reader that lets STREAM_BACKLOG_MAX pile
+ * up is dropped rather than let it grow without bound. */
+static void stream_push(struct stream *st, const char *text, size_t n)
+{
+	char *grown;
+
+	if (st->dropped)
+		return;
+	if (n > STREAM_BACKLOG_MAX - (st->len - st->off) ||
+	    !(grown = realloc(st->buf, st->len + n))) {
+		st->dropped = true;
+		stream_wake(st);
+		return;
+	}
+	memcpy(grown + st->len, text, n);
+	st->buf = grown;
+	st->len += n;
+	stream_wake(st);
+}
+
+void http_publish(struct http_service *svc, const char *text, size_t n)
+{
+	for (struct stream *st = svc ? svc->streams : NULL; st; st = st->next)
+		stream_push(st, text, n);
+}
+
+static void on_ping(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	static const char ping[] = ": ping\n\n";
+	struct http_service *svc = ctx;
+	uint64_t expirations;
+
+	(void)loop;
+	(void)events;
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_msg(LOG_WARNING, "http: timerfd: %s", strerror(errno));
+	http_publish(svc, ping, sizeof(ping) - 1);
+	for (size_t i = 0; i < svc->n_ls; i++)
+		run_mhd(svc->ls[i].mhd);
+	timer_arm(svc);
+}
+
+static struct MHD_Response *stream_response(struct http_service *svc,
+					    struct MHD_Connection *con)
+{
+	static const char hello[] = ": bsdpd boot events\n\n";
+	struct stream *st;
+	struct MHD_Response *r;
+
+	if (svc->n_streams >= STREAMS_MAX || !(st = calloc(1, sizeof(*st))))
+		return NULL;
+	*st = (struct stream){ .svc = svc, .con = con, .next = svc->streams };
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, st,
+					      stream_free);
+	if (!r) {
+		free(st);
+		return NULL;
+	}
+	svc->streams = st;
+	svc->n_streams++;
+	stream_push(st, hello, sizeof(hello) - 1);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	return r;
+}
+
+/* At shutdown MHD may not be stopped with connections suspended. */
+static void streams_end(struct http_service *svc)
+{
+	for (struct stream *st = svc->streams; st; st = st->next) {
+		st->dropped = true;
+		stream_wake(st);
+	}
+}
+
+/* ---- answering ---------------------------------------------------------------------- */
+
+static void keep_served(struct exchange *ex, const struct http_response *rsp)
+{
+	if (!rsp->served || !(ex->served_path = strdup(rsp->served_path)))
+		return;
+	memcpy(ex->served_mac, rsp->served_mac, 6);
+}
+
 static enum MHD_Result queue(struct http_service *svc, struct MHD_Connection *con,
 			     struct exchange *ex, bool head, struct http_response *rsp)
 {
-	struct MHD_Response *r = make_body(svc, rsp);
+	struct MHD_Response *r = NULL;
 	enum MHD_Result ok;
 
-	if (!r)
+	if (rsp->event_stream && !(r = stream_response(svc, con))) {
+		http_response_release(rsp); /* STREAMS_MAX are open */
+		*rsp = (struct http_response){ .status = 503, .retry_after = STREAM_PING_SECONDS,
+					       .fd = -1 };
+	}
+	if (!r && !(r = make_body(svc, rsp)))
 		return MHD_NO; /* out of memory: MHD closes the connection */
+	keep_served(ex, rsp);
 	add_headers(r, rsp);
 	ex->status = rsp->status;
 	/* MHD sends no body for HEAD: log what goes on the wire. */
@@ -367,6 +562,27 @@ static enum MHD_Result queue(struct http_service *svc, struct MHD_Connection *co
 	ok = MHD_queue_response(con, rsp->status, r);
 	MHD_destroy_response(r);
 	return ok;
+}
+
+/* Only the API reads a body, and only up to HTTP_BODY_MAX: beyond it the
+ * rest is read and dropped, and the route answers 413. */
+static void keep_body(struct exchange *ex, const char *data, size_t n)
+{
+	char *grown;
+
+	if (n == 0 || ex->body_too_large)
+		return;
+	if (n > HTTP_BODY_MAX - ex->body_len || !(grown = realloc(ex->body, ex->body_len + n + 1))) {
+		ex->body_too_large = true;
+		free(ex->body);
+		ex->body = NULL;
+		ex->body_len = 0;
+		return;
+	}
+	memcpy(grown + ex->body_len, data, n);
+	ex->body_len += n;
+	grown[ex->body_len] = '\0';
+	ex->body = grown;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
@@ -382,15 +598,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 
 	(void)url;
 	(void)version;
-	(void)upload_data;
 	if (!ex || !ex->target)
 		return MHD_NO;
 	/* MHD calls once with the headers, once per piece of body, and once
 	 * at the end.  A response queued on the first call makes MHD 0.9.75
 	 * stop reading the connection and close it (no keep-alive), so answer
-	 * on the last; a body (no route takes one) is dropped. */
+	 * on the last. */
 	if (!ex->headers_seen || *upload_data_size > 0) {
 		ex->headers_seen = true;
+		keep_body(ex, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -450,7 +666,7 @@ static int start_mhd(struct http_service *svc, struct in_addr addr, char **err)
 
 	*l = (struct listener){ .svc = svc, .fd = -1 };
 	l->mhd = MHD_start_daemon(
-		MHD_USE_EPOLL | MHD_USE_ERROR_LOG, c->port, NULL, NULL, on_request, svc,
+		MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, c->port, NULL, NULL, on_request, svc,
 		MHD_OPTION_SOCK_ADDR, &sa,
 		/* First, or MHD logs its own way until it reaches it. */
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, svc,
@@ -490,6 +706,8 @@ static int start_listeners(struct http_service *svc, char **err)
 
 static int join_loop(struct http_service *svc, char **err)
 {
+	const struct itimerspec ping = { .it_interval = { STREAM_PING_SECONDS, 0 },
+					 .it_value = { STREAM_PING_SECONDS, 0 } };
 	int r;
 
 	svc->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -498,6 +716,12 @@ static int join_loop(struct http_service *svc, char **err)
 	if ((r = loop_add(svc->loop, svc->timer_fd, EPOLLIN, on_timer, svc)) < 0)
 		return fail(err, "http: event loop: %s", strerror(-r));
 	timer_arm(svc);
+	svc->ping_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (svc->ping_fd < 0)
+		return fail(err, "http: timerfd: %s", strerror(errno));
+	if ((r = loop_add(svc->loop, svc->ping_fd, EPOLLIN, on_ping, svc)) < 0)
+		return fail(err, "http: event loop: %s", strerror(-r));
+	timerfd_settime(svc->ping_fd, 0, &ping, NULL);
 	return 0;
 }
 
@@ -514,7 +738,7 @@ struct http_service *http_service_new(const struct http_config *cfg, struct loop
 	}
 	svc->cfg = *cfg;
 	svc->loop = loop;
-	svc->timer_fd = -1;
+	svc->timer_fd = svc->ping_fd = -1;
 	svc->routes = (struct http_routes){ .rootfd = -1, .hooks = cfg->hooks,
 					    .port = cfg->port };
 	if (open_root(svc, err) < 0 || load_script(svc, err) < 0 || start_listeners(svc, err) < 0 ||
@@ -529,14 +753,21 @@ struct http_service *http_service_new(const struct http_config *cfg, struct loop
 	return svc;
 }
 
+static void close_timer(struct http_service *svc, int fd)
+{
+	if (fd >= 0) {
+		loop_del(svc->loop, fd);
+		close(fd);
+	}
+}
+
 void http_service_free(struct http_service *svc)
 {
 	if (!svc)
 		return;
-	if (svc->timer_fd >= 0) {
-		loop_del(svc->loop, svc->timer_fd);
-		close(svc->timer_fd);
-	}
+	close_timer(svc, svc->timer_fd);
+	close_timer(svc, svc->ping_fd);
+	streams_end(svc);
 	for (size_t i = 0; i < svc->n_ls; i++) {
 		if (svc->ls[i].fd >= 0)
 			loop_del(svc->loop, svc->ls[i].fd);
@@ -546,6 +777,12 @@ void http_service_free(struct http_service *svc)
 		close(svc->routes.rootfd);
 	ipxe_template_free(svc->script);
 	free(svc);
+}
+
+void http_service_set_hooks(struct http_service *svc, const struct http_hooks *hooks)
+{
+	svc->cfg.hooks = *hooks;
+	svc->routes.hooks = *hooks;
 }
 
 void http_service_reload(struct http_service *svc)

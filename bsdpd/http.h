@@ -51,6 +51,11 @@ struct http_service *http_service_new(const struct http_config *cfg, struct loop
 				      char **err);
 /* Closes every connection and the port. */
 void http_service_free(struct http_service *svc);
+/* Replaces the hooks of cfg (the policy store opens after the port). */
+void http_service_set_hooks(struct http_service *svc, const struct http_hooks *hooks);
+/* Sends text (whole Server-Sent Events, "id: ..\ndata: ..\n\n") to every
+ * open /api/v1/events/stream; svc may be NULL (no HTTP). */
+void http_publish(struct http_service *svc, const char *text, size_t n);
 /* Re-reads boot.ipxe; on an error (logged) the old script keeps serving. */
 void http_service_reload(struct http_service *svc);
 

@@ -21,6 +21,8 @@
 #include "tftp.h"
 
 #define SCRIPT_FILE "boot.ipxe"
+#define METRICS_PATH "metrics"   /* Prometheus scrapes /metrics */
+#define API_PREFIX "/api/"       /* raw, before decoding: api.c parses its own paths */
 #define TEXT_PLAIN "text/plain; charset=us-ascii"
 
 /* ---- the request-target ------------------------------------------------------ */
@@ -524,6 +526,23 @@ static void serve_file(const struct http_routes *rt, const struct http_request *
 	file_body(rq, &st, fd, rsp);
 }
 
+/* Whose boot a whole file belongs to, for hooks.file_served: the query
+ * policy_file_url puts on a profile's files. */
+static void note_served(const struct http_request *rq, const char *path, const char *query,
+			size_t query_len, struct http_response *rsp)
+{
+	struct http_identity id;
+
+	if (rq->method != HTTP_GET || rsp->status != 200 || rsp->body != HTTP_BODY_FILE)
+		return;
+	http_query_identity(query, query_len, &id);
+	if (!id.has_mac)
+		return;
+	rsp->served = true;
+	memcpy(rsp->served_mac, id.mac, 6);
+	snprintf(rsp->served_path, sizeof(rsp->served_path), "%s", path);
+}
+
 /* ---- /boot.ipxe ----------------------------------------------------------------- */
 
 /* Without a boot.ipxe in the root: show who the machine is, then a menu
@@ -606,6 +625,10 @@ static void serve_script(const struct http_routes *rt, const struct http_request
 	}
 	http_query_identity(query, query_len, &id);
 	fill_values(rt, rq, &id, &info, addr, http, sizeof(http), &vals);
+	if (rt->hooks.script && rt->hooks.script(rt->hooks.ctx, rq, &id, &vals, rsp)) {
+		free(out);
+		return;
+	}
 	n = ipxe_template_render(rt->script, &vals, out, cap);
 	if (n < 0) {
 		free(out);
@@ -654,12 +677,36 @@ static void route_path(const struct http_routes *rt, const struct http_request *
 	char path[TFTP_PATH_MAX + 1];
 	ssize_t n = http_path_resolve(raw, raw_len, path, sizeof(path));
 
-	if (n < 0)
+	if (n < 0) {
 		set_error(rsp, resolve_status(n));
-	else if (strcmp(path, SCRIPT_FILE) == 0) /* the template is never sent raw */
+	} else if (strcmp(path, SCRIPT_FILE) == 0) { /* the template is never sent raw */
 		serve_script(rt, rq, query, query_len, rsp);
-	else
+	} else if (strcmp(path, METRICS_PATH) == 0 && rt->hooks.metrics) {
+		rt->hooks.metrics(rt->hooks.ctx, rsp);
+	} else {
 		serve_file(rt, rq, path, rsp);
+		note_served(rq, path, query, query_len, rsp);
+	}
+}
+
+static bool is_api(const char *path, size_t n)
+{
+	return n >= sizeof(API_PREFIX) - 1 && memcmp(path, API_PREFIX, sizeof(API_PREFIX) - 1) == 0;
+}
+
+/* The API takes every method; everything else is GET and HEAD only. */
+static void route_target(const struct http_routes *rt, const struct http_request *rq,
+			 const char *path, size_t path_len, const char *query, size_t query_len,
+			 struct http_response *rsp)
+{
+	if (is_api(path, path_len) && rt->hooks.api) {
+		rt->hooks.api(rt->hooks.ctx, rq, path, path_len, query, query_len, rsp);
+	} else if (rq->method != HTTP_GET && rq->method != HTTP_HEAD) {
+		set_error(rsp, 405);
+		rsp->allow = true;
+	} else {
+		route_path(rt, rq, path, path_len, query, query_len, rsp);
+	}
 }
 
 void http_route(const struct http_routes *rt, const struct http_request *rq,
@@ -669,10 +716,7 @@ void http_route(const struct http_routes *rt, const struct http_request *rq,
 	size_t path_len, query_len, n = strnlen(rq->target, HTTP_TARGET_MAX + 1);
 
 	*rsp = (struct http_response){ .fd = -1 };
-	if (rq->method == HTTP_OTHER) {
-		set_error(rsp, 405);
-		rsp->allow = true;
-	} else if (rq->over_capacity) {
+	if (rq->over_capacity) {
 		set_error(rsp, 503);
 		rsp->retry_after = HTTP_RETRY_AFTER_SECONDS;
 	} else if (n > HTTP_TARGET_MAX) {
@@ -680,7 +724,7 @@ void http_route(const struct http_routes *rt, const struct http_request *rq,
 	} else if (http_target_split(rq->target, n, &path, &path_len, &query, &query_len) < 0) {
 		set_error(rsp, 400);
 	} else {
-		route_path(rt, rq, path, path_len, query, query_len, rsp);
+		route_target(rt, rq, path, path_len, query, query_len, rsp);
 	}
 }
 

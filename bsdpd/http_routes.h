@@ -26,7 +26,10 @@
 #define HTTP_RETRY_AFTER_SECONDS 2 /* with 503: iPXE retries after it (X6) */
 #define HTTP_TARGET_MAX 2048       /* longest request-target we look at */
 
-enum http_method { HTTP_GET, HTTP_HEAD, HTTP_OTHER };
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_PUT, HTTP_POST, HTTP_DELETE, HTTP_OTHER };
+
+/* Request bodies are for the JSON API only; beyond this, 413. */
+#define HTTP_BODY_MAX (64 * 1024)
 
 struct http_request {
 	enum http_method method;
@@ -34,6 +37,11 @@ struct http_request {
 	const char *range;             /* header values; NULL when absent */
 	const char *if_none_match;
 	const char *if_modified_since;
+	const char *authorization;
+	const char *content_type;
+	const char *body;              /* the request body; NULL when none */
+	size_t body_len;
+	bool body_too_large;           /* over HTTP_BODY_MAX: body is NULL */
 	struct in_addr client;         /* peer address */
 	struct in_addr local;          /* our address on this connection */
 	bool over_capacity;            /* beyond --http-max-connections */
@@ -57,6 +65,13 @@ struct http_response {
 	size_t buf_len;
 	int fd;                        /* HTTP_BODY_FILE: owned until taken */
 	uint64_t offset, length;
+	/* A whole file (200 to GET) for a machine that named itself with
+	 * ?mac= (policy_file_url): told to hooks.file_served once it has
+	 * gone out in full, or broken off. */
+	bool served;
+	uint8_t served_mac[6];
+	char served_path[HTTP_TARGET_MAX + 1];
+	bool event_stream;             /* answer with hooks.stream (SSE) */
 };
 
 /* What bsdpd knows about a machine beyond its request. */
@@ -66,12 +81,29 @@ struct http_client_info {
 	char image[128];
 };
 
+struct http_identity;
+struct ipxe_values;
+
+/* What the daemon adds to the routes; each is optional. */
 struct http_hooks {
 	void *ctx;
 	/* Fills out for a machine (mac may be NULL: unknown); false when
-	 * nothing is known.  Optional. */
+	 * nothing is known. */
 	bool (*client_info)(void *ctx, const uint8_t *mac, struct in_addr ip,
 			    struct http_client_info *out);
+	/* /boot.ipxe from policy: true when it answered rsp; false leaves
+	 * the machine to the template (no policy applies to it). */
+	bool (*script)(void *ctx, const struct http_request *rq, const struct http_identity *id,
+		       const struct ipxe_values *vals, struct http_response *rsp);
+	/* Everything under /api/ (path and query raw, as sent). */
+	void (*api)(void *ctx, const struct http_request *rq, const char *path, size_t path_len,
+		    const char *query, size_t query_len, struct http_response *rsp);
+	/* GET /metrics. */
+	void (*metrics)(void *ctx, struct http_response *rsp);
+	/* A served file's end: bytes sent, and whether all of them went. */
+	void (*file_served)(void *ctx, const uint8_t mac[6], const char *path,
+			    struct in_addr client, uint64_t bytes, uint32_t duration_ms,
+			    bool complete);
 };
 
 struct http_routes {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bindings.h"
+#include "boot_policy.h"
 #include "bsdp.h"
 #include "file_cache.h"
 #include "http.h"
@@ -31,6 +32,7 @@
 #include "nbimage.h"
 #include "net.h"
 #include "server.h"
+#include "store.h"
 #include "tftp.h"
 #include "tftp_server.h"
 
@@ -39,6 +41,7 @@
 #define DEFAULT_STATE_DIR "/var/lib/bsdpd"
 #define MAX_BINDINGS_LIMIT 10000000
 #define MAX_EXPIRY_DAYS 36500
+#define MAX_EVENTS_LIMIT 100000000
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
@@ -160,6 +163,8 @@ enum {
 	OPT_HTTP_MAX_CONNECTIONS,
 	OPT_MAX_BINDINGS,
 	OPT_BINDING_EXPIRY,
+	OPT_MAX_EVENTS,
+	OPT_EVENT_EXPIRY,
 };
 
 struct options {
@@ -253,6 +258,8 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "http-max-connections", required_argument, NULL, OPT_HTTP_MAX_CONNECTIONS },
 		{ "max-bindings", required_argument, NULL, OPT_MAX_BINDINGS },
 		{ "binding-expiry", required_argument, NULL, OPT_BINDING_EXPIRY },
+		{ "max-events", required_argument, NULL, OPT_MAX_EVENTS },
+		{ "event-expiry", required_argument, NULL, OPT_EVENT_EXPIRY },
 		{ "user", required_argument, NULL, 'u' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'n' },
@@ -309,6 +316,14 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_BINDING_EXPIRY:
 			o->cfg.binding_expiry_days = (unsigned)parse_number(
 				"--binding-expiry", optarg, 0, MAX_EXPIRY_DAYS);
+			break;
+		case OPT_MAX_EVENTS:
+			o->cfg.max_events = (unsigned)parse_number("--max-events", optarg, 1,
+								   MAX_EVENTS_LIMIT);
+			break;
+		case OPT_EVENT_EXPIRY:
+			o->cfg.event_expiry_days = (unsigned)parse_number(
+				"--event-expiry", optarg, 1, MAX_EXPIRY_DAYS);
 			break;
 		case 'u': o->user = optarg; break;
 		case 'f': o->foreground = true; break;
@@ -424,6 +439,8 @@ struct daemon {
 	struct bsdp_service *dhcp;   /* ports 67 and 4011: BSDP and proxyDHCP */
 	struct tftp_service *tftp;   /* NULL with --no-tftp */
 	struct http_service *http;   /* NULL with --no-http */
+	struct store *store;         /* the boot policy's records, beside the bindings */
+	struct boot_policy *policy;
 };
 
 /* SIGHUP only starts the re-read (server.c loads it on another thread),
@@ -671,6 +688,31 @@ static int start_http(struct options *o, struct loop *loop, struct daemon *d)
 	return d->http ? 0 : log_failure(err);
 }
 
+/* After the bindings: the policy tables live in their database. */
+static int start_policy(const struct options *o, struct daemon *d)
+{
+	struct store_options so = {
+		.events_max = o->cfg.max_events,
+		.events_max_age = (int64_t)o->cfg.event_expiry_days * 86400,
+	};
+	char *err = NULL;
+
+	d->store = store_open(bsdp_service_bindings(d->dhcp), &so, &err);
+	if (d->store)
+		d->policy = boot_policy_new(d->store, o->cfg.http_root, &err);
+	if (!d->policy)
+		return log_failure(err);
+	bsdp_service_set_policy(d->dhcp, d->policy);
+	if (d->http) {
+		struct http_hooks hooks;
+
+		boot_policy_set_http(d->policy, d->http);
+		boot_policy_http_hooks(d->policy, d->dhcp, &hooks);
+		http_service_set_hooks(d->http, &hooks);
+	}
+	return 0;
+}
+
 static int start_services(struct options *o, struct loop *loop, struct daemon *d)
 {
 	struct run_as as;
@@ -692,7 +734,7 @@ static int start_services(struct options *o, struct loop *loop, struct daemon *d
 		return -1;
 	if (bsdp_service_open_bindings(d->dhcp, &err) < 0)
 		return log_failure(err);
-	return 0;
+	return start_policy(o, d);
 }
 
 /* Start-up errors (a busy port, a bad boot file, a state directory that is
@@ -726,6 +768,8 @@ static int run_server(struct options *o)
 	}
 	http_service_free(d.http);
 	tftp_service_free(d.tftp);
+	boot_policy_free(d.policy);
+	store_close(d.store);
 	bsdp_service_free(d.dhcp);
 	if (d.signal_fd >= 0)
 		close(d.signal_fd);
@@ -762,6 +806,8 @@ int main(int argc, char **argv)
 			 .tftp_max_per_client = TFTP_DEFAULT_MAX_PER_CLIENT,
 			 .max_bindings = BINDINGS_DEFAULT_MAX,
 			 .binding_expiry_days = BINDINGS_DEFAULT_EXPIRY_DAYS,
+			 .max_events = STORE_EVENTS_DEFAULT_MAX,
+			 .event_expiry_days = STORE_EVENTS_DEFAULT_AGE_DAYS,
 			 .proxy_mode = PROXY_MODE_KNOWN, .http_port = HTTP_DEFAULT_PORT,
 			 .http_max_connections = HTTP_DEFAULT_MAX_CONNECTIONS },
 		.log_level = LOG_INFO,

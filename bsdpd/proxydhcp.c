@@ -182,6 +182,10 @@ static const char *refuse_client(const struct proxy_responder *pr,
 {
 	if (pr->mode == PROXY_MODE_OFF)
 		return "proxyDHCP is off";
+	/* Tinkerbell's way to the local disk: no answer, so the firmware
+	 * tries its next boot device (docs/policy.md). */
+	if (pr->hooks.refused && pr->hooks.refused(pr->hooks.ctx, rq->mac))
+		return "its policy boots the local disk by refusal";
 	if (pr->mode == PROXY_MODE_ALL)
 		return NULL;
 	if (!pr->hooks.known || !pr->hooks.known(pr->hooks.ctx, rq->mac, rx->now))

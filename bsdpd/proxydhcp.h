@@ -68,6 +68,9 @@ struct proxy_hooks {
 	 * machine type; for PROXY_ARCH_HTTP_X64, a path under the HTTP root);
 	 * else NULL.  May be NULL itself: no BSDP bindings. */
 	const char *(*bound_booter)(void *ctx, const uint8_t mac[6], enum proxy_arch arch);
+	/* Whether this MAC is to be left unanswered in every mode: its boot
+	 * policy is the local disk, by refusal.  Optional. */
+	bool (*refused)(void *ctx, const uint8_t mac[6]);
 };
 
 struct proxy_responder {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "beneath.h"
+#include "boot_policy.h"
 #include "catalog_loader.h"
 #include "http_routes.h"
 #include "log.h"
@@ -36,6 +37,7 @@ struct bsdp_service {
 	struct catalog_snap *catalog;   /* the loop's reference: what it serves */
 	struct catalog_loader *loader;  /* SIGHUP loads off the loop */
 	struct bindings *bindings;
+	struct boot_policy *policy;     /* NULL until bsdp_service_set_policy */
 	struct bsdp_responder rs;
 	struct net_listener dhcp;       /* port 67 */
 	struct net_listener proxy;      /* port 4011, unless --proxy-dhcp off */
@@ -151,14 +153,10 @@ static int check_configured_boot_files(const struct bsdp_service *svc, char **er
 
 /* ---- proxyDHCP hooks ----------------------------------------------------- */
 
-void bsdp_service_note_tftp(void *ctx, struct in_addr peer, int ifindex)
+static void note_fetched(struct bsdp_service *svc, const uint8_t mac[6])
 {
-	struct bsdp_service *svc = ctx;
 	struct recent_boot *slot = &svc->recent[svc->recent_next];
-	uint8_t mac[6];
 
-	if (net_neighbour_mac(ifindex, peer, mac) < 0)
-		return;
 	for (size_t i = 0; i < RECENT_SLOTS; i++) {
 		if (svc->recent[i].at && memcmp(svc->recent[i].mac, mac, 6) == 0) {
 			svc->recent[i].at = time(NULL);
@@ -170,6 +168,32 @@ void bsdp_service_note_tftp(void *ctx, struct in_addr peer, int ifindex)
 	svc->recent_next = (svc->recent_next + 1) % RECENT_SLOTS;
 }
 
+static void tftp_event(struct bsdp_service *svc, const uint8_t mac[6],
+		       const struct tftp_done *d)
+{
+	struct event e = { .kind = EVENT_TFTP, .has_mac = true, .bytes = d->bytes,
+			   .duration_ms = d->duration_ms, .ok = d->complete };
+
+	memcpy(e.mac, mac, 6);
+	snprintf(e.detail, sizeof(e.detail), "%s", d->path);
+	boot_policy_event(svc->policy, &e);
+}
+
+/* The client's MAC is in the kernel's neighbour table: it just talked to
+ * us.  TFTP requests carry no MAC of their own. */
+void bsdp_service_note_tftp(void *ctx, const struct tftp_done *d)
+{
+	struct bsdp_service *svc = ctx;
+	uint8_t mac[6];
+
+	if (net_neighbour_mac(d->ifindex, d->peer, mac) < 0)
+		return;
+	tftp_event(svc, mac, d);
+	if (d->complete)
+		note_fetched(svc, mac);
+}
+
+
 static bool fetched_lately(const struct bsdp_service *svc, const uint8_t mac[6], int64_t now)
 {
 	for (size_t i = 0; i < RECENT_SLOTS; i++)
@@ -179,14 +203,23 @@ static bool fetched_lately(const struct bsdp_service *svc, const uint8_t mac[6],
 	return false;
 }
 
-/* --proxy-dhcp known: a machine bsdpd has seen boot through it. */
+/* --proxy-dhcp known: a machine bsdpd has seen boot through it, or one
+ * the admin gave a policy of its own (a machine record or a group; the
+ * default profile alone does not make every PC on the LAN known). */
 static bool known_machine(void *ctx, const uint8_t mac[6], int64_t now)
 {
 	struct bsdp_service *svc = ctx;
 	struct binding bd;
 
 	return (svc->bindings && bindings_get(svc->bindings, mac, &bd) == 0) ||
-	       fetched_lately(svc, mac, now);
+	       fetched_lately(svc, mac, now) || boot_policy_names(svc->policy, mac);
+}
+
+static bool refused_machine(void *ctx, const uint8_t mac[6])
+{
+	struct bsdp_service *svc = ctx;
+
+	return boot_policy_refuses(svc->policy, mac);
 }
 
 /* The booter of the image a Mac (or a PC given a binding with bsdpc
@@ -362,6 +395,27 @@ static void log_drop(const struct bsdp_event *ev)
 		inet_ntop(AF_INET, &ev->giaddr, gi, sizeof(gi)), bsdp_drop_reason(ev->drop));
 }
 
+/* A Mac's LIST or SELECT, answered: it registers the machine and is a
+ * boot event.  Its model and arch are the class id's (AAPLBSDPC/i386/
+ * MacBookPro11,3): a Mac's EFI arch is "i386", as in BSDP. */
+static void note_bsdp(struct bsdp_service *svc, const struct bsdp_event *ev)
+{
+	struct boot_sighting s = { .mac = ev->mac, .model = ev->cls.model, .arch = ev->cls.arch };
+	struct event e = { .has_mac = true, .ok = strcmp(ev->reply, "ACK[FAILED]") != 0 };
+	const struct nb_image *img;
+
+	if (ev->dhcp_message != DHCP_INFORM ||
+	    (ev->bsdp_message != BSDP_LIST && ev->bsdp_message != BSDP_SELECT))
+		return;
+	boot_policy_seen(svc->policy, &s);
+	e.kind = ev->bsdp_message == BSDP_LIST ? EVENT_BSDP_LIST : EVENT_BSDP_SELECT;
+	memcpy(e.mac, ev->mac, 6);
+	img = ev->has_image ? nb_catalog_find(&svc->catalog->cat, ev->image_id) : NULL;
+	if (img)
+		snprintf(e.detail, sizeof(e.detail), "%s", img->name);
+	boot_policy_event(svc->policy, &e);
+}
+
 static void answer_bsdp(struct bsdp_service *svc, int fd, const struct net_iface *ifc,
 			const struct net_rx *rx)
 {
@@ -377,10 +431,12 @@ static void answer_bsdp(struct bsdp_service *svc, int fd, const struct net_iface
 	}
 	r = net_send(fd, svc->tx.buf, svc->tx.len, svc->tx.dst, svc->tx.dst_port, rx->ifindex,
 		     ifc->addr);
-	if (r < 0)
+	if (r < 0) {
 		log_msg(LOG_WARNING, "sending %s on %s: %s", ev.reply, ifc->name, strerror(-r));
-	else
-		log_reply(&ev, &svc->tx);
+		return;
+	}
+	log_reply(&ev, &svc->tx);
+	note_bsdp(svc, &ev);
 }
 
 static void proxy_client(const struct proxy_event *ev, char *buf, size_t cap)
@@ -420,6 +476,35 @@ static void log_proxy_drop(const struct proxy_event *ev)
 	log_msg(LOG_DEBUG, "proxy %s: no reply: %s", who, ev->reason);
 }
 
+/* The arch in iPXE's ${buildarch} words, which group selectors use: BIOS
+ * PXE loads the i386 iPXE. */
+static const char *buildarch_of(uint16_t type)
+{
+	switch (proxy_arch_slot(type)) {
+	case PROXY_ARCH_BIOS:
+	case PROXY_ARCH_EFI_IA32: return "i386";
+	case PROXY_ARCH_EFI_X64:
+	case PROXY_ARCH_HTTP_X64: return "x86_64";
+	case PROXY_ARCH_EFI_ARM64: return "arm64";
+	default: return NULL;
+	}
+}
+
+static void note_proxy(struct bsdp_service *svc, const struct proxy_event *ev)
+{
+	struct boot_sighting s = { .mac = ev->mac,
+				   .arch = ev->has_arch ? buildarch_of(ev->arch) : NULL };
+	struct event e = { .kind = EVENT_PROXY_OFFER, .has_mac = true, .ok = true };
+
+	if (!ev->has_mac)
+		return;
+	boot_policy_seen(svc->policy, &s);
+	memcpy(e.mac, ev->mac, 6);
+	snprintf(e.detail, sizeof(e.detail), "%s", ev->file);
+	snprintf(e.rule, sizeof(e.rule), "%s", proxy_kind_name(ev->kind));
+	boot_policy_event(svc->policy, &e);
+}
+
 static void answer_proxy(struct bsdp_service *svc, int fd, uint16_t port,
 			 const struct net_iface *ifc, const struct net_rx *rx)
 {
@@ -435,11 +520,13 @@ static void answer_proxy(struct bsdp_service *svc, int fd, uint16_t port,
 	}
 	r = net_send(fd, svc->ptx.buf, svc->ptx.len, svc->ptx.dst, svc->ptx.dst_port,
 		     rx->ifindex, ifc->addr);
-	if (r < 0)
+	if (r < 0) {
 		log_msg(LOG_WARNING, "sending a proxy %s on %s: %s",
 			dhcp_message_name(ev.reply_type), ifc->name, strerror(-r));
-	else
-		log_proxy(&ev, &svc->ptx);
+		return;
+	}
+	log_proxy(&ev, &svc->ptx);
+	note_proxy(svc, &ev);
 }
 
 /* Whether option 60 is an Apple client class id (AAPLBSDPC...). */
@@ -563,7 +650,8 @@ struct bsdp_service *bsdp_service_new(const struct bsdpd_config *cfg, struct loo
 	svc->rootfd = -1;
 	svc->prs = (struct proxy_responder){
 		.mode = cfg->proxy_mode, .http_port = cfg->http_disabled ? 0 : cfg->http_port,
-		.hooks = { .ctx = svc, .known = known_machine, .bound_booter = bound_booter },
+		.hooks = { .ctx = svc, .known = known_machine, .bound_booter = bound_booter,
+			   .refused = refused_machine },
 	};
 	if (open_root(svc, err) < 0 || check_configured_boot_files(svc, err) < 0)
 		goto fail;
@@ -580,6 +668,21 @@ struct bsdp_service *bsdp_service_new(const struct bsdpd_config *cfg, struct loo
 fail:
 	bsdp_service_free(svc);
 	return NULL;
+}
+
+struct bindings *bsdp_service_bindings(struct bsdp_service *svc)
+{
+	return svc->bindings;
+}
+
+void bsdp_service_set_policy(struct bsdp_service *svc, struct boot_policy *bp)
+{
+	svc->policy = bp;
+}
+
+const struct nb_catalog *bsdp_service_catalog(const struct bsdp_service *svc)
+{
+	return &svc->catalog->cat;
 }
 
 void bsdp_service_free(struct bsdp_service *svc)

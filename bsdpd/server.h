@@ -27,6 +27,8 @@ struct bsdpd_config {
 	const char *hostname;
 	unsigned max_bindings;       /* --max-bindings */
 	unsigned binding_expiry_days; /* --binding-expiry, 0: never */
+	unsigned max_events;         /* --max-events: boot events kept */
+	unsigned event_expiry_days;  /* --event-expiry */
 	/* TFTP service (tftp_server.h) */
 	bool tftp_disabled;          /* --no-tftp */
 	uint16_t tftp_port;          /* --tftp-port, default 69 */
@@ -63,7 +65,17 @@ void bsdp_service_reload(struct bsdp_service *svc);
 
 /* A transfer from our TFTP completed to peer on ifindex: its MAC (from the
  * ARP table) counts as known to proxyDHCP for PROXY_KNOWN_SECONDS. */
-void bsdp_service_note_tftp(void *svc, struct in_addr peer, int ifindex);
+/* The bindings database, which the policy store shares (store.h); the
+ * boot policy the services consult (boot_policy.h). */
+struct bindings *bsdp_service_bindings(struct bsdp_service *svc);
+struct boot_policy;
+void bsdp_service_set_policy(struct bsdp_service *svc, struct boot_policy *bp);
+/* The catalog being served now; valid until the loop's next step. */
+struct nb_catalog;
+const struct nb_catalog *bsdp_service_catalog(const struct bsdp_service *svc);
+
+struct tftp_done;
+void bsdp_service_note_tftp(void *svc, const struct tftp_done *done);
 
 /* What the HTTP routes may say about a machine (http_routes.h hook). */
 struct http_client_info;
@@ -71,7 +83,6 @@ bool bsdp_service_client_info(void *svc, const uint8_t *mac, struct in_addr ip,
 			      struct http_client_info *out);
 
 /* Logs every problem of a catalog: one line per skipped bundle. */
-struct nb_catalog;
 void log_catalog_problems(const struct nb_catalog *cat);
 
 #endif

@@ -374,14 +374,26 @@ static void count_end(struct tftp_counters *ctr, const struct tftp_conn *c)
 
 /* ---- transfers ---------------------------------------------------------------- */
 
+static void tell_done(const struct tftp_conn *c, int64_t now)
+{
+	int64_t ms = (now - c->started) / 1000;
+	struct tftp_done d = {
+		.peer = c->peer.sin_addr, .ifindex = c->ifindex, .path = c->path,
+		.bytes = c->x.bytes_sent, .duration_ms = ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms,
+		.complete = c->x.outcome == TFTP_COMPLETE,
+	};
+
+	c->svc->on_served(c->svc->on_served_ctx, &d);
+}
+
 static void conn_end(struct tftp_conn *c, int64_t now)
 {
 	struct tftp_service *svc = c->svc;
 
 	log_transfer(c, now);
 	count_end(&svc->ctr, c);
-	if (c->x.outcome == TFTP_COMPLETE && svc->on_served)
-		svc->on_served(svc->on_served_ctx, c->peer.sin_addr, c->ifindex);
+	if (c->x.outcome != TFTP_SIZE_PROBE && svc->on_served)
+		tell_done(c, now);
 	heap_remove(svc, c);
 	hash_remove(svc, c);
 	addr_remove(svc, c);

@@ -79,10 +79,19 @@ struct tftp_service *tftp_service_new(const struct bsdpd_config *cfg, struct loo
 void tftp_service_free(struct tftp_service *svc);
 const struct tftp_counters *tftp_service_counters(const struct tftp_service *svc);
 
-/* Called on the loop thread after each transfer that completed: the
- * proxyDHCP "known" rule counts a machine that fetched a booter from us
- * (server.c bsdp_service_note_tftp). */
-typedef void (*tftp_served_fn)(void *ctx, struct in_addr peer, int ifindex);
+/* The end of a transfer (a size probe is none). */
+struct tftp_done {
+	struct in_addr peer;
+	int ifindex;
+	const char *path;          /* as cleaned, under --root */
+	uint64_t bytes;            /* sent */
+	uint32_t duration_ms;
+	bool complete;
+};
+/* Called on the loop thread after each transfer: the proxyDHCP "known"
+ * rule counts a machine that fetched a booter from us, and the boot
+ * events record it (server.c bsdp_service_note_tftp). */
+typedef void (*tftp_served_fn)(void *ctx, const struct tftp_done *done);
 void tftp_service_on_served(struct tftp_service *svc, tftp_served_fn fn, void *ctx);
 
 #endif

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's boot policy (see boot_policy.h).
+ */
+#include "boot_policy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "beneath.h"
+#include "http.h"
+#include "log.h"
+#include "policy_json.h"
+#include "server.h"
+
+/* A rendered script: the largest template and its values fit well. */
+#define SCRIPT_CAP (IPXE_TEMPLATE_MAX + 64 * 1024)
+
+struct boot_policy {
+	struct store *store;
+	struct bsdp_service *dhcp;     /* for what BSDP knows of a Mac */
+	struct http_service *http;
+	int rootfd;                    /* the HTTP root, O_PATH */
+};
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+struct boot_policy *boot_policy_new(struct store *store, const char *http_root, char **err)
+{
+	struct boot_policy *bp = calloc(1, sizeof(*bp));
+
+	if (!bp || (bp->rootfd = open(http_root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		if (asprintf(err, "policy: %s: %s", http_root, strerror(bp ? errno : ENOMEM)) < 0)
+			*err = NULL;
+		free(bp);
+		return NULL;
+	}
+	bp->store = store;
+	return bp;
+}
+
+void boot_policy_free(struct boot_policy *bp)
+{
+	if (!bp)
+		return;
+	close(bp->rootfd);
+	free(bp);
+}
+
+void boot_policy_set_http(struct boot_policy *bp, struct http_service *http)
+{
+	bp->http = http;
+}
+
+struct store *boot_policy_store(struct boot_policy *bp)
+{
+	return bp->store;
+}
+
+/* ---- machines and events ----------------------------------------------------- */
+
+/* Wire values are stored only in the inert form a script may carry. */
+static void copy_seen(char *dst, size_t cap, const char *src)
+{
+	if (src && src[0])
+		ipxe_value_sanitize(src, dst, cap);
+}
+
+void boot_policy_seen(struct boot_policy *bp, const struct boot_sighting *s)
+{
+	struct machine m = { .ip = s->ip };
+
+	if (!bp)
+		return;
+	memcpy(m.mac, s->mac, 6);
+	copy_seen(m.model, sizeof(m.model), s->model);
+	copy_seen(m.arch, sizeof(m.arch), s->arch);
+	copy_seen(m.uuid, sizeof(m.uuid), s->uuid);
+	if (store_machine_seen(bp->store, &m, time(NULL)) < 0)
+		log_msg(LOG_WARNING, "policy: cannot register a machine seen booting");
+}
+
+/* One Server-Sent Event per boot event: "id", "event" (its kind) and
+ * "data", the JSON the API gives for it (a single line). */
+static void publish_event(struct boot_policy *bp, const struct event *e)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	if (!bp->http || !(f = open_memstream(&text, &n)))
+		return;
+	fprintf(f, "id: %lld\nevent: %s\ndata: ", (long long)e->id, event_kind_name(e->kind));
+	event_json_line(f, e);
+	fputs("\n\n", f);
+	if (fclose(f) == 0)
+		http_publish(bp->http, text, n);
+	free(text);
+}
+
+void boot_policy_event(struct boot_policy *bp, struct event *e)
+{
+	if (!bp)
+		return;
+	e->time_us = now_us();
+	if (store_event_add(bp->store, e) < 0)
+		log_msg(LOG_WARNING, "policy: cannot record a %s event", event_kind_name(e->kind));
+	publish_event(bp, e);
+}
+
+/* Next boot is spent: exactly once, whoever asks at the same time. */
+static void consume_next_boot(struct boot_policy *bp, const uint8_t mac[6], const char *profile)
+{
+	struct event e = { .kind = EVENT_NEXT_BOOT_CONSUMED, .has_mac = true, .ok = true };
+	char m[MAC_STR_LEN];
+
+	if (store_next_boot_consume(bp->store, mac, profile) != 1)
+		return;
+	memcpy(e.mac, mac, 6);
+	snprintf(e.detail, sizeof(e.detail), "%s", profile);
+	log_msg(LOG_INFO, "policy: %s: next boot %s done; back to its usual profile",
+		mac_str(mac, m), profile);
+	boot_policy_event(bp, &e);
+}
+
+/* ---- resolution --------------------------------------------------------------------- */
+
+/* The machine as the store knows it, or as this request shows it. */
+static void machine_for(struct boot_policy *bp, const uint8_t mac[6], const char *arch,
+			struct machine *m)
+{
+	if (store_machine_get(bp->store, mac, m) == 0)
+		return;
+	*m = (struct machine){ 0 };
+	memcpy(m->mac, mac, 6);
+	copy_seen(m->arch, sizeof(m->arch), arch);
+}
+
+static void resolve(struct boot_policy *bp, const struct machine *m, struct resolution *res)
+{
+	size_t n;
+	const struct group *groups = store_groups(bp->store, &n);
+
+	policy_resolve(m, groups, n, store_default(bp->store), res);
+}
+
+bool boot_policy_names(struct boot_policy *bp, const uint8_t mac[6])
+{
+	struct resolution res;
+	struct machine m;
+
+	if (!bp)
+		return false;
+	machine_for(bp, mac, NULL, &m);
+	resolve(bp, &m, &res);
+	return res.rule == RULE_NEXT_BOOT || res.rule == RULE_MACHINE || res.rule == RULE_GROUP;
+}
+
+bool boot_policy_refuses(struct boot_policy *bp, const uint8_t mac[6])
+{
+	struct resolution res;
+	struct profile p;
+	struct machine m;
+	bool refuse;
+
+	if (!bp)
+		return false;
+	machine_for(bp, mac, NULL, &m);
+	resolve(bp, &m, &res);
+	if (res.rule == RULE_NONE || store_profile_get(bp->store, res.profile, &p) < 0)
+		return false;
+	refuse = p.kind == PROFILE_LOCAL &&
+		 (res.local == LOCAL_REFUSE || (res.local == LOCAL_AUTO && p.local == LOCAL_REFUSE));
+	profile_free(&p);
+	return refuse;
+}
+
+/* ---- /boot.ipxe -------------------------------------------------------------------- */
+
+static bool file_exists(void *ctx, const char *path)
+{
+	struct boot_policy *bp = ctx;
+	struct stat st;
+	int fd = beneath_open_served(bp->rootfd, path, &st);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* A menu's entries, each loaded (or NULL: gone since it was saved). */
+struct menu_items {
+	struct profile p[POLICY_ITEMS_MAX];
+	const struct profile *ptr[POLICY_ITEMS_MAX];
+	size_t n;
+};
+
+static struct menu_items *load_items(struct boot_policy *bp, const struct profile *menu)
+{
+	struct menu_items *mi = calloc(1, sizeof(*mi));
+
+	if (!mi || menu->kind != PROFILE_MENU)
+		return mi;
+	for (mi->n = 0; mi->n < menu->n_items; mi->n++)
+		if (store_profile_get(bp->store, menu->items[mi->n], &mi->p[mi->n]) == 0)
+			mi->ptr[mi->n] = &mi->p[mi->n];
+	return mi;
+}
+
+static void free_items(struct menu_items *mi)
+{
+	for (size_t i = 0; mi && i < mi->n; i++)
+		if (mi->ptr[i])
+			profile_free(&mi->p[i]);
+	free(mi);
+}
+
+static ssize_t render(struct boot_policy *bp, const struct profile *p, const struct resolution *res,
+		      const struct http_identity *id, const struct ipxe_values *vals, char *out)
+{
+	struct menu_items *mi = load_items(bp, p);
+	struct policy_render_ctx ctx = {
+		.efi = strcmp(id->platform, "pcbios") != 0, /* iPXE ${platform} */
+		.http_base = vals->v[IPXE_VAR_HTTP], .res = res, .values = vals,
+		.items = mi ? mi->ptr : NULL, .file_exists = file_exists, .ctx = bp,
+	};
+	ssize_t n = mi ? policy_render(p, &ctx, out, SCRIPT_CAP) : -ENOMEM;
+
+	free_items(mi);
+	return n;
+}
+
+static void script_event(struct boot_policy *bp, const struct http_identity *id,
+			 const struct resolution *res, bool ok)
+{
+	struct event e = { .kind = EVENT_SCRIPT, .has_mac = true, .ok = ok };
+
+	memcpy(e.mac, id->mac, 6);
+	snprintf(e.detail, sizeof(e.detail), "%s", res->profile);
+	snprintf(e.rule, sizeof(e.rule), "%s", policy_rule_name(res->rule));
+	boot_policy_event(bp, &e);
+}
+
+static void answer_script(struct http_response *rsp, char *text, size_t n)
+{
+	rsp->status = 200;
+	rsp->content_type = "text/plain; charset=us-ascii";
+	rsp->no_store = true;
+	rsp->body = HTTP_BODY_BUFFER;
+	rsp->buf = text;
+	rsp->buf_len = n;
+}
+
+/* Renders the resolved profile; false (the template answers instead)
+ * when no policy applies or the profile cannot be rendered. */
+static bool script_of(struct boot_policy *bp, const struct http_identity *id,
+		      const struct ipxe_values *vals, struct http_response *rsp)
+{
+	struct resolution res;
+	struct profile p;
+	struct machine m;
+	char *out;
+	ssize_t n;
+
+	machine_for(bp, id->mac, id->arch, &m);
+	resolve(bp, &m, &res);
+	if (res.rule == RULE_NONE || store_profile_get(bp->store, res.profile, &p) < 0)
+		return false;
+	n = (out = malloc(SCRIPT_CAP)) ? render(bp, &p, &res, id, vals, out) : -ENOMEM;
+	script_event(bp, id, &res, n >= 0);
+	if (n >= 0) {
+		answer_script(rsp, out, (size_t)n);
+		if (res.rule == RULE_NEXT_BOOT && !profile_last_file(&p))
+			consume_next_boot(bp, id->mac, res.profile);
+	} else {
+		free(out);
+	}
+	profile_free(&p);
+	return n >= 0;
+}
+
+bool boot_policy_script(void *ctx, const struct http_request *rq, const struct http_identity *id,
+			const struct ipxe_values *vals, struct http_response *rsp)
+{
+	struct boot_policy *bp = ctx;
+	struct boot_sighting s = { .mac = id->mac, .arch = id->arch, .uuid = id->uuid,
+				   .ip = rq->client };
+
+	if (!id->has_mac) /* a script URL typed by hand: nobody to look up */
+		return false;
+	boot_policy_seen(bp, &s);
+	return script_of(bp, id, vals, rsp);
+}
+
+/* ---- the HTTP hooks -------------------------------------------------------------- */
+
+static bool client_info(void *ctx, const uint8_t *mac, struct in_addr ip,
+			struct http_client_info *out)
+{
+	struct boot_policy *bp = ctx;
+
+	return bsdp_service_client_info(bp->dhcp, mac, ip, out);
+}
+
+void boot_policy_http_hooks(struct boot_policy *bp, struct bsdp_service *dhcp,
+			    struct http_hooks *out)
+{
+	bp->dhcp = dhcp;
+	*out = (struct http_hooks){
+		.ctx = bp, .client_info = client_info, .script = boot_policy_script,
+		.file_served = boot_policy_file_served,
+	};
+}
+
+/* ---- a profile's files ---------------------------------------------------------- */
+
+/* Whether path is the last file of the machine's next boot. */
+static bool ends_next_boot(struct boot_policy *bp, const uint8_t mac[6], const char *path,
+			   char profile[POLICY_NAME_MAX])
+{
+	struct machine m;
+	struct profile p;
+	const char *last;
+	bool ends;
+
+	if (store_machine_get(bp->store, mac, &m) < 0 || !m.next_boot[0] ||
+	    store_profile_get(bp->store, m.next_boot, &p) < 0)
+		return false;
+	last = profile_last_file(&p);
+	ends = last && strcmp(last, path) == 0;
+	memcpy(profile, m.next_boot, POLICY_NAME_MAX);
+	profile_free(&p);
+	return ends;
+}
+
+void boot_policy_file_served(void *ctx, const uint8_t mac[6], const char *path,
+			     struct in_addr client, uint64_t bytes, uint32_t duration_ms,
+			     bool complete)
+{
+	struct boot_policy *bp = ctx;
+	struct event e = { .kind = EVENT_HTTP_FILE, .has_mac = true, .bytes = bytes,
+			   .duration_ms = duration_ms, .ok = complete };
+	char profile[POLICY_NAME_MAX];
+
+	(void)client;
+	memcpy(e.mac, mac, 6);
+	snprintf(e.detail, sizeof(e.detail), "%s", path);
+	boot_policy_event(bp, &e);
+	/* A download that broke off leaves the next boot for the retry. */
+	if (complete && ends_next_boot(bp, mac, path, profile))
+		consume_next_boot(bp, mac, profile);
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's boot policy: the store (store.h) put to work for the
+ * services.  It registers the machines the services see, records each
+ * stage of their boots as events (kept in the store and sent to the open
+ * event streams), answers /boot.ipxe from the resolved profile, consumes
+ * a next boot once its last file has gone out, and tells proxyDHCP whom to
+ * leave alone (the "refuse" way of booting the local disk).
+ *
+ * Loop thread only, like the services that call it.
+ */
+#ifndef BSDPD_BOOT_POLICY_H
+#define BSDPD_BOOT_POLICY_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http_routes.h"
+#include "store.h"
+
+struct boot_policy;
+struct http_service;
+
+/* Machines seen in one of the boot stages: what the service knows. */
+struct boot_sighting {
+	const uint8_t *mac;
+	const char *model;             /* raw from the wire; NULL unknown */
+	const char *arch;              /* iPXE ${buildarch} vocabulary; NULL unknown */
+	const char *uuid;              /* validated 8-4-4-4-12; NULL unknown */
+	struct in_addr ip;             /* INADDR_ANY: unknown */
+};
+
+/* The HTTP root holds the files profiles name; port for their URLs. */
+struct boot_policy *boot_policy_new(struct store *store, const char *http_root, char **err);
+void boot_policy_free(struct boot_policy *bp);
+/* Where events go live; NULL: nowhere but the store. */
+void boot_policy_set_http(struct boot_policy *bp, struct http_service *http);
+struct store *boot_policy_store(struct boot_policy *bp);
+
+void boot_policy_seen(struct boot_policy *bp, const struct boot_sighting *s);
+/* Records e (time and id are filled in) and publishes it. */
+void boot_policy_event(struct boot_policy *bp, struct event *e);
+/* Whether the machine's resolved policy is to boot its local disk by
+ * refusal: proxyDHCP then stays silent to it. */
+bool boot_policy_refuses(struct boot_policy *bp, const uint8_t mac[6]);
+/* Whether the admin named this machine: its own record's profile or next
+ * boot, or a group that selects it (proxyDHCP's "known"). */
+bool boot_policy_names(struct boot_policy *bp, const uint8_t mac[6]);
+
+/* The hooks the HTTP routes get (http_routes.h): /boot.ipxe from policy,
+ * the end of a profile's files, the API, /metrics, and what BSDP knows of
+ * a Mac for the template. */
+struct bsdp_service;
+void boot_policy_http_hooks(struct boot_policy *bp, struct bsdp_service *dhcp,
+			    struct http_hooks *out);
+bool boot_policy_script(void *bp, const struct http_request *rq, const struct http_identity *id,
+			const struct ipxe_values *vals, struct http_response *rsp);
+void boot_policy_file_served(void *bp, const uint8_t mac[6], const char *path,
+			     struct in_addr client, uint64_t bytes, uint32_t duration_ms,
+			     bool complete);
+
+#endif
