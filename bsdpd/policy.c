@@ -571,3 +571,156 @@ int machine_validate(const struct machine *m, struct policy_error *err)
 		return r;
 	return text_check(m->image, POLICY_NAME_MAX, "image", err);
 }
+
+/* ---- group matching and specificity --------------------------------------------------- */
+
+static const char *label_find(const struct label *l, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i].key, key) == 0)
+			return l[i].value;
+	return NULL;
+}
+
+static bool is_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+bool selector_matches(const struct selector *s, const struct machine *m)
+{
+	if (s->mac_prefix_len > 6 || memcmp(s->mac_prefix, m->mac, s->mac_prefix_len) != 0)
+		return false;
+	if (s->model[0] && fnmatch(s->model, m->model, 0) != 0)
+		return false;
+	if (s->arch[0] && strcmp(s->arch, m->arch) != 0)
+		return false;
+	for (size_t i = 0; i < s->n_labels; i++) {
+		const char *v = label_find(m->labels, m->n_labels, s->labels[i].key);
+
+		if (!v || strcmp(v, s->labels[i].value) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* One point per criterion and per label; one more for a whole MAC
+ * address and for a literal model, which name fewer machines than a
+ * prefix or a glob (docs/policy.md §2). */
+unsigned selector_specificity(const struct selector *s)
+{
+	unsigned score = (unsigned)s->n_labels;
+
+	if (s->mac_prefix_len)
+		score += s->mac_prefix_len == 6 ? 2 : 1;
+	if (s->model[0])
+		score += is_glob(s->model) ? 1 : 2;
+	if (s->arch[0])
+		score += 1;
+	return score;
+}
+
+static bool models_overlap(const char *a, const char *b)
+{
+	if (!a[0] || !b[0])
+		return true;
+	if (!is_glob(a))
+		return fnmatch(b, a, 0) == 0;
+	if (!is_glob(b))
+		return fnmatch(a, b, 0) == 0;
+	return true; /* two globs: assume some model matches both */
+}
+
+bool selectors_overlap(const struct selector *a, const struct selector *b)
+{
+	size_t n = a->mac_prefix_len < b->mac_prefix_len ? a->mac_prefix_len : b->mac_prefix_len;
+
+	if (n > 6 || memcmp(a->mac_prefix, b->mac_prefix, n) != 0)
+		return false;
+	if (a->arch[0] && b->arch[0] && strcmp(a->arch, b->arch) != 0)
+		return false;
+	if (!models_overlap(a->model, b->model))
+		return false;
+	for (size_t i = 0; i < a->n_labels; i++) {
+		const char *v = label_find(b->labels, b->n_labels, a->labels[i].key);
+
+		if (v && strcmp(v, a->labels[i].value) != 0)
+			return false;
+	}
+	return true;
+}
+
+const struct group *policy_groups_conflict(const struct group *g, const struct group *groups,
+					   size_t n)
+{
+	unsigned spec = selector_specificity(&g->selector);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct group *o = &groups[i];
+
+		if (strcmp(o->name, g->name) != 0 && o->priority == g->priority &&
+		    selector_specificity(&o->selector) == spec &&
+		    selectors_overlap(&g->selector, &o->selector))
+			return o;
+	}
+	return NULL;
+}
+
+/* ---- resolution ------------------------------------------------------------------------ */
+
+/* Whether a beats b: more specific, then higher priority, then (a tie
+ * that policy_groups_conflict keeps out of the store, but a resolver
+ * must not depend on the order of rows) the smaller name. */
+static bool group_better(const struct group *a, const struct group *b)
+{
+	unsigned sa = selector_specificity(&a->selector), sb = selector_specificity(&b->selector);
+
+	if (sa != sb)
+		return sa > sb;
+	if (a->priority != b->priority)
+		return a->priority > b->priority;
+	return strcmp(a->name, b->name) < 0;
+}
+
+static const struct group *best_group(const struct machine *m, const struct group *groups,
+				      size_t n)
+{
+	const struct group *best = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (selector_matches(&groups[i].selector, m) && (!best || group_better(&groups[i], best)))
+			best = &groups[i];
+	return best;
+}
+
+static void set_name(char dst[POLICY_NAME_MAX], const char *src)
+{
+	snprintf(dst, POLICY_NAME_MAX, "%s", src);
+}
+
+void policy_resolve(const struct machine *m, const struct group *groups, size_t n_groups,
+		    const char *default_profile, struct resolution *out)
+{
+	const struct group *g = best_group(m, groups, n_groups);
+
+	*out = (struct resolution){ .rule = RULE_NONE, .local = m->local };
+	if (m->next_boot[0]) {
+		out->rule = RULE_NEXT_BOOT;
+		set_name(out->profile, m->next_boot);
+	} else if (m->profile[0]) {
+		out->rule = RULE_MACHINE;
+		set_name(out->profile, m->profile);
+	} else if (g) {
+		out->rule = RULE_GROUP;
+		set_name(out->profile, g->profile);
+		set_name(out->group, g->name);
+	} else if (default_profile && default_profile[0]) {
+		out->rule = RULE_DEFAULT;
+		set_name(out->profile, default_profile);
+	}
+	/* The local method and the Mac's image follow the machine, then its
+	 * best group, whichever rule chose the profile. */
+	if (out->local == LOCAL_AUTO && g)
+		out->local = g->local;
+	set_name(out->image, m->image[0] || !g ? m->image : g->image);
+}
