@@ -849,25 +849,28 @@ static void put_words(struct out *o, const char *s)
 }
 
 /* Renders a parsed template at the end of o without its "#!ipxe" line:
- * the script already has one. */
+ * the script already has one.  Through a buffer of its own, so that a
+ * script that fits without that line is not refused for it. */
 static void put_template(struct out *o, const struct ipxe_template *t,
 			 const struct ipxe_values *vals)
 {
+	size_t cap = ipxe_template_render_max(t);
+	char *buf = malloc(cap);
+	const char *nl;
 	ssize_t n;
-	char *start = o->p + o->len, *nl;
 
-	if (o->err)
-		return;
-	n = ipxe_template_render(t, vals, start, o->cap - o->len);
-	if (n < 0) {
-		o->err = -ENOSPC;
+	if (!buf) {
+		o->err = o->err ? o->err : -ENOMEM;
 		return;
 	}
-	nl = memchr(start, '\n', (size_t)n);
-	if (!nl) /* "#!ipxe" and a blank: the template is that one line */
-		nl = start + n - 1;
-	memmove(start, nl + 1, (size_t)(start + n - nl)); /* with the NUL */
-	o->len += (size_t)(start + n - nl - 1);
+	n = ipxe_template_render(t, vals, buf, cap);
+	if (n < 0) {
+		o->err = o->err ? o->err : (int)n;
+	} else {
+		nl = strchr(buf, '\n'); /* NULL: "#!ipxe" and a blank is all of it */
+		put(o, "%s", nl ? nl + 1 : "");
+	}
+	free(buf);
 }
 
 static struct ipxe_values render_values(const struct policy_render_ctx *ctx)
