@@ -27,6 +27,7 @@ struct boot_policy {
 	struct bsdp_service *dhcp;     /* for what BSDP knows of a Mac */
 	struct http_service *http;
 	int rootfd;                    /* the HTTP root, O_PATH */
+	char image[POLICY_NAME_MAX];   /* what boot_policy_image last returned */
 };
 
 static int64_t now_us(void)
@@ -185,6 +186,22 @@ bool boot_policy_refuses(struct boot_policy *bp, const uint8_t mac[6])
 		 (res.local == LOCAL_REFUSE || (res.local == LOCAL_AUTO && p.local == LOCAL_REFUSE));
 	profile_free(&p);
 	return refuse;
+}
+
+const char *boot_policy_image(struct boot_policy *bp, const uint8_t mac[6], const char *model,
+			      const char *arch)
+{
+	struct resolution res;
+	struct machine m;
+
+	if (!bp)
+		return NULL;
+	machine_for(bp, mac, arch, &m);
+	if (!m.model[0])
+		copy_seen(m.model, sizeof(m.model), model);
+	resolve(bp, &m, &res);
+	memcpy(bp->image, res.image, sizeof(bp->image));
+	return bp->image[0] ? bp->image : NULL;
 }
 
 /* ---- /boot.ipxe -------------------------------------------------------------------- */

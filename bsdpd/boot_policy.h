@@ -48,6 +48,11 @@ bool boot_policy_refuses(struct boot_policy *bp, const uint8_t mac[6]);
  * boot, or a group that selects it (proxyDHCP's "known"). */
 bool boot_policy_names(struct boot_policy *bp, const uint8_t mac[6]);
 
+/* The NetBoot image the policy pins as a Mac's default (machine, else
+ * group), or NULL; valid until the next call. */
+const char *boot_policy_image(struct boot_policy *bp, const uint8_t mac[6], const char *model,
+			      const char *arch);
+
 /* The hooks the HTTP routes get (http_routes.h): /boot.ipxe from policy,
  * the end of a profile's files, the API, /metrics, and what BSDP knows of
  * a Mac for the template. */

@@ -131,6 +131,32 @@ static const struct nb_image *default_image(const struct nb_catalog *cat,
 	return NULL;
 }
 
+static bool named(const struct nb_image *img, const char *name)
+{
+	size_t n = strlen(img->bundle);
+
+	if (strcmp(img->name, name) == 0)
+		return true;
+	/* "Install" names Install.nbi too. */
+	return n > 4 && strcmp(img->bundle + n - 4, ".nbi") == 0 &&
+	       strlen(name) == n - 4 && memcmp(img->bundle, name, n - 4) == 0;
+}
+
+/* The policy may pin a Mac's default image (boot_policy.h), so that a Mac
+ * lab is steered through the same records as the PCs; the pin holds only
+ * while that image applies to the Mac, else Apple's rule stands. */
+static const struct nb_image *default_for(const struct bsdp_responder *rs,
+					  const struct nb_client *c)
+{
+	const char *pin = rs->pinned_image ? rs->pinned_image(rs->pin_ctx, c) : NULL;
+
+	for (size_t i = 0; pin && pin[0] && i < rs->catalog->n_images; i++)
+		if (named(&rs->catalog->images[i], pin) &&
+		    nb_image_allows(&rs->catalog->images[i], c))
+			return &rs->catalog->images[i];
+	return default_image(rs->catalog, c);
+}
+
 /* The bound image, if the binding exists and its image still applies.
  * A LIST or DISCOVER counts as seeing the client, for expiry. */
 static const struct nb_image *bound_image(const struct bsdp_responder *rs,
@@ -330,7 +356,7 @@ static int list_header_suboptions(struct bsdp_vendor *v, uint16_t priority,
 static enum bsdp_verdict ack_list(const struct bsdp_responder *rs, const struct request *rq,
 				  struct bsdp_tx *tx, struct bsdp_event *ev)
 {
-	const struct nb_image *dflt = default_image(rs->catalog, &rq->client);
+	const struct nb_image *dflt = default_for(rs, &rq->client);
 	const struct nb_image *bound = bound_image(rs, &rq->client, rq->rx->now);
 	struct dhcp_header h = reply_header(rq, rq->rx->if_addr);
 	struct dhcp_builder b;
@@ -469,7 +495,7 @@ static const struct nb_image *selected_image(const struct bsdp_responder *rs,
 
 	c.has_filter = false;
 	if (!rq->bsdp.has_selected)
-		return default_image(rs->catalog, &c);
+		return default_for(rs, &c);
 	img = nb_catalog_find(rs->catalog, rq->bsdp.selected);
 	return img && nb_image_suits(img, &c) ? img : NULL;
 }

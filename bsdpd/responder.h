@@ -28,6 +28,10 @@ struct bsdp_responder {
 	struct bindings *bindings;
 	uint16_t priority;           /* before subtracting bound clients */
 	const char *hostname;        /* sname of ACK[SELECT] and OFFER* */
+	/* The default image the boot policy pins for this Mac: an image name
+	 * or bundle name, or NULL for Apple's rule.  Optional. */
+	const char *(*pinned_image)(void *ctx, const struct nb_client *c);
+	void *pin_ctx;
 };
 
 /* Where a request arrived. */

@@ -215,6 +215,13 @@ static bool known_machine(void *ctx, const uint8_t mac[6], int64_t now)
 	       fetched_lately(svc, mac, now) || boot_policy_names(svc->policy, mac);
 }
 
+static const char *pinned_image(void *ctx, const struct nb_client *c)
+{
+	struct bsdp_service *svc = ctx;
+
+	return boot_policy_image(svc->policy, c->mac, c->model, c->arch);
+}
+
 static bool refused_machine(void *ctx, const uint8_t mac[6])
 {
 	struct bsdp_service *svc = ctx;
@@ -663,7 +670,8 @@ struct bsdp_service *bsdp_service_new(const struct bsdpd_config *cfg, struct loo
 	if (open_loader(svc, err) < 0 || open_sockets(svc, err) < 0)
 		goto fail;
 	svc->rs = (struct bsdp_responder){ .catalog = &svc->catalog->cat,
-					   .priority = cfg->priority, .hostname = cfg->hostname };
+					   .priority = cfg->priority, .hostname = cfg->hostname,
+					   .pinned_image = pinned_image, .pin_ctx = svc };
 	return svc;
 fail:
 	bsdp_service_free(svc);

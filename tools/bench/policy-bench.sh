@@ -1,0 +1,130 @@
+#!/bin/bash
+# Policy benchmark (issue 9): /boot.ipxe rendered from policy for a lab of
+# MACHINES machines, GROUPS groups and PROFILES profiles, loaded through
+# the API.  Numbers, not assertions.
+#
+#   make bench-policy      (or: BSDPD=build/bsdpd bash tools/bench/policy-bench.sh)
+#
+# wrk (64 keep-alive connections, SECONDS_PER_RUN seconds) asks for the
+# script of a random registered machine each time, so every request reads
+# a machine, resolves it against the groups and renders its profile.
+# Reported: renders per second, p50/p90/p99 latency, bsdpd's CPU seconds
+# and its RSS after the run.  Goal: p99 under 2 ms (a slow lookup in a
+# boot storm is what makes machines hang; iPXE's HTTP watchdog is 120 s).
+# Runs in two network namespaces made here, deleted on exit; only
+# processes started here are stopped, by PID.
+set -eu
+
+BSDPD=${BSDPD:-build/bsdpd}
+MACHINES=${MACHINES:-10000}
+GROUPS_N=${GROUPS_N:-100}
+PROFILES=${PROFILES:-50}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+PORT=8080
+NET=198.18.15
+SRV_IP=$NET.1
+CLI_IP=$NET.2
+ID=bpb$$
+SRV=$ID-srv
+CLI=$ID-cli
+
+fail() { echo "policy-bench: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || fail "needs root (network namespaces)"
+for c in ip wrk curl python3; do
+	command -v "$c" >/dev/null 2>&1 || fail "needs $c (apt-get install wrk curl python3)"
+done
+[ -x "$BSDPD" ] || fail "build $BSDPD first (make bench-policy)"
+
+# shellcheck source=server-cpu.sh
+. "$(dirname "$0")/server-cpu.sh"
+WORK=$(mktemp -d "/tmp/$ID.XXXXXX")
+SERVER_PID=
+cleanup() {
+	[ -n "$SERVER_PID" ] && stop_server
+	cpu_cgroup_remove
+	ip netns del "$SRV" 2>/dev/null || true
+	ip netns del "$CLI" 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ip netns add "$SRV"
+ip netns add "$CLI"
+ip -n "$SRV" link add "${ID}s" type veth peer name "${ID}c" netns "$CLI"
+ip -n "$SRV" addr add "$SRV_IP/24" dev "${ID}s"
+ip -n "$CLI" addr add "$CLI_IP/24" dev "${ID}c"
+for ns in "$SRV" "$CLI"; do
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link set "${ID}$([ "$ns" = "$SRV" ] && echo s || echo c)" up
+done
+
+mkdir -p "$WORK/root/linux" "$WORK/state"
+chmod 700 "$WORK/state"
+head -c 4096 /dev/urandom >"$WORK/root/linux/vmlinuz"
+head -c 4096 /dev/urandom >"$WORK/root/linux/initrd.img"
+chmod -R a+rX "$WORK/root"
+
+cpu_cgroup_make
+in_cgroup ip netns exec "$SRV" "$BSDPD" --foreground --quiet --root "$WORK/root" --state-dir "$WORK/state" \
+	--no-tftp --proxy-dhcp off --http-port "$PORT" --max-events 100000 \
+	>"$WORK/bsdpd.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do [ -s "$WORK/state/api-token" ] && break; sleep 0.1; done
+sleep 0.3
+TOKEN=$(cat "$WORK/state/api-token")
+
+# The lab, through the API over one keep-alive connection.
+ip netns exec "$CLI" python3 - "$SRV_IP" "$PORT" "$TOKEN" "$MACHINES" "$GROUPS_N" "$PROFILES" \
+	"$WORK/macs" <<'PY'
+import http.client, json, sys
+host, port, token, machines, groups, profiles, macs = sys.argv[1:8]
+machines, groups, profiles = int(machines), int(groups), int(profiles)
+c = http.client.HTTPConnection(host, int(port))
+def put(path, body):
+    c.request("PUT", path, json.dumps(body),
+              {"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    r = c.getresponse(); r.read()
+    if r.status not in (200, 201):
+        sys.exit(f"policy-bench: PUT {path}: {r.status}")
+for p in range(profiles):
+    put(f"/api/v1/profiles/p{p}", {"kind": "linux", "kernel": "linux/vmlinuz",
+        "initrds": ["linux/initrd.img"], "cmdline": f"console=ttyS0 profile={p}"})
+for g in range(groups):
+    put(f"/api/v1/groups/g{g}", {"selector": {"labels": {"room": str(g)}},
+        "profile": f"p{g % profiles}", "priority": g})
+with open(macs, "w") as f:
+    for m in range(machines):
+        mac = "02-00-%02x-%02x-%02x-%02x" % (m >> 24 & 255, m >> 16 & 255, m >> 8 & 255, m & 255)
+        body = {"hostname": f"lab-{m}", "labels": {"room": str(m % groups)}}
+        if m % 4 == 0:
+            body["profile"] = f"p{m % profiles}"
+        put("/api/v1/machines/" + mac, body)
+        f.write(mac + "\n")
+PY
+
+cat >"$WORK/random-mac.lua" <<LUA
+local macs = {}
+for line in io.lines("$WORK/macs") do macs[#macs + 1] = line end
+math.randomseed(os.time())
+request = function()
+	local mac = macs[math.random(#macs)]
+	return wrk.format("GET", "/boot.ipxe?mac=" .. mac .. "&uuid=&arch=x86_64&platform=efi")
+end
+LUA
+
+cpu0=$(cpu_us)
+ip netns exec "$CLI" wrk -t 2 -c "$CONNECTIONS" -d "${SECONDS_PER_RUN}s" --latency \
+	-s "$WORK/random-mac.lua" "http://$SRV_IP:$PORT/" >"$WORK/wrk.out"
+cpu1=$(cpu_us)
+rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER_PID/status") # in_cgroup and ip netns exec both exec
+rps=$(awk '/^Requests\/sec/ { print $2 }' "$WORK/wrk.out")
+lat() { awk -v p="$1" '$1 == p { print $2 }' "$WORK/wrk.out"; }
+errors=$(grep -E 'Non-2xx|Socket errors' "$WORK/wrk.out" || true)
+
+echo "policy-bench: $MACHINES machines, $GROUPS_N groups, $PROFILES profiles; wrk -c $CONNECTIONS, ${SECONDS_PER_RUN} s"
+printf '  %-24s %s\n' "renders per second" "$rps" "latency p50" "$(lat 50%)" \
+	"latency p90" "$(lat 90%)" "latency p99" "$(lat 99%)" \
+	"bsdpd CPU seconds" "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", (b - a) / 1e6 }')" \
+	"bsdpd RSS" "$((rss / 1024)) MiB" "CPU accounting" "$CPU_SOURCE"
+[ -z "$errors" ] || echo "  wrk: $errors"
