@@ -1,0 +1,726 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The boot-policy model (see policy.h and docs/policy.md): validation of
+ * the admin's records, group matching and specificity, resolution, and
+ * rendering a profile into an iPXE script.  Pure: no I/O, no database.
+ *
+ * Everything an admin writes that lands in a script (paths, URLs, the
+ * kernel command line, descriptions) is refused at save time if it holds
+ * a byte iPXE's command parser gives a meaning to (core/exec.c
+ * split_command and command_terminator, core/settings.c expand_settings):
+ * so a saved profile renders to exactly the commands it says.  What
+ * comes from the wire reaches a script only through ipxe_value_sanitize.
+ */
+#include "policy.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_routes.h"
+
+/* ---- names of enums --------------------------------------------------------- */
+
+static const char *const kind_names[PROFILE_KIND_COUNT] = {
+	[PROFILE_LOCAL] = "local", [PROFILE_LINUX] = "linux", [PROFILE_CHAIN] = "chain",
+	[PROFILE_MENU] = "menu",   [PROFILE_SHELL] = "shell", [PROFILE_SCRIPT] = "script",
+};
+
+static const char *const method_names[LOCAL_METHOD_COUNT] = {
+	[LOCAL_AUTO] = "auto",     [LOCAL_EXIT] = "exit",     [LOCAL_SANBOOT] = "sanboot",
+	[LOCAL_REFUSE] = "refuse", [LOCAL_REBOOT] = "reboot",
+};
+
+static const char *const rule_names[] = {
+	[RULE_NEXT_BOOT] = "next-boot", [RULE_MACHINE] = "machine", [RULE_GROUP] = "group",
+	[RULE_DEFAULT] = "default",     [RULE_NONE] = "none",
+};
+
+const char *profile_kind_name(enum profile_kind k)
+{
+	return (unsigned)k < PROFILE_KIND_COUNT ? kind_names[k] : "?";
+}
+
+const char *local_method_name(enum local_method m)
+{
+	return (unsigned)m < LOCAL_METHOD_COUNT ? method_names[m] : "?";
+}
+
+const char *policy_rule_name(enum policy_rule r)
+{
+	return (unsigned)r <= RULE_NONE ? rule_names[r] : "?";
+}
+
+static int name_index(const char *const *names, int n, const char *s)
+{
+	for (int i = 0; s && i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+int profile_kind_parse(const char *s, enum profile_kind *k)
+{
+	int i = name_index(kind_names, PROFILE_KIND_COUNT, s);
+
+	if (i < 0)
+		return -EINVAL;
+	*k = (enum profile_kind)i;
+	return 0;
+}
+
+int local_method_parse(const char *s, enum local_method *m)
+{
+	int i = name_index(method_names, LOCAL_METHOD_COUNT, s);
+
+	if (i < 0)
+		return -EINVAL;
+	*m = (enum local_method)i;
+	return 0;
+}
+
+void profile_free(struct profile *p)
+{
+	free(p->template);
+	p->template = NULL;
+}
+
+/* ---- MAC addresses ------------------------------------------------------------ */
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* 1..6 octets of two hex digits, all separated by the same ':' or '-'. */
+int policy_mac_prefix_parse(const char *s, uint8_t mac[6], size_t *len)
+{
+	char sep = 0;
+	size_t n = 0;
+
+	if (!s)
+		return -EINVAL;
+	for (;;) {
+		int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
+
+		if (lo < 0 || n == 6)
+			return -EINVAL;
+		mac[n++] = (uint8_t)(hi << 4 | lo);
+		s += 2;
+		if (*s == '\0')
+			break;
+		if ((*s != ':' && *s != '-') || (sep && *s != sep))
+			return -EINVAL;
+		sep = *s++;
+	}
+	*len = n;
+	return 0;
+}
+
+int policy_mac_parse(const char *s, uint8_t mac[6])
+{
+	uint8_t tmp[6];
+	size_t n;
+
+	if (policy_mac_prefix_parse(s, tmp, &n) < 0 || n != 6)
+		return -EINVAL;
+	memcpy(mac, tmp, 6);
+	return 0;
+}
+
+void policy_mac_format(const uint8_t mac[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+}
+
+/* ---- validation helpers ---------------------------------------------------------- */
+
+__attribute__((format(printf, 3, 4)))
+static int fail(struct policy_error *err, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -EINVAL;
+	snprintf(err->field, sizeof(err->field), "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static bool is_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static bool in_set(unsigned char c, const char *set)
+{
+	return c && strchr(set, c);
+}
+
+/* Why iPXE's command parser would not take byte c as text, or NULL. */
+static const char *ipxe_special(unsigned char c)
+{
+	if (in_set(c, "${}"))
+		return "iPXE would expand ${...} settings in it";
+	if (in_set(c, "\"'\\"))
+		return "iPXE's parser would take it as quoting";
+	if (in_set(c, ";&|"))
+		return "iPXE would take it as a command separator (;, &&, ||)";
+	if (c == '#')
+		return "iPXE's parser gives '#' a meaning";
+	return NULL;
+}
+
+/* A string held in a fixed field: its length, or -1 when it fills the
+ * field without a NUL. */
+static ssize_t field_len(const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+
+	return n == cap ? -1 : (ssize_t)n;
+}
+
+static int name_check(const char *s, const char *field, bool optional, struct policy_error *err)
+{
+	ssize_t n = field_len(s, POLICY_NAME_MAX);
+
+	if (n < 0)
+		return fail(err, field, "longer than %d bytes", POLICY_NAME_MAX - 1);
+	if (n == 0)
+		return optional ? 0 : fail(err, field, "a name is required");
+	for (ssize_t i = 0; i < n; i++)
+		if (!is_alnum((unsigned char)s[i]) && !in_set((unsigned char)s[i], "._-"))
+			return fail(err, field, "byte %zd (0x%02x) is not one of [A-Za-z0-9._-]",
+				    i, (unsigned char)s[i]);
+	/* The name is a path segment of /api/v1/profiles/NAME. */
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return fail(err, field, "\"%s\" is not a usable name", s);
+	return 0;
+}
+
+int policy_name_valid(const char *name, struct policy_error *err)
+{
+	return name_check(name, "name", false, err);
+}
+
+/* Printable ASCII (blanks allowed) without iPXE's special bytes: text
+ * that goes into a command line (cmdline, description, image). */
+static int text_check(const char *s, size_t cap, const char *field, struct policy_error *err)
+{
+	ssize_t n = field_len(s, cap);
+
+	if (n < 0)
+		return fail(err, field, "longer than %zu bytes", cap - 1);
+	for (ssize_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *why = ipxe_special(c);
+
+		if (c < 0x20 || c > 0x7e)
+			return fail(err, field, "byte %zd (0x%02x) is not printable ASCII", i, c);
+		if (why)
+			return fail(err, field, "'%c' at byte %zd: %s", c, i, why);
+	}
+	return 0;
+}
+
+/* RFC 1123 host name: dot-separated labels of [A-Za-z0-9-], 1..63
+ * bytes, no '-' at either end of a label. */
+static int hostname_check(const char *s, const char *field, struct policy_error *err)
+{
+	ssize_t n = field_len(s, POLICY_TEXT_MAX);
+	ssize_t label = 0;
+
+	if (n < 0 || n > 253)
+		return fail(err, field, "longer than 253 bytes");
+	for (ssize_t i = 0; i <= n; i++) {
+		unsigned char c = i < n ? (unsigned char)s[i] : '.';
+
+		if (c == '.') {
+			if (n > 0 && (label == 0 || s[i - 1] == '-'))
+				return fail(err, field, "an empty label or one ending in '-' at byte %zd", i);
+			label = 0;
+		} else if (is_alnum(c) || (c == '-' && label > 0)) {
+			if (++label > 63)
+				return fail(err, field, "a label longer than 63 bytes");
+		} else {
+			return fail(err, field, "byte %zd (0x%02x) is not a host name's [A-Za-z0-9.-]%s", i, c,
+				    c == '-' ? " (no label starts with '-')" : "");
+		}
+	}
+	return 0;
+}
+
+static bool is_url(const char *s)
+{
+	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+static int path_byte_check(const char *s, size_t i, bool url, const char *field,
+			   struct policy_error *err)
+{
+	unsigned char c = (unsigned char)s[i];
+	const char *why = ipxe_special(c);
+
+	if (c < 0x20 || c == 0x7f)
+		return fail(err, field, "control byte 0x%02x at byte %zu", c, i);
+	if (c == ' ')
+		return fail(err, field, "a blank at byte %zu: iPXE would split the command there", i);
+	if (why)
+		return fail(err, field, "'%c' at byte %zu: %s", c, i, why);
+	/* A URL goes into the script as it is; a path is percent-encoded. */
+	if (url && c > 0x7e)
+		return fail(err, field, "byte %zu (0x%02x) of a URL is not ASCII", i, c);
+	return 0;
+}
+
+/* A path relative to the HTTP root (no '/' first, no ".." component), or
+ * an http:// or https:// URL; required unless optional. */
+static int path_check(const char *s, const char *field, bool optional, struct policy_error *err)
+{
+	ssize_t n = field_len(s, POLICY_PATH_MAX);
+	bool url;
+	int r;
+
+	if (n < 0)
+		return fail(err, field, "longer than %d bytes", POLICY_PATH_MAX - 1);
+	if (n == 0)
+		return optional ? 0 : fail(err, field, "a path under the HTTP root or a URL is required");
+	url = is_url(s);
+	for (ssize_t i = 0; i < n; i++)
+		if ((r = path_byte_check(s, (size_t)i, url, field, err)) < 0)
+			return r;
+	if (url) {
+		const char *host = strstr(s, "//") + 2;
+
+		return *host == '\0' || *host == '/' ? fail(err, field, "a URL without a host") : 0;
+	}
+	if (s[0] == '/')
+		return fail(err, field, "a path under the HTTP root, without a leading '/'");
+	for (const char *c = s; c; c = strchr(c, '/')) {
+		c += *c == '/';
+		if (strncmp(c, "..", 2) == 0 && (c[2] == '/' || c[2] == '\0'))
+			return fail(err, field, "a \"..\" component leaves the HTTP root");
+	}
+	return 0;
+}
+
+static int label_key_check(const char *k, const char *field, struct policy_error *err)
+{
+	ssize_t n = field_len(k, POLICY_LABEL_KEY_MAX);
+
+	if (n <= 0)
+		return fail(err, field, n < 0 ? "a label key longer than %d bytes"
+					      : "an empty label key (at most %d bytes)",
+			    POLICY_LABEL_KEY_MAX - 1);
+	for (ssize_t i = 0; i < n; i++)
+		if (!(k[i] >= 'a' && k[i] <= 'z') && !(k[i] >= '0' && k[i] <= '9') &&
+		    !in_set((unsigned char)k[i], "._-"))
+			return fail(err, field, "byte %zd (0x%02x) of the key is not one of [a-z0-9._-]",
+				    i, (unsigned char)k[i]);
+	return 0;
+}
+
+static int label_check(const struct label *l, const char *prefix, struct policy_error *err)
+{
+	char field[64];
+	ssize_t n;
+	int r;
+
+	if ((r = label_key_check(l->key, prefix, err)) < 0)
+		return r;
+	snprintf(field, sizeof(field), "%s.%s", prefix, l->key);
+	n = field_len(l->value, POLICY_LABEL_VALUE_MAX);
+	if (n < 0)
+		return fail(err, field, "longer than %d bytes", POLICY_LABEL_VALUE_MAX - 1);
+	for (ssize_t i = 0; i < n; i++)
+		if (!is_alnum((unsigned char)l->value[i]) &&
+		    !in_set((unsigned char)l->value[i], "._:/+@-"))
+			return fail(err, field, "byte %zd (0x%02x) is not one of [A-Za-z0-9._:/+@-]",
+				    i, (unsigned char)l->value[i]);
+	return 0;
+}
+
+int label_validate(const struct label *l, struct policy_error *err)
+{
+	return label_check(l, "labels", err);
+}
+
+static int labels_check(const struct label *l, size_t n, const char *prefix,
+			struct policy_error *err)
+{
+	int r;
+
+	if (n > POLICY_LABELS_MAX)
+		return fail(err, prefix, "more than %d labels", POLICY_LABELS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if ((r = label_check(&l[i], prefix, err)) < 0)
+			return r;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(l[i].key, l[j].key) == 0)
+				return fail(err, prefix, "the key \"%s\" is given twice", l[i].key);
+	}
+	return 0;
+}
+
+static int method_check(enum local_method m, const char *field, struct policy_error *err)
+{
+	return (unsigned)m < LOCAL_METHOD_COUNT ? 0 : fail(err, field, "not a local-boot method");
+}
+
+/* ---- profiles ------------------------------------------------------------------ */
+
+/* A field another kind uses must be empty, so that what is saved is what
+ * runs. */
+static int unused_check(const struct profile *p, struct policy_error *err)
+{
+	const char *kind = profile_kind_name(p->kind);
+	struct { const char *field; bool set; } f[] = {
+		{ "kernel", p->kind != PROFILE_LINUX && p->kernel[0] },
+		{ "initrds", p->kind != PROFILE_LINUX && p->n_initrds },
+		{ "cmdline", p->kind != PROFILE_LINUX && p->cmdline[0] },
+		{ "chain", p->kind != PROFILE_CHAIN && p->chain[0] },
+		{ "items", p->kind != PROFILE_MENU && p->n_items },
+		{ "default", p->kind != PROFILE_MENU && p->default_item[0] },
+		{ "timeout", p->kind != PROFILE_MENU && p->timeout },
+		{ "template", p->kind != PROFILE_SCRIPT && p->template },
+		{ "local", p->kind != PROFILE_LOCAL && p->local != LOCAL_AUTO },
+	};
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i].set)
+			return fail(err, f[i].field, "a %s profile does not use it", kind);
+	return 0;
+}
+
+static int linux_check(const struct profile *p, struct policy_error *err)
+{
+	char field[32];
+	ssize_t n;
+	int r;
+
+	if ((r = path_check(p->kernel, "kernel", false, err)) < 0)
+		return r;
+	if (p->n_initrds > POLICY_INITRDS_MAX)
+		return fail(err, "initrds", "more than %d initrds", POLICY_INITRDS_MAX);
+	for (size_t i = 0; i < p->n_initrds; i++) {
+		snprintf(field, sizeof(field), "initrds[%zu]", i);
+		if ((r = path_check(p->initrds[i], field, false, err)) < 0)
+			return r;
+	}
+	n = field_len(p->cmdline, POLICY_CMDLINE_MAX);
+	if (n < 0)
+		return fail(err, "cmdline", "longer than %d bytes", POLICY_CMDLINE_MAX - 1);
+	/* The command line follows the kernel's URL on iPXE's "kernel" line,
+	 * past its options: a word starting with '-' is the kernel's. */
+	return text_check(p->cmdline, POLICY_CMDLINE_MAX, "cmdline", err);
+}
+
+static int menu_check(const struct profile *p, struct policy_error *err)
+{
+	char field[32];
+	bool found = !p->default_item[0];
+	int r;
+
+	if (p->n_items == 0 || p->n_items > POLICY_ITEMS_MAX)
+		return fail(err, "items", "a menu names 1 to %d profiles", POLICY_ITEMS_MAX);
+	for (size_t i = 0; i < p->n_items; i++) {
+		snprintf(field, sizeof(field), "items[%zu]", i);
+		if ((r = name_check(p->items[i], field, false, err)) < 0)
+			return r;
+		if (strcmp(p->items[i], p->name) == 0)
+			return fail(err, field, "a menu may not name itself");
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(p->items[i], p->items[j]) == 0)
+				return fail(err, field, "\"%s\" is already items[%zu]", p->items[i], j);
+		found = found || strcmp(p->items[i], p->default_item) == 0;
+	}
+	if ((r = name_check(p->default_item, "default", true, err)) < 0)
+		return r;
+	if (!found)
+		return fail(err, "default", "\"%s\" is not one of the items", p->default_item);
+	if (p->timeout > POLICY_MENU_TIMEOUT_MAX)
+		return fail(err, "timeout", "at most %d seconds", POLICY_MENU_TIMEOUT_MAX);
+	return 0;
+}
+
+static int script_check(const struct profile *p, struct policy_error *err)
+{
+	struct ipxe_template_error e;
+	struct ipxe_template *t = NULL;
+	int r;
+
+	if (!p->template)
+		return fail(err, "template", "a script profile needs a template");
+	r = ipxe_template_parse(p->template, strlen(p->template), &t, &e);
+	ipxe_template_free(t);
+	if (r == -EINVAL)
+		return fail(err, "template", "line %u, column %u: %s", e.line, e.column, e.msg);
+	if (r == -EFBIG)
+		return fail(err, "template", "longer than %d bytes", IPXE_TEMPLATE_MAX);
+	if (r < 0 && err)
+		snprintf(err->field, sizeof(err->field), "template");
+	return r;
+}
+
+static int kind_check(const struct profile *p, struct policy_error *err)
+{
+	switch (p->kind) {
+	case PROFILE_LOCAL: return method_check(p->local, "local", err);
+	case PROFILE_LINUX: return linux_check(p, err);
+	case PROFILE_CHAIN: return path_check(p->chain, "chain", false, err);
+	case PROFILE_MENU: return menu_check(p, err);
+	case PROFILE_SCRIPT: return script_check(p, err);
+	case PROFILE_SHELL: return 0;
+	default: return fail(err, "kind", "not a profile kind");
+	}
+}
+
+int profile_validate(const struct profile *p, struct policy_error *err)
+{
+	int r;
+
+	if ((r = policy_name_valid(p->name, err)) < 0)
+		return r;
+	if ((r = text_check(p->description, POLICY_TEXT_MAX, "description", err)) < 0)
+		return r;
+	if ((unsigned)p->kind >= PROFILE_KIND_COUNT)
+		return fail(err, "kind", "not a profile kind");
+	if ((r = unused_check(p, err)) < 0)
+		return r;
+	return kind_check(p, err);
+}
+
+/* ---- groups and machines ------------------------------------------------------------ */
+
+/* A model glob: the bytes a sanitized model can hold, and fnmatch's
+ * "*?[]!"; no backslash, so no escapes. */
+static int model_check(const char *s, const char *field, struct policy_error *err)
+{
+	ssize_t n = field_len(s, POLICY_MODEL_MAX);
+
+	if (n < 0)
+		return fail(err, field, "longer than %d bytes", POLICY_MODEL_MAX - 1);
+	for (ssize_t i = 0; i < n; i++)
+		if (!is_alnum((unsigned char)s[i]) && !in_set((unsigned char)s[i], "._:,+@/-*?[]!"))
+			return fail(err, field, "byte %zd (0x%02x) is not one of [A-Za-z0-9._:,+@/-] or a glob's *?[]!",
+				    i, (unsigned char)s[i]);
+	return 0;
+}
+
+static int arch_check(const char *s, const char *field, struct policy_error *err)
+{
+	ssize_t n = field_len(s, POLICY_ARCH_MAX);
+
+	if (n < 0)
+		return fail(err, field, "longer than %d bytes", POLICY_ARCH_MAX - 1);
+	for (ssize_t i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= '0' && s[i] <= '9') && s[i] != '_')
+			return fail(err, field, "byte %zd (0x%02x) is not one of [a-z0-9_]", i,
+				    (unsigned char)s[i]);
+	return 0;
+}
+
+static int selector_check(const struct selector *s, struct policy_error *err)
+{
+	int r;
+
+	if (s->mac_prefix_len > 6)
+		return fail(err, "selector.mac_prefix", "more than 6 octets");
+	if ((r = model_check(s->model, "selector.model", err)) < 0 ||
+	    (r = arch_check(s->arch, "selector.arch", err)) < 0)
+		return r;
+	return labels_check(s->labels, s->n_labels, "selector.labels", err);
+}
+
+int group_validate(const struct group *g, struct policy_error *err)
+{
+	int r;
+
+	if ((r = policy_name_valid(g->name, err)) < 0 || (r = selector_check(&g->selector, err)) < 0 ||
+	    (r = name_check(g->profile, "profile", false, err)) < 0 ||
+	    (r = method_check(g->local, "local", err)) < 0)
+		return r;
+	if (g->priority < -1000000 || g->priority > 1000000)
+		return fail(err, "priority", "between -1000000 and 1000000");
+	return text_check(g->image, POLICY_NAME_MAX, "image", err);
+}
+
+/* The admin's fields; model, arch and UUID are the wire's, sanitized when
+ * they were recorded, and never refuse a machine. */
+int machine_validate(const struct machine *m, struct policy_error *err)
+{
+	int r;
+
+	if ((r = hostname_check(m->hostname, "hostname", err)) < 0 ||
+	    (r = labels_check(m->labels, m->n_labels, "labels", err)) < 0 ||
+	    (r = name_check(m->profile, "profile", true, err)) < 0 ||
+	    (r = name_check(m->next_boot, "next_boot", true, err)) < 0 ||
+	    (r = method_check(m->local, "local", err)) < 0)
+		return r;
+	return text_check(m->image, POLICY_NAME_MAX, "image", err);
+}
+
+/* ---- group matching and specificity --------------------------------------------------- */
+
+static const char *label_find(const struct label *l, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i].key, key) == 0)
+			return l[i].value;
+	return NULL;
+}
+
+static bool is_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+bool selector_matches(const struct selector *s, const struct machine *m)
+{
+	if (s->mac_prefix_len > 6 || memcmp(s->mac_prefix, m->mac, s->mac_prefix_len) != 0)
+		return false;
+	if (s->model[0] && fnmatch(s->model, m->model, 0) != 0)
+		return false;
+	if (s->arch[0] && strcmp(s->arch, m->arch) != 0)
+		return false;
+	for (size_t i = 0; i < s->n_labels; i++) {
+		const char *v = label_find(m->labels, m->n_labels, s->labels[i].key);
+
+		if (!v || strcmp(v, s->labels[i].value) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* One point per criterion and per label; one more for a whole MAC
+ * address and for a literal model, which name fewer machines than a
+ * prefix or a glob (docs/policy.md §2). */
+unsigned selector_specificity(const struct selector *s)
+{
+	unsigned score = (unsigned)s->n_labels;
+
+	if (s->mac_prefix_len)
+		score += s->mac_prefix_len == 6 ? 2 : 1;
+	if (s->model[0])
+		score += is_glob(s->model) ? 1 : 2;
+	if (s->arch[0])
+		score += 1;
+	return score;
+}
+
+static bool models_overlap(const char *a, const char *b)
+{
+	if (!a[0] || !b[0])
+		return true;
+	if (!is_glob(a))
+		return fnmatch(b, a, 0) == 0;
+	if (!is_glob(b))
+		return fnmatch(a, b, 0) == 0;
+	return true; /* two globs: assume some model matches both */
+}
+
+bool selectors_overlap(const struct selector *a, const struct selector *b)
+{
+	size_t n = a->mac_prefix_len < b->mac_prefix_len ? a->mac_prefix_len : b->mac_prefix_len;
+
+	if (n > 6 || memcmp(a->mac_prefix, b->mac_prefix, n) != 0)
+		return false;
+	if (a->arch[0] && b->arch[0] && strcmp(a->arch, b->arch) != 0)
+		return false;
+	if (!models_overlap(a->model, b->model))
+		return false;
+	for (size_t i = 0; i < a->n_labels; i++) {
+		const char *v = label_find(b->labels, b->n_labels, a->labels[i].key);
+
+		if (v && strcmp(v, a->labels[i].value) != 0)
+			return false;
+	}
+	return true;
+}
+
+const struct group *policy_groups_conflict(const struct group *g, const struct group *groups,
+					   size_t n)
+{
+	unsigned spec = selector_specificity(&g->selector);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct group *o = &groups[i];
+
+		if (strcmp(o->name, g->name) != 0 && o->priority == g->priority &&
+		    selector_specificity(&o->selector) == spec &&
+		    selectors_overlap(&g->selector, &o->selector))
+			return o;
+	}
+	return NULL;
+}
+
+/* ---- resolution ------------------------------------------------------------------------ */
+
+/* Whether a beats b: more specific, then higher priority, then (a tie
+ * that policy_groups_conflict keeps out of the store, but a resolver
+ * must not depend on the order of rows) the smaller name. */
+static bool group_better(const struct group *a, const struct group *b)
+{
+	unsigned sa = selector_specificity(&a->selector), sb = selector_specificity(&b->selector);
+
+	if (sa != sb)
+		return sa > sb;
+	if (a->priority != b->priority)
+		return a->priority > b->priority;
+	return strcmp(a->name, b->name) < 0;
+}
+
+static const struct group *best_group(const struct machine *m, const struct group *groups,
+				      size_t n)
+{
+	const struct group *best = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (selector_matches(&groups[i].selector, m) && (!best || group_better(&groups[i], best)))
+			best = &groups[i];
+	return best;
+}
+
+static void set_name(char dst[POLICY_NAME_MAX], const char *src)
+{
+	snprintf(dst, POLICY_NAME_MAX, "%s", src);
+}
+
+void policy_resolve(const struct machine *m, const struct group *groups, size_t n_groups,
+		    const char *default_profile, struct resolution *out)
+{
+	const struct group *g = best_group(m, groups, n_groups);
+
+	*out = (struct resolution){ .rule = RULE_NONE, .local = m->local };
+	if (m->next_boot[0]) {
+		out->rule = RULE_NEXT_BOOT;
+		set_name(out->profile, m->next_boot);
+	} else if (m->profile[0]) {
+		out->rule = RULE_MACHINE;
+		set_name(out->profile, m->profile);
+	} else if (g) {
+		out->rule = RULE_GROUP;
+		set_name(out->profile, g->profile);
+		set_name(out->group, g->name);
+	} else if (default_profile && default_profile[0]) {
+		out->rule = RULE_DEFAULT;
+		set_name(out->profile, default_profile);
+	}
+	/* The local method and the Mac's image follow the machine, then its
+	 * best group, whichever rule chose the profile. */
+	if (out->local == LOCAL_AUTO && g)
+		out->local = g->local;
+	set_name(out->image, m->image[0] || !g ? m->image : g->image);
+}
