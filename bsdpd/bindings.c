@@ -11,8 +11,8 @@
 
 #define DB_FILE "bindings.sqlite"
 /* PRAGMA user_version of the schema below.  bsdpd 0.1.0 never set it, so
- * its tables are version 0. */
-#define SCHEMA_VERSION 1
+ * its tables are version 0; bsdpd 0.2 wrote version 1. */
+#define SCHEMA_VERSION 2
 
 const char *const bindings_files[] = { DB_FILE, DB_FILE "-wal", DB_FILE "-shm", NULL };
 
@@ -76,8 +76,53 @@ static const char migrate_v1[] =
 	"INSERT OR REPLACE INTO next_number (id, number) SELECT 1, coalesce(max(number), 0) "
 	"FROM (SELECT number FROM clients UNION ALL SELECT number FROM next_number);";
 
+/* Version 2: the boot policy of bsdpd/store.c.  Scalars are columns;
+ * lists (initrds, menu items, labels) are child rows keyed by their
+ * owner, so every field stays queryable and no encoding of our own is
+ * stored.  Kinds and local methods are kept by name (policy.h), not by
+ * enum value, so that reordering an enum cannot change a record.
+ * events_by_time serves the age cap, events_by_mac the per-machine read;
+ * the count cap walks the rowid. */
+static const char migrate_v2[] =
+	"CREATE TABLE profiles ("
+	" name TEXT PRIMARY KEY, kind TEXT NOT NULL, description TEXT NOT NULL,"
+	" local TEXT NOT NULL, kernel TEXT NOT NULL, cmdline TEXT NOT NULL,"
+	" chain TEXT NOT NULL, default_item TEXT NOT NULL, timeout INTEGER NOT NULL,"
+	" template TEXT) WITHOUT ROWID;"
+	"CREATE TABLE profile_initrds ("
+	" profile TEXT NOT NULL, pos INTEGER NOT NULL, path TEXT NOT NULL,"
+	" PRIMARY KEY (profile, pos)) WITHOUT ROWID;"
+	"CREATE TABLE menu_items ("
+	" menu TEXT NOT NULL, pos INTEGER NOT NULL, item TEXT NOT NULL,"
+	" PRIMARY KEY (menu, pos)) WITHOUT ROWID;"
+	"CREATE INDEX menu_items_by_item ON menu_items (item);"
+	"CREATE TABLE machines ("
+	" mac BLOB PRIMARY KEY CHECK (length(mac) = 6), hostname TEXT NOT NULL,"
+	" profile TEXT NOT NULL, next_boot TEXT NOT NULL, local TEXT NOT NULL,"
+	" image TEXT NOT NULL, model TEXT NOT NULL, arch TEXT NOT NULL, uuid TEXT NOT NULL,"
+	" ip BLOB NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL)"
+	" WITHOUT ROWID;"
+	"CREATE INDEX machines_by_last_seen ON machines (last_seen);"
+	"CREATE TABLE machine_labels ("
+	" mac BLOB NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	" PRIMARY KEY (mac, key)) WITHOUT ROWID;"
+	"CREATE TABLE groups ("
+	" name TEXT PRIMARY KEY, mac_prefix BLOB NOT NULL CHECK (length(mac_prefix) <= 6),"
+	" model TEXT NOT NULL, arch TEXT NOT NULL, profile TEXT NOT NULL,"
+	" priority INTEGER NOT NULL, local TEXT NOT NULL, image TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE group_labels ("
+	" grp TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	" PRIMARY KEY (grp, key)) WITHOUT ROWID;"
+	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE events ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, time_us INTEGER NOT NULL, mac BLOB,"
+	" kind TEXT NOT NULL, detail TEXT NOT NULL, rule TEXT NOT NULL,"
+	" bytes INTEGER NOT NULL, duration_ms INTEGER NOT NULL, ok INTEGER NOT NULL);"
+	"CREATE INDEX events_by_time ON events (time_us);"
+	"CREATE INDEX events_by_mac ON events (mac, time_us);";
+
 /* migrations[v] takes a database from version v to v + 1. */
-static const char *const migrations[SCHEMA_VERSION] = { migrate_v1 };
+static const char *const migrations[SCHEMA_VERSION] = { migrate_v1, migrate_v2 };
 
 /* bsdpd is the database's only writer, so the number of bound clients,
  * which every ACK[LIST] needs for its priority, is kept here rather than
