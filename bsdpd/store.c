@@ -270,24 +270,20 @@ static int labels_load(struct db_stmt *st, struct label *l, size_t *n)
 	return r < 0 ? -EIO : 0;
 }
 
-/* Replaces the labels of owner (a 6-byte MAC, or a group name when len is 0). */
+/* Statement i with ?1 the owner: a 6-byte MAC, or a group name when len is 0. */
+static struct db_stmt *stmt_owner(struct store *s, enum stmt i, const void *owner, size_t len)
+{
+	return len ? stmt_mac(s, i, owner) : stmt_name(s, i, owner);
+}
+
 static int labels_save(struct store *s, enum stmt del, enum stmt add, const void *owner,
 		       size_t len, const struct label *l, size_t n)
 {
-	struct db_stmt *st = stmt(s, del);
-	int r;
+	int r = db_run(stmt_owner(s, del, owner, len));
 
-	if (len)
-		db_bind_blob(st, 1, owner, len);
-	else
-		db_bind_text(st, 1, owner, POLICY_NAME_MAX);
-	r = db_run(st);
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		st = stmt(s, add);
-		if (len)
-			db_bind_blob(st, 1, owner, len);
-		else
-			db_bind_text(st, 1, owner, POLICY_NAME_MAX);
+		struct db_stmt *st = stmt_owner(s, add, owner, len);
+
 		bind_str(st, 2, l[i].key);
 		bind_str(st, 3, l[i].value);
 		r = db_run(st);
@@ -297,9 +293,15 @@ static int labels_save(struct store *s, enum stmt del, enum stmt add, const void
 
 /* ---- opening ------------------------------------------------------------------ */
 
-static void groups_free(struct group *g)
+/* The age cap in microseconds, the default for 0 or less, clamped so
+ * that no setting overflows. */
+static int64_t events_age_us(const struct store_options *opt)
 {
-	free(g);
+	int64_t age = opt ? opt->events_max_age : 0;
+
+	if (age <= 0)
+		age = STORE_EVENTS_DEFAULT_AGE_DAYS * 86400ll;
+	return age > INT64_MAX / 1000000 ? INT64_MAX : age * 1000000;
 }
 
 static int groups_reload(struct store *s);
@@ -314,8 +316,7 @@ struct store *store_open(struct bindings *b, const struct store_options *opt, ch
 		abort();
 	s->db = bindings_db(b);
 	s->events_max = opt && opt->events_max ? opt->events_max : STORE_EVENTS_DEFAULT_MAX;
-	s->events_max_age_us = (opt && opt->events_max_age ? opt->events_max_age :
-				STORE_EVENTS_DEFAULT_AGE_DAYS * 86400ll) * 1000000;
+	s->events_max_age_us = events_age_us(opt);
 	s->machines_max = opt && opt->machines_max ? opt->machines_max : STORE_MACHINES_DEFAULT_MAX;
 	for (int i = 0; i < N_STMTS; i++) {
 		if (db_prepare(s->db, stmt_sql[i], &s->st[i]) < 0)
@@ -338,7 +339,7 @@ void store_close(struct store *s)
 		return;
 	for (int i = 0; i < N_STMTS; i++)
 		db_finalize(s->st[i]);
-	groups_free(s->groups);
+	free(s->groups);
 	free(s);
 }
 
@@ -913,7 +914,7 @@ static int groups_reload(struct store *s)
 
 	if (groups_read(s, &g, &n) < 0)
 		return db_failed(s, "reading the groups", NULL);
-	groups_free(s->groups);
+	free(s->groups);
 	s->groups = g;
 	s->n_groups = n;
 	return 0;

@@ -609,6 +609,14 @@ static void events_capped_by_age(void **state)
 	assert_int_equal(store_events_each(f->s, NULL, 0, 0, note_event, &se), 0);
 	assert_int_equal(se.n, 3); /* 1100, 1150, 1200 */
 	assert_int_equal(se.first_id, 3);
+	store_close(f->s);
+	opt.events_max_age = INT64_MAX; /* no overflow: keeps them all */
+	f->s = store_open(f->b, &opt, NULL);
+	e = ev(INT64_MAX / 1000000, MAC1);
+	assert_int_equal(store_event_add(f->s, &e), 0);
+	se = (struct seen_events){ 0 };
+	assert_int_equal(store_events_each(f->s, NULL, 0, 0, note_event, &se), 0);
+	assert_int_equal(se.n, 4);
 }
 
 static void events_filtered_by_mac_and_since(void **state)
