@@ -531,6 +531,21 @@ static void serve_file(const struct http_routes *rt, const struct http_request *
  * (peers-policy.md §2): BIOS sanboot of drive 0x80; on EFI `exit 1`,
  * which returns to the firmware's boot order (Debian 12's iPXE cannot
  * sanboot a local EFI disk).  A platform without a label exits too. */
+#define BUILTIN_MENU \
+	"menu bsdpd {{http}}\n" \
+	"item local Boot from the local disk\n" \
+	"item shell iPXE shell\n" \
+	"choose --default local --timeout 10000 target || goto shell\n" \
+	"goto ${target}\n" \
+	":shell\n" \
+	"shell\n" \
+	":local\n" \
+	"goto local-${platform} || exit 1\n" \
+	":local-pcbios\n" \
+	"sanboot --no-describe --drive 0x80 || exit 1\n" \
+	":local-efi\n" \
+	"exit 1\n"
+
 static const char builtin_script[] =
 	"#!ipxe\n"
 	"# bsdpd's built-in script: the HTTP root holds no boot.ipxe.\n"
@@ -538,19 +553,9 @@ static const char builtin_script[] =
 	"echo   mac {{mac}}  ip {{ip}}  hostname {{hostname}}\n"
 	"echo   uuid {{uuid}}  arch {{arch}}  platform {{platform}}\n"
 	"echo   model {{model}}  image {{image}}\n"
-	"menu bsdpd {{http}}\n"
-	"item local Boot from the local disk\n"
-	"item shell iPXE shell\n"
-	"choose --default local --timeout 10000 target || goto shell\n"
-	"goto ${target}\n"
-	":shell\n"
-	"shell\n"
-	":local\n"
-	"goto local-${platform} || exit 1\n"
-	":local-pcbios\n"
-	"sanboot --no-describe --drive 0x80 || exit 1\n"
-	":local-efi\n"
-	"exit 1\n";
+	BUILTIN_MENU;
+
+const char http_builtin_menu[] = "#!ipxe\n" BUILTIN_MENU;
 
 /* The reason is ours, never the client's; sanitized all the same. */
 static void script_failure(const char *reason, struct http_response *rsp)

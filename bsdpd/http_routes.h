@@ -93,6 +93,11 @@ void http_response_release(struct http_response *rsp);
 int http_script_load(int rootfd, struct ipxe_template **out, bool *builtin, char *err,
 		     size_t cap);
 
+/* The built-in script's menu (local disk after 10 s, or the shell), as a
+ * template that uses {{http}}: a policy script that cannot boot what its
+ * profile names falls back to it (bsdpd/policy.c). */
+extern const char http_builtin_menu[];
+
 /* ---- parts of the above, for tests and fuzzers ------------------------------ */
 
 /* Splits a request-target into the path and the query (after '?', may be

@@ -724,3 +724,396 @@ void policy_resolve(const struct machine *m, const struct group *groups, size_t 
 		out->local = g->local;
 	set_name(out->image, m->image[0] || !g ? m->image : g->image);
 }
+
+/* ---- URLs and files -------------------------------------------------------------------- */
+
+static bool url_unreserved(unsigned char c)
+{
+	return is_alnum(c) || in_set(c, "-._~/"); /* RFC 3986 §2.3, and the separator */
+}
+
+int policy_file_url(const char *http_base, const char *path, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	static const char query[] = "?mac=${mac:hexhyp}";
+	size_t o;
+	int n;
+
+	if (is_url(path)) {
+		n = snprintf(out, cap, "%s", path);
+		return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
+	}
+	n = snprintf(out, cap, "%s/", http_base);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENOSPC;
+	o = (size_t)n;
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		if (cap - o < 4)
+			return -ENOSPC;
+		if (url_unreserved(*c)) {
+			out[o++] = (char)*c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[*c >> 4];
+			out[o++] = hex[*c & 15];
+		}
+	}
+	if (sizeof(query) > cap - o)
+		return -ENOSPC;
+	memcpy(out + o, query, sizeof(query));
+	return (int)(o + sizeof(query) - 1);
+}
+
+/* Files a URL names are not ours to serve, so they cannot tell us when a
+ * boot is done: the last one served here counts. */
+const char *profile_last_file(const struct profile *p)
+{
+	if (p->kind == PROFILE_CHAIN)
+		return is_url(p->chain) ? NULL : p->chain;
+	if (p->kind != PROFILE_LINUX)
+		return NULL;
+	for (size_t i = p->n_initrds; i > 0; i--)
+		if (!is_url(p->initrds[i - 1]))
+			return p->initrds[i - 1];
+	return is_url(p->kernel) ? NULL : p->kernel;
+}
+
+/* The first file of p under the HTTP root that ctx says is missing. */
+static const char *missing_file(const struct profile *p, const struct policy_render_ctx *ctx)
+{
+	const char *files[1 + POLICY_INITRDS_MAX];
+	size_t n = 0;
+
+	if (p->kind == PROFILE_CHAIN)
+		files[n++] = p->chain;
+	if (p->kind == PROFILE_LINUX) {
+		files[n++] = p->kernel;
+		for (size_t i = 0; i < p->n_initrds && i < POLICY_INITRDS_MAX; i++)
+			files[n++] = p->initrds[i];
+	}
+	for (size_t i = 0; ctx->file_exists && i < n; i++)
+		if (!is_url(files[i]) && !ctx->file_exists(ctx->ctx, files[i]))
+			return files[i];
+	return NULL;
+}
+
+/* ---- rendering: the output buffer ------------------------------------------------------- */
+
+struct out {
+	char *p;
+	size_t cap, len;
+	int err; /* the first failure (-ENOSPC: did not fit); the render fails */
+};
+
+__attribute__((format(printf, 2, 3)))
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->err)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->cap - o->len)
+		o->err = -ENOSPC;
+	else
+		o->len += (size_t)n;
+}
+
+/* A name or a path, made one inert word (ipxe_template.h). */
+static const char *clean(const char *s, char buf[IPXE_VALUE_MAX + 1])
+{
+	ipxe_value_sanitize(s, buf, IPXE_VALUE_MAX + 1);
+	return buf;
+}
+
+/* Display text (a description): each blank-separated word sanitized, so
+ * it reads as written and stays inert. */
+static void put_words(struct out *o, const char *s)
+{
+	char word[IPXE_VALUE_MAX + 1], buf[IPXE_VALUE_MAX + 1];
+	const char *sep = "";
+
+	while (*s) {
+		size_t n = strcspn(s, " ");
+
+		if (n) {
+			snprintf(word, sizeof(word), "%.*s", (int)(n < IPXE_VALUE_MAX ? n : IPXE_VALUE_MAX), s);
+			put(o, "%s%s", sep, clean(word, buf));
+			sep = " ";
+		}
+		s += n + (s[n] == ' ');
+	}
+}
+
+/* Renders a parsed template at the end of o without its "#!ipxe" line:
+ * the script already has one.  Through a buffer of its own, so that a
+ * script that fits without that line is not refused for it. */
+static void put_template(struct out *o, const struct ipxe_template *t,
+			 const struct ipxe_values *vals)
+{
+	size_t cap = ipxe_template_render_max(t);
+	char *buf = malloc(cap);
+	const char *nl;
+	ssize_t n;
+
+	if (!buf) {
+		o->err = o->err ? o->err : -ENOMEM;
+		return;
+	}
+	n = ipxe_template_render(t, vals, buf, cap);
+	if (n < 0) {
+		o->err = o->err ? o->err : (int)n;
+	} else {
+		nl = strchr(buf, '\n'); /* NULL: "#!ipxe" and a blank is all of it */
+		put(o, "%s", nl ? nl + 1 : "");
+	}
+	free(buf);
+}
+
+static struct ipxe_values render_values(const struct policy_render_ctx *ctx)
+{
+	struct ipxe_values v = ctx->values ? *ctx->values : (struct ipxe_values){ 0 };
+
+	if (!v.v[IPXE_VAR_HTTP])
+		v.v[IPXE_VAR_HTTP] = ctx->http_base;
+	return v;
+}
+
+static int put_text_template(struct out *o, const char *text, const struct policy_render_ctx *ctx)
+{
+	struct ipxe_values v = render_values(ctx);
+	struct ipxe_template_error e;
+	struct ipxe_template *t;
+	int r = ipxe_template_parse(text, strlen(text), &t, &e);
+
+	if (r < 0)
+		return r;
+	put_template(o, t, &v);
+	ipxe_template_free(t);
+	return 0;
+}
+
+/* What a script falls back to when its profile cannot boot: the menu of
+ * the built-in script (http_routes.c), local disk after 10 s. */
+static void put_fallback(struct out *o, const struct policy_render_ctx *ctx)
+{
+	int r = put_text_template(o, http_builtin_menu, ctx);
+
+	if (r < 0 && !o->err)
+		o->err = r;
+}
+
+/* ---- rendering: the kinds ---------------------------------------------------------------- */
+
+/* Where a profile's commands go: the whole script, or one section of a
+ * menu (label "item-NAME"), which returns to the menu when it fails. */
+struct section {
+	char fail[IPXE_VALUE_MAX + 16]; /* the label "|| goto" jumps to */
+	bool in_menu;
+};
+
+/* Local boot per firmware (docs/policy.md §3).  EFI: "exit 1" returns an
+ * error to the boot manager, which then tries the next Boot#### entry
+ * (UEFI spec §3.1.1); "exit 0" reports success and many firmwares then
+ * open setup (warewulf PR#106, ipxe#601).  BIOS: sanboot of drive 0x80
+ * (ipxe.org/cmd/sanboot); Debian 12's iPXE cannot sanboot a local disk on
+ * EFI (that arrived in b1c13cc43, 2024), so sanboot falls back to exit 1
+ * there, and on a BIOS whose disk does not boot.  refuse is an exiting
+ * script too: the proxy side is what keeps iPXE from asking again. */
+static void put_local(struct out *o, const struct profile *p, const struct policy_render_ctx *ctx)
+{
+	enum local_method m = ctx->res && ctx->res->local != LOCAL_AUTO ? ctx->res->local : p->local;
+
+	if (m == LOCAL_AUTO)
+		m = ctx->efi ? LOCAL_EXIT : LOCAL_SANBOOT;
+	if (m == LOCAL_SANBOOT)
+		put(o, "sanboot --no-describe --drive 0x80 || exit 1\n");
+	else if (m == LOCAL_REBOOT)
+		put(o, "reboot\n");
+	else
+		put(o, "exit 1\n");
+}
+
+static void put_url(struct out *o, const struct policy_render_ctx *ctx, const char *path)
+{
+	char url[3 * POLICY_PATH_MAX + 128];
+
+	if (policy_file_url(ctx->http_base, path, url, sizeof(url)) < 0 && !o->err)
+		o->err = -ENOSPC;
+	put(o, "%s", url);
+}
+
+/* iPXE (ipxe.org/cmd/kernel, /cmd/initrd): on EFI the kernel's stub finds
+ * its initrds by name, so each gets --name and the kernel line
+ * initrd=NAME; on BIOS iPXE hands them over itself.  The command line is
+ * the admin's, validated inert (profile_validate). */
+static void put_linux(struct out *o, const struct profile *p, const struct policy_render_ctx *ctx,
+		      const struct section *s)
+{
+	put(o, "kernel ");
+	put_url(o, ctx, p->kernel);
+	for (size_t i = 0; ctx->efi && i < p->n_initrds; i++)
+		put(o, " initrd=initrd%zu", i);
+	put(o, "%s%s || goto %s\n", p->cmdline[0] ? " " : "", p->cmdline, s->fail);
+	for (size_t i = 0; i < p->n_initrds; i++) {
+		put(o, "initrd --name initrd%zu ", i);
+		put_url(o, ctx, p->initrds[i]);
+		put(o, " || goto %s\n", s->fail);
+	}
+	put(o, "boot || goto %s\n", s->fail);
+}
+
+static void put_chain(struct out *o, const struct profile *p, const struct policy_render_ctx *ctx,
+		      const struct section *s)
+{
+	put(o, "chain ");
+	put_url(o, ctx, p->chain);
+	put(o, " || goto %s\n", s->fail);
+}
+
+/* The admin's template, with the machine's values sanitized into it. */
+static void put_script(struct out *o, const struct profile *p, const struct policy_render_ctx *ctx)
+{
+	int r = p->template ? put_text_template(o, p->template, ctx) : -EINVAL;
+
+	if (r < 0 && !o->err)
+		o->err = r;
+}
+
+/* After a failed kernel, initrd, boot or chain: say so, then the menu. */
+static void put_failed(struct out *o, const struct profile *p, const struct policy_render_ctx *ctx,
+		       const struct section *s)
+{
+	char name[IPXE_VALUE_MAX + 1];
+
+	put(o, ":%s\necho bsdpd: profile %s: the boot failed, the %s menu follows\n", s->fail,
+	    clean(p->name, name), s->in_menu ? "bsdpd" : "built-in");
+	if (s->in_menu) {
+		put(o, "sleep 3\ngoto bsdpd-menu\n");
+		return;
+	}
+	put(o, "sleep 5\n");
+	put_fallback(o, ctx);
+}
+
+static void put_missing(struct out *o, const struct profile *p, const char *file,
+			const struct policy_render_ctx *ctx, const struct section *s)
+{
+	char name[IPXE_VALUE_MAX + 1], path[IPXE_VALUE_MAX + 1];
+
+	put(o, "echo bsdpd: profile %s: %s is missing under the HTTP root\n", clean(p->name, name),
+	    clean(file, path));
+	if (s->in_menu) {
+		put(o, "sleep 3\ngoto bsdpd-menu\n");
+		return;
+	}
+	put(o, "sleep 5\n");
+	put_fallback(o, ctx);
+}
+
+/* The commands of one profile that is not a menu. */
+static void put_body(struct out *o, const struct profile *p, const struct policy_render_ctx *ctx,
+		     const struct section *s)
+{
+	const char *missing = missing_file(p, ctx);
+
+	if (missing) {
+		put_missing(o, p, missing, ctx, s);
+		return;
+	}
+	switch (p->kind) {
+	case PROFILE_LOCAL: put_local(o, p, ctx); break;
+	case PROFILE_LINUX: put_linux(o, p, ctx, s); break;
+	case PROFILE_CHAIN: put_chain(o, p, ctx, s); break;
+	case PROFILE_SCRIPT: put_script(o, p, ctx); break;
+	default: put(o, "shell\n"); break;
+	}
+	if (p->kind == PROFILE_LINUX || p->kind == PROFILE_CHAIN)
+		put_failed(o, p, ctx, s);
+}
+
+/* ---- rendering: menus ------------------------------------------------------------------------ */
+
+/* An entry of the menu: an item that boots, or a gap that says why it
+ * cannot (its profile is gone, or it is a menu itself: menus do not nest,
+ * docs/policy.md §4). */
+static bool item_usable(const struct profile *it)
+{
+	return it && it->kind != PROFILE_MENU;
+}
+
+static void put_item_line(struct out *o, const char *name, const struct profile *it)
+{
+	char buf[IPXE_VALUE_MAX + 1];
+
+	if (!item_usable(it)) {
+		put(o, "item --gap %s (%s)\n", clean(name, buf),
+		    it ? "a menu inside a menu is not shown" : "no such profile");
+		return;
+	}
+	put(o, "item item-%s ", clean(name, buf));
+	put_words(o, it->description[0] ? it->description : name);
+	put(o, "\n");
+}
+
+static void put_menu(struct out *o, const struct profile *p, const struct policy_render_ctx *ctx)
+{
+	const char *def = p->default_item[0] ? p->default_item : p->items[0];
+	struct section s = { .in_menu = true };
+	char buf[IPXE_VALUE_MAX + 1];
+
+	put(o, ":bsdpd-menu\nmenu ");
+	put_words(o, p->description[0] ? p->description : p->name);
+	put(o, "\n");
+	for (size_t i = 0; i < p->n_items; i++)
+		put_item_line(o, p->items[i], ctx->items ? ctx->items[i] : NULL);
+	put(o, "choose");
+	if (p->timeout)
+		put(o, " --timeout %u", p->timeout * 1000);
+	put(o, " --default item-%s target && goto ${target}\n", clean(def, buf));
+	/* Esc: the shell, then the menu again. */
+	put(o, "shell\ngoto bsdpd-menu\n");
+	for (size_t i = 0; i < p->n_items; i++) {
+		const struct profile *it = ctx->items ? ctx->items[i] : NULL;
+
+		if (!item_usable(it))
+			continue;
+		clean(p->items[i], buf);
+		snprintf(s.fail, sizeof(s.fail), "item-%s-failed", buf);
+		put(o, ":item-%s\n", buf);
+		put_body(o, it, ctx, &s);
+		put(o, "goto bsdpd-menu\n");
+	}
+}
+
+/* "#!ipxe" and which rule chose the profile (policy_resolve). */
+static void put_header(struct out *o, const struct profile *p, const struct resolution *res)
+{
+	char name[IPXE_VALUE_MAX + 1], group[IPXE_VALUE_MAX + 1];
+	enum policy_rule rule = res ? res->rule : RULE_NONE;
+
+	put(o, "#!ipxe\n# bsdpd: profile %s (rule %s", clean(p->name, name), policy_rule_name(rule));
+	if (rule == RULE_GROUP)
+		put(o, " group %s", clean(res->group, group));
+	put(o, ")\n");
+}
+
+ssize_t policy_render(const struct profile *p, const struct policy_render_ctx *ctx, char *out,
+		      size_t cap)
+{
+	struct out o = { .p = out, .cap = cap };
+	struct section s = { .fail = "failed" };
+
+	if (cap == 0)
+		return -ENOSPC;
+	out[0] = '\0';
+	put_header(&o, p, ctx->res);
+	if (p->kind == PROFILE_MENU)
+		put_menu(&o, p, ctx);
+	else
+		put_body(&o, p, ctx, &s);
+	return o.err ? o.err : (ssize_t)o.len;
+}
