@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
+#include "sqlite.h"
 
 #define DB_FILE "bindings.sqlite"
 /* PRAGMA user_version of the schema below.  bsdpd 0.1.0 never set it, so
- * its tables are version 0. */
-#define SCHEMA_VERSION 1
+ * its tables are version 0; bsdpd 0.2 wrote version 1. */
+#define SCHEMA_VERSION 2
 
 const char *const bindings_files[] = { DB_FILE, DB_FILE "-wal", DB_FILE "-shm", NULL };
 
@@ -26,9 +26,6 @@ enum stmt {
 	STMT_EVICT,
 	STMT_SEEN,
 	STMT_SET_IP,
-	STMT_BEGIN,
-	STMT_COMMIT,
-	STMT_ROLLBACK,
 	N_STMTS,
 };
 
@@ -52,14 +49,7 @@ static const char *const stmt_sql[N_STMTS] = {
 		       "ORDER BY last_seen, number LIMIT ?1)",
 	[STMT_SEEN] = "UPDATE clients SET last_seen = ?2 WHERE mac = ?1",
 	[STMT_SET_IP] = "UPDATE clients SET ip = ?2 WHERE mac = ?1",
-	[STMT_BEGIN] = "BEGIN IMMEDIATE",
-	[STMT_COMMIT] = "COMMIT",
-	[STMT_ROLLBACK] = "ROLLBACK",
 };
-
-static const char journal[] =
-	"PRAGMA journal_mode = WAL;"
-	"PRAGMA synchronous = NORMAL;";
 
 /* Version 0, as bsdpd 0.1.0 created it.  A new database is made as
  * version 0 and upgraded, so that every database takes the same path. */
@@ -84,15 +74,62 @@ static const char migrate_v1[] =
 	"UPDATE clients SET last_seen = updated;"
 	"CREATE INDEX clients_by_last_seen ON clients (last_seen, number);"
 	"INSERT OR REPLACE INTO next_number (id, number) SELECT 1, coalesce(max(number), 0) "
-	"FROM (SELECT number FROM clients UNION ALL SELECT number FROM next_number);"
-	"PRAGMA user_version = 1;";
+	"FROM (SELECT number FROM clients UNION ALL SELECT number FROM next_number);";
+
+/* Version 2: the boot policy of bsdpd/store.c.  Scalars are columns;
+ * lists (initrds, menu items, labels) are child rows keyed by their
+ * owner, so every field stays queryable and no encoding of our own is
+ * stored.  Kinds and local methods are kept by name (policy.h), not by
+ * enum value, so that reordering an enum cannot change a record.
+ * events_by_time serves the age cap, events_by_mac the per-machine read;
+ * the count cap walks the rowid. */
+static const char migrate_v2[] =
+	"CREATE TABLE profiles ("
+	" name TEXT PRIMARY KEY, kind TEXT NOT NULL, description TEXT NOT NULL,"
+	" local TEXT NOT NULL, kernel TEXT NOT NULL, cmdline TEXT NOT NULL,"
+	" chain TEXT NOT NULL, default_item TEXT NOT NULL, timeout INTEGER NOT NULL,"
+	" template TEXT) WITHOUT ROWID;"
+	"CREATE TABLE profile_initrds ("
+	" profile TEXT NOT NULL, pos INTEGER NOT NULL, path TEXT NOT NULL,"
+	" PRIMARY KEY (profile, pos)) WITHOUT ROWID;"
+	"CREATE TABLE menu_items ("
+	" menu TEXT NOT NULL, pos INTEGER NOT NULL, item TEXT NOT NULL,"
+	" PRIMARY KEY (menu, pos)) WITHOUT ROWID;"
+	"CREATE INDEX menu_items_by_item ON menu_items (item);"
+	"CREATE TABLE machines ("
+	" mac BLOB PRIMARY KEY CHECK (length(mac) = 6), hostname TEXT NOT NULL,"
+	" profile TEXT NOT NULL, next_boot TEXT NOT NULL, local TEXT NOT NULL,"
+	" image TEXT NOT NULL, model TEXT NOT NULL, arch TEXT NOT NULL, uuid TEXT NOT NULL,"
+	" ip BLOB NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL)"
+	" WITHOUT ROWID;"
+	"CREATE INDEX machines_by_last_seen ON machines (last_seen);"
+	"CREATE TABLE machine_labels ("
+	" mac BLOB NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	" PRIMARY KEY (mac, key)) WITHOUT ROWID;"
+	"CREATE TABLE groups ("
+	" name TEXT PRIMARY KEY, mac_prefix BLOB NOT NULL CHECK (length(mac_prefix) <= 6),"
+	" model TEXT NOT NULL, arch TEXT NOT NULL, profile TEXT NOT NULL,"
+	" priority INTEGER NOT NULL, local TEXT NOT NULL, image TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE group_labels ("
+	" grp TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	" PRIMARY KEY (grp, key)) WITHOUT ROWID;"
+	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE events ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, time_us INTEGER NOT NULL, mac BLOB,"
+	" kind TEXT NOT NULL, detail TEXT NOT NULL, rule TEXT NOT NULL,"
+	" bytes INTEGER NOT NULL, duration_ms INTEGER NOT NULL, ok INTEGER NOT NULL);"
+	"CREATE INDEX events_by_time ON events (time_us);"
+	"CREATE INDEX events_by_mac ON events (mac, time_us);";
+
+/* migrations[v] takes a database from version v to v + 1. */
+static const char *const migrations[SCHEMA_VERSION] = { migrate_v1, migrate_v2 };
 
 /* bsdpd is the database's only writer, so the number of bound clients,
  * which every ACK[LIST] needs for its priority, is kept here rather than
  * counted by SQLite per request. */
 struct bindings {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[N_STMTS];
+	struct db *db;
+	struct db_stmt *stmt[N_STMTS];
 	struct bindings_policy policy;
 	int count;
 };
@@ -103,41 +140,38 @@ struct removed {
 	int evicted;
 };
 
-static void set_err(char **err, const char *what, sqlite3 *db)
+static void set_err(char **err, const char *what, struct db *db)
 {
-	if (err && asprintf(err, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory") < 0)
+	if (err && asprintf(err, "%s: %s", what, db_errmsg(db)) < 0)
 		*err = NULL;
 }
 
-static sqlite3_stmt *stmt_begin(struct bindings *b, enum stmt s, const uint8_t *mac);
+static struct db_stmt *stmt_begin(struct bindings *b, enum stmt s, const uint8_t *mac);
 
 static int count_rows(struct bindings *b)
 {
-	sqlite3_stmt *st = stmt_begin(b, STMT_COUNT, NULL);
-	int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -EIO;
+	struct db_stmt *st = stmt_begin(b, STMT_COUNT, NULL);
+	int n = db_step(st) == DB_ROW ? (int)db_column_int64(st, 0) : -EIO;
 
-	sqlite3_reset(st);
+	db_reset(st);
 	return n;
 }
 
-static int user_version(sqlite3 *db)
+/* Runs the migrations from version v, in order. */
+static int upgrade_from(struct db *db, int v)
 {
-	sqlite3_stmt *st;
-	int v = -1;
+	int r = v == 0 ? db_exec(db, schema_v0) : 0;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	for (; r == 0 && v < SCHEMA_VERSION; v++)
+		r = db_exec(db, migrations[v]);
+	return r == 0 ? db_set_user_version(db, SCHEMA_VERSION) : r;
 }
 
 /* Upgrades in one transaction: a crash or an error leaves the database as
  * it was, never half migrated. */
-static int migrate(sqlite3 *db, const char *path, char **err)
+static int migrate(struct db *db, const char *path, char **err)
 {
-	int v = user_version(db);
+	int v = db_user_version(db);
 
 	if (v < 0) {
 		set_err(err, path, db);
@@ -151,35 +185,21 @@ static int migrate(sqlite3 *db, const char *path, char **err)
 	}
 	if (v == SCHEMA_VERSION)
 		return 0;
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, schema_v0, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (db_begin(db) < 0 || db_finish(db, upgrade_from(db, v)) < 0) {
 		set_err(err, path, db);
-		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return -EIO;
 	}
 	return 0;
 }
 
-/* SQLITE_OPEN_NOFOLLOW refuses a database that is a symbolic link.  SQLite
- * opens the -wal and -shm files by name itself; bsdpd opens the database
- * only once it runs as --user, so a link planted there reaches no more
- * than that user could reach anyway (main.c checks the files first). */
 static int open_db(struct bindings *b, const char *dir, char **err)
 {
 	char *path = NULL;
-	int r = 0;
+	int r;
 
 	if (dir && asprintf(&path, "%s/%s", dir, DB_FILE) < 0)
 		abort();
-	if (sqlite3_open_v2(path ? path : ":memory:", &b->db, SQLITE_OPEN_READWRITE |
-			    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK ||
-	    sqlite3_busy_timeout(b->db, 1000) != SQLITE_OK ||
-	    sqlite3_exec(b->db, journal, NULL, NULL, NULL) != SQLITE_OK) {
-		set_err(err, path ? path : ":memory:", b->db);
-		r = -EIO;
-	}
+	r = db_open(path, &b->db, err);
 	if (r == 0)
 		r = migrate(b->db, path ? path : ":memory:", err);
 	free(path);
@@ -198,7 +218,7 @@ struct bindings *bindings_open(const char *dir, const struct bindings_policy *po
 	if (open_db(b, dir, err) < 0)
 		goto fail;
 	for (int i = 0; i < N_STMTS; i++) {
-		if (sqlite3_prepare_v2(b->db, stmt_sql[i], -1, &b->stmt[i], NULL) != SQLITE_OK) {
+		if (db_prepare(b->db, stmt_sql[i], &b->stmt[i]) < 0) {
 			set_err(err, "preparing statements", b->db);
 			goto fail;
 		}
@@ -219,49 +239,48 @@ void bindings_close(struct bindings *b)
 	if (!b)
 		return;
 	for (int i = 0; i < N_STMTS; i++)
-		sqlite3_finalize(b->stmt[i]);
-	sqlite3_close(b->db);
+		db_finalize(b->stmt[i]);
+	db_close(b->db);
 	free(b);
 }
 
-static sqlite3_stmt *stmt_begin(struct bindings *b, enum stmt s, const uint8_t *mac)
+struct db *bindings_db(struct bindings *b)
 {
-	sqlite3_stmt *st = b->stmt[s];
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (mac)
-		sqlite3_bind_blob(st, 1, mac, 6, SQLITE_STATIC);
-	return st;
+	return b->db;
 }
 
-static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+static struct db_stmt *stmt_begin(struct bindings *b, enum stmt s, const uint8_t *mac)
 {
-	const unsigned char *s = sqlite3_column_text(st, col);
+	struct db_stmt *st = db_reset(b->stmt[s]);
 
-	snprintf(dst, cap, "%s", s ? (const char *)s : "");
+	if (mac)
+		db_bind_blob(st, 1, mac, 6);
+	return st;
 }
 
 int bindings_get(struct bindings *b, const uint8_t mac[6], struct binding *out)
 {
-	sqlite3_stmt *st = stmt_begin(b, STMT_GET, mac);
-	int rc = sqlite3_step(st);
+	struct db_stmt *st = stmt_begin(b, STMT_GET, mac);
+	int rc = db_step(st);
+	size_t n;
+	const void *ip;
 
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		return -ENOENT;
-	if (rc != SQLITE_ROW)
+	if (rc != DB_ROW)
 		return -EIO;
 	memset(out, 0, sizeof(*out));
 	memcpy(out->mac, mac, 6);
-	out->image_id = (uint32_t)sqlite3_column_int64(st, 0);
-	copy_text(out->arch, sizeof(out->arch), st, 1);
-	copy_text(out->model, sizeof(out->model), st, 2);
-	if (sqlite3_column_bytes(st, 3) == 4)
-		memcpy(&out->ip.s_addr, sqlite3_column_blob(st, 3), 4);
-	out->number = (unsigned)sqlite3_column_int64(st, 4);
-	out->updated = sqlite3_column_int64(st, 5);
-	out->last_seen = sqlite3_column_int64(st, 6);
-	sqlite3_reset(st);
+	out->image_id = (uint32_t)db_column_int64(st, 0);
+	db_column_copy(st, 1, out->arch, sizeof(out->arch));
+	db_column_copy(st, 2, out->model, sizeof(out->model));
+	ip = db_column_blob(st, 3, &n);
+	if (n == 4)
+		memcpy(&out->ip.s_addr, ip, 4);
+	out->number = (unsigned)db_column_int64(st, 4);
+	out->updated = db_column_int64(st, 5);
+	out->last_seen = db_column_int64(st, 6);
+	db_reset(st);
 	return 0;
 }
 
@@ -269,14 +288,14 @@ int bindings_get(struct bindings *b, const uint8_t mac[6], struct binding *out)
  * the newest record does not hand its name to the next client. */
 static int take_number(struct bindings *b, unsigned *number)
 {
-	sqlite3_stmt *st = stmt_begin(b, STMT_TAKE_NUMBER, NULL);
+	struct db_stmt *st = stmt_begin(b, STMT_TAKE_NUMBER, NULL);
 	int r = -EIO;
 
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*number = (unsigned)sqlite3_column_int64(st, 0);
-		r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	if (db_step(st) == DB_ROW) {
+		*number = (unsigned)db_column_int64(st, 0);
+		r = db_step(st) == DB_DONE ? 0 : -EIO;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return r;
 }
 
@@ -284,14 +303,11 @@ static int take_number(struct bindings *b, unsigned *number)
  * is negative; the rows it changed, or -EIO. */
 static int exec_stmt(struct bindings *b, enum stmt s, int64_t arg)
 {
-	sqlite3_stmt *st = stmt_begin(b, s, NULL);
-	int r;
+	struct db_stmt *st = stmt_begin(b, s, NULL);
 
 	if (arg >= 0)
-		sqlite3_bind_int64(st, 1, arg);
-	r = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(b->db) : -EIO;
-	sqlite3_reset(st);
-	return r;
+		db_bind_int64(st, 1, arg);
+	return db_run(st) == 0 ? db_changes(b->db) : -EIO;
 }
 
 /* Expiry, then the cap with room left for `room` new bindings. */
@@ -328,42 +344,30 @@ static void settle(struct bindings *b, const struct removed *rm)
 				 "least recently seen, over the cap");
 }
 
-static int commit_or_rollback(struct bindings *b, int r)
-{
-	if (r >= 0)
-		r = exec_stmt(b, STMT_COMMIT, -1);
-	if (r < 0)
-		(void)exec_stmt(b, STMT_ROLLBACK, -1);
-	return r < 0 ? r : 0;
-}
-
 int bindings_prune(struct bindings *b, int64_t now)
 {
 	struct removed rm = { 0 };
-	int r = exec_stmt(b, STMT_BEGIN, -1);
+	int r = db_begin(b->db);
 
 	if (r >= 0)
-		r = make_room(b, now, 0, &rm);
-	r = commit_or_rollback(b, r);
-	if (r == 0)
-		settle(b, &rm);
-	return r;
+		r = db_finish(b->db, make_room(b, now, 0, &rm));
+	if (r < 0)
+		return r;
+	settle(b, &rm);
+	return 0;
 }
 
 static int upsert(struct bindings *b, const struct binding *bd)
 {
-	sqlite3_stmt *st = stmt_begin(b, STMT_PUT, bd->mac);
-	int r;
+	struct db_stmt *st = stmt_begin(b, STMT_PUT, bd->mac);
 
-	sqlite3_bind_int64(st, 2, bd->image_id);
-	sqlite3_bind_text(st, 3, bd->arch, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, bd->model, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 5, &bd->ip.s_addr, 4, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, bd->number);
-	sqlite3_bind_int64(st, 7, bd->updated);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-	sqlite3_reset(st);
-	return r;
+	db_bind_int64(st, 2, bd->image_id);
+	db_bind_text(st, 3, bd->arch, sizeof(bd->arch));
+	db_bind_text(st, 4, bd->model, sizeof(bd->model));
+	db_bind_blob(st, 5, &bd->ip.s_addr, 4);
+	db_bind_int64(st, 6, bd->number);
+	db_bind_int64(st, 7, bd->updated);
+	return db_run(st);
 }
 
 /* Look-up, room, number and write in one transaction: one lock round-trip
@@ -373,10 +377,11 @@ int bindings_put(struct bindings *b, struct binding *bd)
 	struct removed rm = { 0 };
 	struct binding old;
 	bool fresh = false;
-	int r = exec_stmt(b, STMT_BEGIN, -1);
+	int r = db_begin(b->db);
 
-	if (r >= 0)
-		r = bindings_get(b, bd->mac, &old);
+	if (r < 0)
+		return r;
+	r = bindings_get(b, bd->mac, &old);
 	if (r == 0)
 		bd->number = old.number;
 	else if (r == -ENOENT) {
@@ -387,9 +392,8 @@ int bindings_put(struct bindings *b, struct binding *bd)
 	}
 	if (r == 0)
 		r = upsert(b, bd);
-	r = commit_or_rollback(b, r);
-	if (r < 0)
-		return r;
+	if (db_finish(b->db, r) < 0)
+		return -EIO;
 	b->count += fresh;
 	settle(b, &rm);
 	return 0;
@@ -397,26 +401,21 @@ int bindings_put(struct bindings *b, struct binding *bd)
 
 int bindings_seen(struct bindings *b, const struct binding *bd, int64_t now)
 {
-	sqlite3_stmt *st;
-	int r;
+	struct db_stmt *st;
 
 	if (now - bd->last_seen < BINDINGS_SEEN_EVERY)
 		return 0;
 	st = stmt_begin(b, STMT_SEEN, bd->mac);
-	sqlite3_bind_int64(st, 2, now);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-	sqlite3_reset(st);
-	return r;
+	db_bind_int64(st, 2, now);
+	return db_run(st);
 }
 
 int bindings_delete(struct bindings *b, const uint8_t mac[6])
 {
-	sqlite3_stmt *st = stmt_begin(b, STMT_DELETE, mac);
-	int r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	int r = db_run(stmt_begin(b, STMT_DELETE, mac));
 
-	sqlite3_reset(st);
 	if (r == 0)
-		b->count -= sqlite3_changes(b->db) > 0;
+		b->count -= db_changes(b->db) > 0;
 	return r;
 }
 
@@ -427,11 +426,8 @@ int bindings_count(struct bindings *b)
 
 int bindings_set_ip(struct bindings *b, const uint8_t mac[6], struct in_addr ip)
 {
-	sqlite3_stmt *st = stmt_begin(b, STMT_SET_IP, mac);
-	int r;
+	struct db_stmt *st = stmt_begin(b, STMT_SET_IP, mac);
 
-	sqlite3_bind_blob(st, 2, &ip.s_addr, 4, SQLITE_STATIC);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-	sqlite3_reset(st);
-	return r;
+	db_bind_blob(st, 2, &ip.s_addr, 4);
+	return db_run(st);
 }

@@ -2,8 +2,9 @@
 /*
  * Client bindings: which image each Mac selected, kept in SQLite under
  * --state-dir so it survives restarts (Apple kept the same record in
- * /var/db/bsdpd_clients; docs/bsdp.md §2.7).  The only file that includes
- * sqlite3.h.
+ * /var/db/bsdpd_clients; docs/bsdp.md §2.7).  The database also holds
+ * the boot policy (store.h); bindings_open creates and upgrades the schema
+ * of both, through bsdpd/sqlite.h.
  *
  * Anyone on the LAN can add a binding (a SELECT from a new MAC), so the
  * table is bounded: a cap, with the least recently seen binding evicted
@@ -48,6 +49,7 @@ struct bindings_policy {
 };
 
 struct bindings;
+struct db;
 
 /* Opens (creating if needed) the database in directory dir, or an
  * in-memory one when dir is NULL (tests), and brings an older schema up
@@ -56,6 +58,9 @@ struct bindings;
 struct bindings *bindings_open(const char *dir, const struct bindings_policy *policy,
 			       char **err);
 void bindings_close(struct bindings *b);
+/* The connection of b, for the policy store (store_open) to share: one
+ * database, one schema version, one writer. */
+struct db *bindings_db(struct bindings *b);
 
 /* 0 and *out filled, -ENOENT when the MAC has no binding, -EIO on failure. */
 int bindings_get(struct bindings *b, const uint8_t mac[6], struct binding *out);

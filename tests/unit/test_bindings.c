@@ -221,7 +221,7 @@ static void version_0_database_is_upgraded(void **state)
 	assert_int_equal(bd.ip.s_addr, inet_addr("198.18.0.2"));
 	put(b, 3, 10000, 13);
 	bindings_close(b);
-	b = bindings_open(dir, NULL, NULL); /* now version 1: opened as is */
+	b = bindings_open(dir, NULL, NULL); /* now the current version: opened as is */
 	assert_non_null(b);
 	put(b, 4, 10001, 14);
 	bindings_close(b);
@@ -255,11 +255,11 @@ static void newer_schema_is_refused(void **state)
 
 	(void)state;
 	sql(dir, schema_0_1_0);
-	sql(dir, "PRAGMA user_version = 2;");
+	sql(dir, "PRAGMA user_version = 3;");
 	assert_null(bindings_open(dir, NULL, &err));
 	assert_non_null(err);
-	assert_non_null(strstr(err, "bindings.sqlite: database schema version 2 is newer "
-				    "than this bsdpd supports (1)"));
+	assert_non_null(strstr(err, "bindings.sqlite: database schema version 3 is newer "
+				    "than this bsdpd supports (2)"));
 	free(err);
 	remove_root(dir);
 }

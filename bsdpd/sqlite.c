@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+#include "sqlite.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+/* struct db and struct db_stmt are SQLite's own handles, under our names. */
+static sqlite3 *raw(struct db *db)
+{
+	return (sqlite3 *)db;
+}
+
+static sqlite3_stmt *rst(struct db_stmt *st)
+{
+	return (sqlite3_stmt *)st;
+}
+
+static const char journal[] =
+	"PRAGMA journal_mode = WAL;"
+	"PRAGMA synchronous = NORMAL;";
+
+/* SQLITE_OPEN_NOFOLLOW refuses a database that is a symbolic link.  SQLite
+ * opens the -wal and -shm files by name itself; bsdpd opens the database
+ * only once it runs as --user, so a link planted there reaches no more
+ * than that user could reach anyway (main.c checks the files first).  The
+ * busy timeout lets a second connection (bsdpd --check, a test) wait for
+ * the write lock rather than fail. */
+int db_open(const char *path, struct db **out, char **err)
+{
+	const char *name = path ? path : ":memory:";
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(name, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(db, 1000) != SQLITE_OK ||
+	    sqlite3_exec(db, journal, NULL, NULL, NULL) != SQLITE_OK) {
+		if (err && asprintf(err, "%s: %s", name,
+				    db ? sqlite3_errmsg(db) : "out of memory") < 0)
+			*err = NULL;
+		sqlite3_close(db);
+		return -EIO;
+	}
+	*out = (struct db *)db;
+	return 0;
+}
+
+void db_close(struct db *db)
+{
+	sqlite3_close(raw(db));
+}
+
+const char *db_errmsg(struct db *db)
+{
+	return db ? sqlite3_errmsg(raw(db)) : "out of memory";
+}
+
+int db_exec(struct db *db, const char *sql)
+{
+	return sqlite3_exec(raw(db), sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v3(raw(db), sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -EIO;
+	}
+	*out = (struct db_stmt *)st;
+	return 0;
+}
+
+void db_finalize(struct db_stmt *st)
+{
+	sqlite3_finalize(rst(st));
+}
+
+struct db_stmt *db_reset(struct db_stmt *st)
+{
+	sqlite3_reset(rst(st));
+	sqlite3_clear_bindings(rst(st));
+	return st;
+}
+
+void db_bind_int64(struct db_stmt *st, int i, int64_t v)
+{
+	sqlite3_bind_int64(rst(st), i, v);
+}
+
+void db_bind_text(struct db_stmt *st, int i, const char *s, size_t cap)
+{
+	sqlite3_bind_text(rst(st), i, s, (int)strnlen(s, cap), SQLITE_STATIC);
+}
+
+void db_bind_blob(struct db_stmt *st, int i, const void *p, size_t n)
+{
+	sqlite3_bind_blob(rst(st), i, p, (int)n, SQLITE_STATIC);
+}
+
+void db_bind_null(struct db_stmt *st, int i)
+{
+	sqlite3_bind_null(rst(st), i);
+}
+
+int db_step(struct db_stmt *st)
+{
+	switch (sqlite3_step(rst(st))) {
+	case SQLITE_ROW:
+		return DB_ROW;
+	case SQLITE_DONE:
+		return DB_DONE;
+	default:
+		return -EIO;
+	}
+}
+
+int db_run(struct db_stmt *st)
+{
+	int r = db_step(st) == DB_DONE ? 0 : -EIO;
+
+	sqlite3_reset(rst(st));
+	return r;
+}
+
+int64_t db_column_int64(struct db_stmt *st, int i)
+{
+	return sqlite3_column_int64(rst(st), i);
+}
+
+const char *db_column_text(struct db_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(rst(st), i);
+
+	return s ? (const char *)s : "";
+}
+
+void db_column_copy(struct db_stmt *st, int i, char *dst, size_t cap)
+{
+	snprintf(dst, cap, "%s", db_column_text(st, i));
+}
+
+const void *db_column_blob(struct db_stmt *st, int i, size_t *n)
+{
+	const void *p = sqlite3_column_blob(rst(st), i);
+
+	*n = (size_t)sqlite3_column_bytes(rst(st), i);
+	return p;
+}
+
+int db_column_is_null(struct db_stmt *st, int i)
+{
+	return sqlite3_column_type(rst(st), i) == SQLITE_NULL;
+}
+
+int db_begin(struct db *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int db_commit(struct db *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void db_rollback(struct db *db)
+{
+	(void)db_exec(db, "ROLLBACK");
+}
+
+int db_finish(struct db *db, int r)
+{
+	if (r >= 0 && db_commit(db) < 0)
+		r = -EIO;
+	if (r < 0)
+		db_rollback(db);
+	return r;
+}
+
+int db_changes(struct db *db)
+{
+	return sqlite3_changes(raw(db));
+}
+
+int64_t db_last_rowid(struct db *db)
+{
+	return sqlite3_last_insert_rowid(raw(db));
+}
+
+int db_user_version(struct db *db)
+{
+	sqlite3_stmt *st;
+	int v = -EIO;
+
+	if (sqlite3_prepare_v2(raw(db), "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int db_set_user_version(struct db *db, int v)
+{
+	char sql[48];
+
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	return db_exec(db, sql);
+}
