@@ -25,7 +25,7 @@ LIB_SRCS  := $(wildcard lib/*.c)
 # unit tests and fuzzers drive.
 CORE_SRCS := bsdpd/responder.c bsdpd/bindings.c bsdpd/sqlite.c bsdpd/store.c bsdpd/tftp_transfer.c bsdpd/proxydhcp.c \
              bsdpd/file_cache.c bsdpd/catalog_loader.c bsdpd/ipxe_template.c bsdpd/http_routes.c \
-             bsdpd/policy.c bsdpd/policy_json.c \
+             bsdpd/policy.c bsdpd/policy_json.c bsdpd/api.c \
              nbi/nbimage.c nbi/catalog.c nbi/pe.c
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
               bsdpd/http.c
