@@ -25,7 +25,7 @@ LIB_SRCS  := $(wildcard lib/*.c)
 # unit tests and fuzzers drive.
 CORE_SRCS := bsdpd/responder.c bsdpd/bindings.c bsdpd/sqlite.c bsdpd/store.c bsdpd/tftp_transfer.c bsdpd/proxydhcp.c \
              bsdpd/file_cache.c bsdpd/catalog_loader.c bsdpd/ipxe_template.c bsdpd/http_routes.c \
-             bsdpd/policy.c \
+             bsdpd/policy.c bsdpd/policy_json.c bsdpd/api.c \
              nbi/nbimage.c nbi/catalog.c nbi/pe.c
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
               bsdpd/http.c
@@ -109,6 +109,9 @@ unit: $(addprefix $(B)/san/,$(UNIT_TESTS))
 # (libFuzzer's default is 4 KiB), enough for a plist nested past
 # NB_PLIST_DEPTH_MAX or holding more than NB_PLIST_NODES_MAX references.
 FUZZ_OPTS_fuzz_nbimage := -max_len=65536
+# fuzz_json and fuzz_api_body: a little past JSON_PARSE_SIZE_MAX (64 KiB).
+FUZZ_OPTS_fuzz_json := -max_len=65600
+FUZZ_OPTS_fuzz_api_body := -max_len=65600
 
 # Replays each fuzzer's seed corpus once; `make fuzz` explores further.
 fuzz-replay: $(addprefix $(B)/fuzz/,$(FUZZERS))
@@ -165,7 +168,7 @@ clean:
 # only libplist and libxml2.  NBI_LIB_SRCS is what its unit tests link
 # (tests/unit/test_nbi*.c, test_pe.c); fuzz_pe needs only pe.c.
 NBI_LIBS     := $(shell pkg-config --libs libplist-2.0 libxml-2.0 2>/dev/null)
-NBI_LIB_SRCS := nbi/pe.c nbi/bundle.c nbi/inspect.c nbi/show.c nbi/json.c nbi/nbimage.c \
+NBI_LIB_SRCS := nbi/pe.c nbi/bundle.c nbi/inspect.c nbi/show.c nbi/nbimage.c \
                 nbi/catalog.c
 NBI_SRCS     := nbi/main.c $(NBI_LIB_SRCS)
 NBI_TESTS    := $(filter test_nbi% test_pe,$(UNIT_TESTS))

@@ -60,6 +60,8 @@ struct http_response {
 	bool accept_ranges;            /* Accept-Ranges: bytes */
 	bool allow;                    /* Allow: GET, HEAD (with 405) */
 	bool no_store;                 /* Cache-Control: no-store */
+	const char *allow_methods;     /* static; the API's Allow with 405 ("GET, PUT, DELETE") */
+	bool www_authenticate;         /* WWW-Authenticate: Bearer (the API's 401) */
 	enum http_body body;
 	char *buf;                     /* HTTP_BODY_BUFFER: malloc'd */
 	size_t buf_len;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "bsdp.h"
+#include "json.h"
 #include "nbimage.h"
 #include "pe.h"
 
@@ -171,26 +172,5 @@ int nbi_print_info(const char *bundle, bool json);
 
 /* `nbi list`: 0, or -errno when root cannot be read. */
 int nbi_print_list(const char *root, bool json);
-
-/* ---- JSON output (json.c) ------------------------------------------------------ */
-
-#define JSON_MAX_DEPTH 16
-
-struct json {
-	FILE *f;
-	unsigned depth;
-	bool first[JSON_MAX_DEPTH];
-	bool after_key;
-};
-
-void json_init(struct json *j, FILE *f);
-void json_begin(struct json *j, char open);      /* '{' or '[' */
-void json_end(struct json *j, char close);       /* '}' or ']' */
-void json_key(struct json *j, const char *key);
-void json_string(struct json *j, const char *s); /* NULL writes null */
-void json_uint(struct json *j, unsigned long long v);
-void json_bool(struct json *j, bool v);
-void json_null(struct json *j);
-void json_finish(struct json *j);                /* final newline */
 
 #endif

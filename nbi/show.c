@@ -217,7 +217,7 @@ static void info_json(const struct nbi_report *r)
 {
 	struct json j;
 
-	json_init(&j, stdout);
+	json_init(&j, stdout, JSON_PRETTY);
 	json_begin(&j, '{');
 	json_key(&j, "bundle");
 	json_string(&j, r->dir);
@@ -422,7 +422,7 @@ static void list_rows(const char *root, const struct nb_catalog *cat, const stru
 {
 	struct json j;
 
-	json_init(&j, stdout);
+	json_init(&j, stdout, JSON_PRETTY);
 	if (as_json) {
 		json_begin(&j, '{');
 		json_key(&j, "root");

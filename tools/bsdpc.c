@@ -15,7 +15,7 @@
  * sockets, the choice of server and the output.
  *
  * Nothing received is trusted: names and paths are escaped with
- * log_escape() in text output and with json_string() in JSON output.
+ * log_escape() in text output and by the JSON writer (lib/json.c) in JSON output.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -40,9 +40,9 @@
 #include "bsdp.h"
 #include "bsdp_client.h"
 #include "dhcp.h"
+#include "json.h"
 #include "log.h"
 #include "tftp_fetch.h"
-#include "utf8.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1032,105 +1032,75 @@ static void servers_free(struct server_set *set)
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-static void json_ascii(FILE *f, uint8_t ch)
-{
-	switch (ch) {
-	case '"': fputs("\\\"", f); break;
-	case '\\': fputs("\\\\", f); break;
-	case '\b': fputs("\\b", f); break;
-	case '\f': fputs("\\f", f); break;
-	case '\n': fputs("\\n", f); break;
-	case '\r': fputs("\\r", f); break;
-	case '\t': fputs("\\t", f); break;
-	default:
-		if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-}
+/* One compact object per command (lib/json.c): received names pass
+ * through the writer, which escapes them and turns each byte of an
+ * invalid UTF-8 sequence into U+FFFD, so the output always parses. */
 
-/* RFC 8259 string from network bytes: valid UTF-8 passes through, each
- * byte of an invalid sequence becomes U+FFFD, so the output stays UTF-8. */
-static void json_string(FILE *f, const void *data, size_t n)
-{
-	const uint8_t *s = data;
-	size_t len;
-
-	fputc('"', f);
-	for (size_t i = 0; i < n; i += len) {
-		len = s[i] < 0x80 ? 1 : utf8_decode(s + i, n - i, NULL);
-		if (s[i] < 0x80) {
-			json_ascii(f, s[i]);
-		} else if (len > 0) {
-			fwrite(s + i, 1, len, f);
-		} else {
-			fputs("\\ufffd", f);
-			len = 1;
-		}
-	}
-	fputc('"', f);
-}
-
-static void json_cstring(FILE *f, const char *s)
-{
-	json_string(f, s, strlen(s));
-}
-
-static void json_addr(FILE *f, struct in_addr a)
+static void json_addr(struct json *j, struct in_addr a)
 {
 	char ip[INET_ADDRSTRLEN];
 
-	fprintf(f, "\"%s\"", inet_ntop(AF_INET, &a, ip, sizeof(ip)));
+	json_string(j, inet_ntop(AF_INET, &a, ip, sizeof(ip)));
 }
 
-static void json_id(FILE *f, bool present, uint32_t id)
+static void json_id(struct json *j, bool present, uint32_t id)
 {
-	if (present)
-		fprintf(f, "\"0x%08x\"", id);
-	else
-		fputs("null", f);
+	char hex[11];
+
+	snprintf(hex, sizeof(hex), "0x%08x", id);
+	json_string(j, present ? hex : NULL);
 }
 
-static void json_image(FILE *f, const struct image *img)
+static void json_image(struct json *j, const struct image *img)
 {
-	fputs("{\"id\":", f);
-	json_id(f, true, img->id);
-	fprintf(f, ",\"index\":%u,\"kind\":%u,\"install\":%s,\"name\":",
-		bsdp_image_index(img->id), bsdp_image_kind(img->id),
-		img->id & BSDP_IMAGE_INSTALL ? "true" : "false");
-	json_string(f, img->name, img->name_len);
-	fputc('}', f);
+	json_begin(j, '{');
+	json_key(j, "id");
+	json_id(j, true, img->id);
+	json_key(j, "index");
+	json_uint(j, bsdp_image_index(img->id));
+	json_key(j, "kind");
+	json_uint(j, bsdp_image_kind(img->id));
+	json_key(j, "install");
+	json_bool(j, img->id & BSDP_IMAGE_INSTALL);
+	json_key(j, "name");
+	json_string_n(j, img->name, img->name_len);
+	json_end(j, '}');
 }
 
-static void json_server(FILE *f, const struct server *s)
+static void json_server(struct json *j, const struct server *s)
 {
-	fputs("{\"server\":", f);
-	json_addr(f, s->addr);
-	fprintf(f, ",\"priority\":%u,\"default\":", s->priority);
-	json_id(f, s->has_default, s->default_id);
-	fputs(",\"selected\":", f);
-	json_id(f, s->has_selected, s->selected_id);
-	fputs(",\"images\":[", f);
-	for (size_t i = 0; i < s->n_images; i++) {
-		if (i > 0)
-			fputc(',', f);
-		json_image(f, &s->images[i]);
-	}
-	fputs("]}", f);
+	json_begin(j, '{');
+	json_key(j, "server");
+	json_addr(j, s->addr);
+	json_key(j, "priority");
+	json_uint(j, s->priority);
+	json_key(j, "default");
+	json_id(j, s->has_default, s->default_id);
+	json_key(j, "selected");
+	json_id(j, s->has_selected, s->selected_id);
+	json_key(j, "images");
+	json_begin(j, '[');
+	for (size_t i = 0; i < s->n_images; i++)
+		json_image(j, &s->images[i]);
+	json_end(j, ']');
+	json_end(j, '}');
 }
 
 static void json_list(FILE *f, const struct client *c, const struct server_set *set)
 {
-	fputs("{\"interface\":", f);
-	json_cstring(f, c->ifname);
-	fputs(",\"servers\":[", f);
-	for (size_t i = 0; i < set->n; i++) {
-		if (i > 0)
-			fputc(',', f);
-		json_server(f, &set->s[i]);
-	}
-	fputs("]}\n", f);
+	struct json j;
+
+	json_init(&j, f, JSON_COMPACT);
+	json_begin(&j, '{');
+	json_key(&j, "interface");
+	json_string(&j, c->ifname);
+	json_key(&j, "servers");
+	json_begin(&j, '[');
+	for (size_t i = 0; i < set->n; i++)
+		json_server(&j, &set->s[i]);
+	json_end(&j, ']');
+	json_end(&j, '}');
+	json_finish(&j);
 }
 
 /* ---- text ----------------------------------------------------------------- */
@@ -1330,13 +1300,14 @@ static uint32_t reply_image(const struct client *c, const struct bsdp_ack *r)
 	return bsdp_ack_u32(r, BSDP_TAG_SELECTED_IMAGE, &id) ? id : c->cli->image;
 }
 
-static void json_opt_string(FILE *f, const char *key, const void *data, size_t n, bool present)
+static void json_opt_string(struct json *j, const char *key, const void *data, size_t n,
+			    bool present)
 {
-	fprintf(f, ",\"%s\":", key);
+	json_key(j, key);
 	if (present)
-		json_string(f, data, n);
+		json_string_n(j, data, n);
 	else
-		fputs("null", f);
+		json_null(j);
 }
 
 static void json_select(FILE *f, const struct client *c, const struct bsdp_ack *r)
@@ -1345,21 +1316,27 @@ static void json_select(FILE *f, const struct client *c, const struct bsdp_ack *
 	const struct bsdp_sub *machine = &r->sub[BSDP_TAG_MACHINE_NAME];
 	const struct dhcp_header *h = &r->view.hdr;
 	bool ack = r->message == BSDP_SELECT;
+	struct json j;
 
-	fputs("{\"server\":", f);
-	json_addr(f, r->server);
-	fprintf(f, ",\"result\":\"%s\",\"image\":", ack ? "ACK" : "FAILED");
-	json_id(f, true, reply_image(c, r));
-	json_opt_string(f, "boot_file", h->file, strlen(h->file), ack);
-	fputs(",\"tftp_server\":", f);
+	json_init(&j, f, JSON_COMPACT);
+	json_begin(&j, '{');
+	json_key(&j, "server");
+	json_addr(&j, r->server);
+	json_key(&j, "result");
+	json_string(&j, ack ? "ACK" : "FAILED");
+	json_key(&j, "image");
+	json_id(&j, true, reply_image(c, r));
+	json_opt_string(&j, "boot_file", h->file, strnlen(h->file, sizeof(h->file)), ack);
+	json_key(&j, "tftp_server");
 	if (ack)
-		json_addr(f, h->siaddr);
+		json_addr(&j, h->siaddr);
 	else
-		fputs("null", f);
-	json_opt_string(f, "sname", h->sname, strlen(h->sname), ack);
-	json_opt_string(f, "root_path", root ? root->data : NULL, root ? root->len : 0, root);
-	json_opt_string(f, "machine_name", machine->data, machine->len, machine->present);
-	fputs("}\n", f);
+		json_null(&j);
+	json_opt_string(&j, "sname", h->sname, strnlen(h->sname, sizeof(h->sname)), ack);
+	json_opt_string(&j, "root_path", root ? root->data : NULL, root ? root->len : 0, root);
+	json_opt_string(&j, "machine_name", machine->data, machine->len, machine->present);
+	json_end(&j, '}');
+	json_finish(&j);
 }
 
 static void text_field(FILE *f, const char *label, const void *data, size_t n, bool present)

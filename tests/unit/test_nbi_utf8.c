@@ -82,7 +82,7 @@ static void json_never_passes_ill_formed_bytes(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	json_init(&j, f);
+	json_init(&j, f, JSON_PRETTY);
 	json_string(&j, "s\xed\xa0\x80|\xc0\xaf|\xf4\x90\x80\x80|\xe2\x82\xac");
 	fclose(f);
 	assert_string_equal(out, "\"s\\ufffd\\ufffd\\ufffd|\\ufffd\\ufffd|"

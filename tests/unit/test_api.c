@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bsdpd/api.c over an in-memory store: authentication, the status codes
+ * of the contract (400 naming the field, 401, 404, 405, 409, 413, 415,
+ * 422), CRUD round trips of every record, MACs with hyphens, the next
+ * boot, the event filter, the catalog, and the token file.
+ */
+#include "testlib.h"
+
+#include <fcntl.h>
+
+#include "api.h"
+#include "bindings.h"
+#include "json.h"
+
+#define TOKEN "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456"
+#define AUTH "Bearer " TOKEN
+
+static const uint8_t MAC1[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
+static const uint8_t MAC2[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x02 };
+
+struct fixture {
+	struct bindings *b;
+	struct api_ctx ctx;
+	struct http_response rsp;
+	struct json_doc doc;      /* the last response's body */
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char *err = NULL;
+
+	assert_non_null(f);
+	f->b = bindings_open(NULL, NULL, &err);
+	assert_non_null(f->b);
+	f->ctx.store = store_open(f->b, NULL, &err);
+	assert_non_null(f->ctx.store);
+	memcpy(f->ctx.token, TOKEN, sizeof(TOKEN));
+	f->rsp.fd = -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	http_response_release(&f->rsp);
+	json_doc_free(&f->doc);
+	store_close(f->ctx.store);
+	bindings_close(f->b);
+	free(f);
+	return 0;
+}
+
+/* One request with the token: the status; the body (when JSON) in f->doc.
+ * Every response is checked never to carry the token. */
+static unsigned call_as(struct fixture *f, const char *auth, enum api_method m,
+			const char *target, const char *body)
+{
+	char path[256];
+	const char *q = strchr(target, '?');
+	struct api_request rq = {
+		.method = m, .path = path, .query = q ? q + 1 : NULL, .authorization = auth,
+		.content_type = "application/json", .body = body,
+		.body_len = body ? strlen(body) : 0, .now = 1764626400,
+	};
+	struct json_parse_error err;
+
+	snprintf(path, sizeof(path), "%.*s", (int)(q ? (size_t)(q - target) : strlen(target)),
+		 target);
+	http_response_release(&f->rsp);
+	json_doc_free(&f->doc);
+	api_route(&f->ctx, &rq, &f->rsp);
+	assert_int_equal(f->rsp.fd, -1);
+	if (f->rsp.body == HTTP_BODY_BUFFER) {
+		assert_null(memmem(f->rsp.buf, f->rsp.buf_len, TOKEN, strlen(TOKEN)));
+		assert_string_equal(f->rsp.content_type, "application/json");
+		assert_int_equal(json_parse(f->rsp.buf, f->rsp.buf_len, &f->doc, &err), 0);
+	}
+	return f->rsp.status;
+}
+
+static unsigned call(struct fixture *f, enum api_method m, const char *target, const char *body)
+{
+	return call_as(f, AUTH, m, target, body);
+}
+
+/* A string member of the last response body; "" when absent, "(null)" for null. */
+static const char *member(struct fixture *f, const char *key)
+{
+	const struct json_node *v = json_get(&f->doc, json_root(&f->doc), key);
+	const char *s;
+
+	if (json_is_null(v))
+		return "(null)";
+	return json_string_get(v, &s, NULL) == 0 ? s : "";
+}
+
+static size_t list_len(struct fixture *f, const char *key)
+{
+	const struct json_node *v = json_get(&f->doc, json_root(&f->doc), key);
+
+	assert_non_null(v);
+	assert_int_equal(v->type, JSON_ARRAY);
+	return v->count;
+}
+
+static void assert_error(struct fixture *f, unsigned status, unsigned want, const char *field)
+{
+	if (status != want)
+		fail_msg("status %u, want %u: %.*s", status, want, (int)f->rsp.buf_len,
+			 f->rsp.buf ? f->rsp.buf : "");
+	assert_true(member(f, "error")[0] != '\0');
+	assert_string_equal(member(f, "field"), field);
+}
+
+static void put_profile(struct fixture *f, const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/api/v1/profiles/%s", name);
+	assert_int_equal(call(f, API_PUT, path, "{\"kind\":\"local\"}"), 201);
+}
+
+static void refuses_without_the_token(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {
+		NULL, "", "Bearer", "Bearer ", "Basic " TOKEN, "Bearer " TOKEN "x",
+		"Bearer abcdefghijklmnopqrstuvwxyzABCDEFGHIJ012345", /* one short */
+		"Bearer abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123457", /* last byte */
+		"Bearer AbcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456", /* first byte */
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(call_as(f, bad[i], API_GET, "/api/v1/profiles", NULL), 401);
+		assert_true(f->rsp.www_authenticate);
+		/* before the route is looked at: no hint of what exists */
+		assert_int_equal(call_as(f, bad[i], API_GET, "/api/v1/nothing", NULL), 401);
+	}
+	assert_int_equal(call_as(f, "bearer  " TOKEN, API_GET, "/api/v1/profiles", NULL), 200);
+	assert_false(f->rsp.www_authenticate);
+	assert_true(f->rsp.no_store);
+}
+
+static void profile_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	const char *linux_body = "{\"kind\":\"linux\",\"description\":\"Debian\",\"kernel\":"
+				 "\"vmlinuz\",\"initrds\":[\"initrd.img\"],\"cmdline\":"
+				 "\"console=ttyS0\"}";
+
+	assert_int_equal(call(f, API_PUT, "/api/v1/profiles/debian", linux_body), 201);
+	assert_string_equal(member(f, "name"), "debian");
+	assert_int_equal(call(f, API_GET, "/api/v1/profiles/debian", NULL), 200);
+	assert_string_equal(member(f, "kind"), "linux");
+	assert_string_equal(member(f, "kernel"), "vmlinuz");
+	assert_string_equal(member(f, "cmdline"), "console=ttyS0");
+	assert_int_equal(list_len(f, "initrds"), 1);
+	assert_int_equal(call(f, API_PUT, "/api/v1/profiles/debian",
+			      "{\"kind\":\"script\",\"template\":\"#!ipxe\\necho {{hostname}}\\n\"}"),
+			 200);
+	assert_string_equal(member(f, "template"), "#!ipxe\necho {{hostname}}\n");
+	assert_int_equal(call(f, API_PUT, "/api/v1/profiles/menu",
+			      "{\"kind\":\"menu\",\"items\":[\"debian\"],\"default\":\"debian\","
+			      "\"timeout\":5}"), 201);
+	assert_int_equal(call(f, API_HEAD, "/api/v1/profiles", NULL), 200);
+	assert_int_equal(list_len(f, "profiles"), 2);
+	assert_error(f, call(f, API_DELETE, "/api/v1/profiles/debian", NULL), 409, "");
+	assert_int_equal(call(f, API_DELETE, "/api/v1/profiles/menu", NULL), 204);
+	assert_int_equal(f->rsp.body, HTTP_BODY_NONE);
+	assert_int_equal(call(f, API_DELETE, "/api/v1/profiles/debian", NULL), 204);
+	assert_error(f, call(f, API_GET, "/api/v1/profiles/debian", NULL), 404, "");
+}
+
+static void bad_bodies_name_the_field(void **state)
+{
+	struct fixture *f = *state;
+	static const struct { const char *body, *field; } cases[] = {
+		{ "{\"kind\":\"linux\",\"kernel\":\"k\",\"colour\":\"red\"}", "" },
+		{ "{\"kernel\":\"k\"}", "kind" },
+		{ "{\"kind\":\"boot\"}", "kind" },
+		{ "{\"kind\":\"linux\",\"kernel\":5}", "kernel" },
+		{ "{\"kind\":\"linux\",\"kernel\":\"k\",\"initrds\":[\"a\",7]}", "initrds[1]" },
+		{ "{\"kind\":\"linux\",\"kernel\":\"k\",\"cmdline\":\"x ${root}\"}", "cmdline" },
+		{ "{\"kind\":\"local\",\"kernel\":\"k\"}", "kernel" },
+		{ "{\"kind\":\"local\",\"local\":\"floppy\"}", "local" },
+		{ "{\"kind\":\"menu\",\"items\":[\"a\"],\"timeout\":-1}", "timeout" },
+		{ "{\"kind\":\"menu\",\"items\":[\"a\"],\"timeout\":1.5}", "timeout" },
+		{ "{\"kind\":\"script\",\"template\":\"{{nope\"}", "template" },
+		{ "{\"kind\":\"shell\",\"name\":\"other\"}", "name" },
+		{ "{\"kind\":\"shell\",\"kind\":\"local\"}", "" },
+		{ "[\"kind\"]", "" },
+		{ "{\"kind\":\"shell\"", "" },
+		{ "", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_error(f, call(f, API_PUT, "/api/v1/profiles/p", cases[i].body), 400,
+			     cases[i].field);
+	assert_error(f, call(f, API_PUT, "/api/v1/profiles/bad%20name", "{\"kind\":\"shell\"}"),
+		     400, "name");
+	assert_error(f, call(f, API_PUT, "/api/v1/groups/g", "{\"profile\":\"p\",\"selector\":"
+			     "{\"mac_prefix\":\"52:54:zz\"}}"), 400, "selector.mac_prefix");
+	assert_error(f, call(f, API_PUT, "/api/v1/groups/g", "{\"profile\":\"p\",\"selector\":"
+			     "{\"vendor\":\"x\"}}"), 400, "selector");
+	assert_error(f, call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb:cc",
+			     "{\"labels\":{\"room\":\"1;0\"}}"), 400, "labels.room");
+	assert_error(f, call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb:cc",
+			     "{\"next_boot\":\"p\"}"), 400, "");
+	assert_error(f, call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb",
+			     "{\"profile\":\"p\"}"), 400, "mac");
+}
+
+static void missing_profiles_are_422(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_error(f, call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb:cc",
+			     "{\"profile\":\"nope\"}"), 422, "profile");
+	assert_error(f, call(f, API_PUT, "/api/v1/groups/g", "{\"profile\":\"nope\"}"), 422,
+		     "profile");
+	assert_error(f, call(f, API_PUT, "/api/v1/default", "{\"profile\":\"nope\"}"), 422,
+		     "profile");
+	assert_error(f, call(f, API_PUT, "/api/v1/profiles/m",
+			     "{\"kind\":\"menu\",\"items\":[\"nope\"]}"), 422, "items[0]");
+	/* nothing was half-saved */
+	assert_int_equal(call(f, API_GET, "/api/v1/machines", NULL), 200);
+	assert_int_equal(list_len(f, "machines"), 0);
+	assert_int_equal(call(f, API_GET, "/api/v1/groups", NULL), 200);
+	assert_int_equal(list_len(f, "groups"), 0);
+}
+
+static void sizes_types_paths_and_methods(void **state)
+{
+	struct fixture *f = *state;
+	struct api_request rq = { .method = API_PUT, .path = "/api/v1/profiles/p",
+				  .authorization = AUTH, .content_type = "application/json",
+				  .body = "{}", .body_len = 2, .body_too_large = true };
+
+	api_route(&f->ctx, &rq, &f->rsp);
+	assert_int_equal(f->rsp.status, 413);
+	http_response_release(&f->rsp);
+	rq.body_too_large = false;
+	rq.content_type = "text/plain";
+	api_route(&f->ctx, &rq, &f->rsp);
+	assert_int_equal(f->rsp.status, 415);
+	http_response_release(&f->rsp);
+	rq.content_type = "application/json; charset=utf-8";
+	rq.body = "{\"kind\":\"shell\"}";
+	rq.body_len = strlen(rq.body);
+	api_route(&f->ctx, &rq, &f->rsp);
+	assert_int_equal(f->rsp.status, 201);
+
+	static const char *const missing[] = {
+		"/api/v1/", "/api/v1/nothing", "/api/v1/profiles/p/x", "/api/v1/profiles/",
+		"/api/v1//profiles", "/api/v1/machines/52:54:00:aa:bb:cc/x", "/api/v2/profiles",
+		"/api/v1/catalog/x", "/api/v1/machines/not-a-mac",
+	};
+	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++)
+		assert_error(f, call(f, API_GET, missing[i], NULL), 404,
+			     strstr(missing[i], "not-a-mac") ? "mac" : "");
+	assert_error(f, call(f, API_POST, "/api/v1/profiles", "{}"), 405, "");
+	assert_string_equal(f->rsp.allow_methods, "GET, HEAD");
+	assert_error(f, call(f, API_POST, "/api/v1/profiles/p", "{}"), 405, "");
+	assert_string_equal(f->rsp.allow_methods, "GET, HEAD, PUT, DELETE");
+	assert_error(f, call(f, API_DELETE, "/api/v1/catalog", NULL), 405, "");
+	assert_error(f, call(f, API_DELETE, "/api/v1/default", NULL), 405, "");
+	assert_string_equal(f->rsp.allow_methods, "GET, HEAD, PUT");
+}
+
+static void machine_round_trip_with_hyphens(void **state)
+{
+	struct fixture *f = *state;
+
+	put_profile(f, "disk");
+	put_profile(f, "install");
+	assert_int_equal(call(f, API_PUT, "/api/v1/machines/52-54-00-AA-BB-CC",
+			      "{\"profile\":\"disk\",\"hostname\":\"lab-101\",\"labels\":"
+			      "{\"room\":\"101\"},\"local\":\"exit\"}"), 201);
+	assert_string_equal(member(f, "mac"), "52:54:00:aa:bb:cc");
+	assert_int_equal(call(f, API_GET, "/api/v1/machines/52:54:00:aa:bb:cc", NULL), 200);
+	assert_string_equal(member(f, "hostname"), "lab-101");
+	assert_string_equal(member(f, "local"), "exit");
+	assert_string_equal(member(f, "next_boot"), "(null)");
+
+	assert_int_equal(call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb:cc/next-boot",
+			      "{\"profile\":\"install\"}"), 200);
+	assert_string_equal(member(f, "next_boot"), "install");
+	/* a PUT of the machine keeps the next boot */
+	assert_int_equal(call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb:cc",
+			      "{\"profile\":\"disk\",\"hostname\":\"lab-102\"}"), 200);
+	assert_string_equal(member(f, "hostname"), "lab-102");
+	assert_string_equal(member(f, "next_boot"), "install");
+	assert_error(f, call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb:cc/next-boot",
+			     "{\"profile\":\"nope\"}"), 422, "profile");
+	assert_error(f, call(f, API_DELETE, "/api/v1/profiles/install", NULL), 409, "");
+	assert_int_equal(call(f, API_DELETE, "/api/v1/machines/52-54-00-aa-bb-cc/next-boot",
+			      NULL), 204);
+	assert_int_equal(call(f, API_GET, "/api/v1/machines/52:54:00:aa:bb:cc", NULL), 200);
+	assert_string_equal(member(f, "next_boot"), "(null)");
+	assert_int_equal(call(f, API_GET, "/api/v1/machines", NULL), 200);
+	assert_int_equal(list_len(f, "machines"), 1);
+	assert_int_equal(call(f, API_DELETE, "/api/v1/machines/52:54:00:aa:bb:cc", NULL), 204);
+	assert_error(f, call(f, API_GET, "/api/v1/machines/52:54:00:aa:bb:cc", NULL), 404, "");
+}
+
+static void group_and_default_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	const struct json_node *sel;
+
+	put_profile(f, "disk");
+	assert_int_equal(call(f, API_PUT, "/api/v1/groups/macpros",
+			      "{\"selector\":{\"mac_prefix\":\"52-54-00\",\"model\":\"MacPro*\","
+			      "\"labels\":{\"room\":\"101\"}},\"profile\":\"disk\",\"priority\":10}"),
+			 201);
+	assert_int_equal(call(f, API_GET, "/api/v1/groups/macpros", NULL), 200);
+	sel = json_get(&f->doc, json_root(&f->doc), "selector");
+	assert_non_null(sel);
+	assert_string_equal(json_get(&f->doc, sel, "mac_prefix")->str, "52:54:00");
+	assert_string_equal(json_get(&f->doc, sel, "model")->str, "MacPro*");
+	/* the same selector and priority under another name would tie */
+	assert_error(f, call(f, API_PUT, "/api/v1/groups/twin",
+			     "{\"selector\":{\"mac_prefix\":\"52:54:00\",\"model\":\"MacPro*\","
+			     "\"labels\":{\"room\":\"101\"}},\"profile\":\"disk\",\"priority\":10}"),
+		     409, "selector");
+	assert_int_equal(call(f, API_PUT, "/api/v1/groups/macpros",
+			      "{\"profile\":\"disk\",\"priority\":3}"), 200);
+	assert_int_equal(call(f, API_GET, "/api/v1/groups", NULL), 200);
+	assert_int_equal(list_len(f, "groups"), 1);
+	assert_int_equal(call(f, API_DELETE, "/api/v1/groups/macpros", NULL), 204);
+	assert_error(f, call(f, API_DELETE, "/api/v1/groups/macpros", NULL), 404, "");
+
+	assert_int_equal(call(f, API_GET, "/api/v1/default", NULL), 200);
+	assert_string_equal(member(f, "profile"), "(null)");
+	assert_int_equal(call(f, API_PUT, "/api/v1/default", "{\"profile\":\"disk\"}"), 200);
+	assert_string_equal(member(f, "profile"), "disk");
+	assert_error(f, call(f, API_PUT, "/api/v1/default", "{\"profile\":\"disk\",\"x\":1}"),
+		     400, "");
+	assert_error(f, call(f, API_DELETE, "/api/v1/profiles/disk", NULL), 409, "");
+}
+
+static void add_event(struct fixture *f, const uint8_t *mac, int64_t t, enum event_kind k)
+{
+	struct event e = { .time_us = t * 1000000 + 123456, .kind = k, .ok = true,
+			   .bytes = 42 };
+
+	if (mac) {
+		memcpy(e.mac, mac, 6);
+		e.has_mac = true;
+	}
+	snprintf(e.detail, sizeof(e.detail), "vmlinuz");
+	assert_int_equal(store_event_add(f->ctx.store, &e), 0);
+}
+
+static void events_are_filtered(void **state)
+{
+	struct fixture *f = *state;
+	const struct json_node *e;
+
+	add_event(f, MAC1, 1764626400, EVENT_SCRIPT);       /* 2025-12-01T22:00:00Z */
+	add_event(f, MAC2, 1764626401, EVENT_TFTP);
+	add_event(f, MAC1, 1764626460, EVENT_HTTP_FILE);
+	add_event(f, NULL, 1764626461, EVENT_BSDP_LIST);
+	assert_int_equal(call(f, API_GET, "/api/v1/events", NULL), 200);
+	assert_int_equal(list_len(f, "events"), 4);
+	assert_int_equal(call(f, API_GET, "/api/v1/events?mac=52-54-00-AA-BB-CC", NULL), 200);
+	assert_int_equal(list_len(f, "events"), 2);
+	e = json_at(&f->doc, json_get(&f->doc, json_root(&f->doc), "events"), 0);
+	assert_string_equal(json_get(&f->doc, e, "time")->str, "2025-12-01T22:00:00.123456Z");
+	assert_string_equal(json_get(&f->doc, e, "mac")->str, "52:54:00:aa:bb:cc");
+	assert_string_equal(json_get(&f->doc, e, "kind")->str, "script");
+	assert_int_equal(call(f, API_GET, "/api/v1/events?mac=52:54:00:aa:bb:cc&since="
+			      "2025-12-01T22%3A00%3A30Z", NULL), 200);
+	assert_int_equal(list_len(f, "events"), 1);
+	assert_int_equal(call(f, API_GET, "/api/v1/events?since=2025-12-01T23:00:30%2B01:00",
+			      NULL), 200);
+	assert_int_equal(list_len(f, "events"), 2);
+	assert_int_equal(call(f, API_GET, "/api/v1/events?limit=1", NULL), 200);
+	assert_int_equal(list_len(f, "events"), 1);
+	assert_error(f, call(f, API_GET, "/api/v1/events?since=yesterday", NULL), 400, "since");
+	assert_error(f, call(f, API_GET, "/api/v1/events?mac=52:54", NULL), 400, "mac");
+	assert_error(f, call(f, API_GET, "/api/v1/events?limit=0", NULL), 400, "limit");
+	assert_error(f, call(f, API_GET, "/api/v1/events?colour=red", NULL), 400, "colour");
+}
+
+static void catalog_lists_images_and_problems(void **state)
+{
+	struct fixture *f = *state;
+	char i386[] = "i386", x86_64[] = "x86_64", bundle[] = "iPXE.nbi", name[] = "iPXE";
+	char booter[] = "ipxe.efi", broken[] = "Broken.nbi", why[] = "no NBImageInfo.plist";
+	char *archs[] = { i386, x86_64 };
+	struct nb_image img = { .bundle = bundle, .name = name, .id = 0x01000065, .kind = 1,
+				.enabled = true, .is_default = true, .boot_file = booter,
+				.archs = { .v = archs, .n = 2 } };
+	struct nb_problem problem = { .severity = NB_ERROR, .path = broken, .message = why };
+	struct nb_catalog cat = { .images = &img, .n_images = 1,
+				  .problems = { .v = &problem, .n = 1 } };
+	const struct json_node *i;
+
+	assert_int_equal(call(f, API_GET, "/api/v1/catalog", NULL), 200);
+	assert_int_equal(list_len(f, "images"), 0);
+	f->ctx.catalog = &cat;
+	assert_int_equal(call(f, API_GET, "/api/v1/catalog", NULL), 200);
+	assert_int_equal(list_len(f, "images"), 1);
+	assert_int_equal(list_len(f, "problems"), 1);
+	i = json_at(&f->doc, json_get(&f->doc, json_root(&f->doc), "images"), 0);
+	assert_string_equal(json_get(&f->doc, i, "name")->str, "iPXE");
+	assert_int_equal(json_get(&f->doc, i, "arch")->count, 2);
+	assert_int_equal(json_get(&f->doc, i, "default")->type, JSON_TRUE);
+	i = json_at(&f->doc, json_get(&f->doc, json_root(&f->doc), "problems"), 0);
+	assert_string_equal(json_get(&f->doc, i, "bundle")->str, "Broken.nbi");
+	assert_string_equal(json_get(&f->doc, i, "error")->str, "no NBImageInfo.plist");
+	f->ctx.catalog = NULL;
+}
+
+/* ---- the token file ---------------------------------------------------------------- */
+
+static int token_at(const char *dir, char *out, char *err)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	int rc;
+
+	assert_true(dfd >= 0);
+	rc = api_token_load_or_create(dfd, out, API_TOKEN_LEN + 1, err, 160);
+	close(dfd);
+	return rc;
+}
+
+static void token_is_made_once_and_kept_private(void **state)
+{
+	char *dir = make_root(), path[PATH_MAX], tok[API_TOKEN_LEN + 1], again[API_TOKEN_LEN + 1];
+	char err[160] = "";
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(token_at(dir, tok, err), 0);
+	assert_int_equal(strlen(tok), API_TOKEN_LEN);
+	assert_int_equal(strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				     "0123456789-_"), API_TOKEN_LEN);
+	snprintf(path, sizeof(path), "%s/api-token", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, API_TOKEN_LEN + 1);
+	assert_int_equal(token_at(dir, again, err), 0);
+	assert_string_equal(tok, again);
+
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(token_at(dir, again, err), -EPERM);
+	assert_non_null(strstr(err, "api-token: mode 0640"));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink("/etc/hostname", path), 0);
+	assert_int_equal(token_at(dir, again, err), -ELOOP);
+	assert_non_null(strstr(err, "symbolic link"));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(token_at(dir, again, err), -EPERM);
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_int_equal(rmdir(path), 0);
+	write_file(path, "short\n", 6);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(token_at(dir, again, err), -EINVAL);
+	assert_int_equal(unlink(path), 0);
+	/* root owns what we made; another owner's file is refused */
+	write_file(path, TOKEN "\n", sizeof(TOKEN));
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(token_at(dir, again, err), 0);
+	assert_string_equal(again, TOKEN);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(token_at(dir, again, err), -EPERM);
+		assert_non_null(strstr(err, "owned by uid 65534"));
+	}
+	remove_root(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(refuses_without_the_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(profile_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_bodies_name_the_field, setup, teardown),
+		cmocka_unit_test_setup_teardown(missing_profiles_are_422, setup, teardown),
+		cmocka_unit_test_setup_teardown(sizes_types_paths_and_methods, setup, teardown),
+		cmocka_unit_test_setup_teardown(machine_round_trip_with_hyphens, setup, teardown),
+		cmocka_unit_test_setup_teardown(group_and_default_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(events_are_filtered, setup, teardown),
+		cmocka_unit_test_setup_teardown(catalog_lists_images_and_problems, setup, teardown),
+		cmocka_unit_test(token_is_made_once_and_kept_private),
+	};
+
+	return cmocka_run_group_tests_name("api", tests, NULL, NULL);
+}
