@@ -23,12 +23,12 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 LIB_SRCS  := $(wildcard lib/*.c)
 # The daemon's socket-free handlers and the NBImageInfo model: what the
 # unit tests and fuzzers drive.
-CORE_SRCS := bsdpd/responder.c bsdpd/bindings.c bsdpd/sqlite.c bsdpd/store.c bsdpd/tftp_transfer.c bsdpd/proxydhcp.c \
-             bsdpd/file_cache.c bsdpd/catalog_loader.c bsdpd/ipxe_template.c bsdpd/http_routes.c \
-             bsdpd/policy.c bsdpd/policy_json.c bsdpd/api.c \
-             nbi/nbimage.c nbi/catalog.c nbi/pe.c
+CORE_SRCS := bsdpd/responder.c bsdpd/bindings.c bsdpd/sqlite.c bsdpd/store.c \
+             bsdpd/tftp_transfer.c bsdpd/proxydhcp.c bsdpd/file_cache.c bsdpd/catalog_loader.c \
+             bsdpd/ipxe_template.c bsdpd/http_routes.c bsdpd/policy.c bsdpd/policy_json.c \
+             bsdpd/api.c nbi/nbimage.c nbi/catalog.c nbi/pe.c
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
-              bsdpd/http.c
+              bsdpd/http.c bsdpd/boot_policy.c
 BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -573,7 +573,7 @@ static void machines_route(const struct api_ctx *ctx, const struct api_request *
 static void groups_list(const struct api_ctx *ctx, struct http_response *rsp)
 {
 	size_t n;
-	const struct group *g = store_groups(ctx->store, &n);
+	const struct policy_group *g = store_groups(ctx->store, &n);
 	struct out o;
 
 	if (!out_open(&o)) {
@@ -593,7 +593,7 @@ static void groups_list(const struct api_ctx *ctx, struct http_response *rsp)
 static void group_get(const struct api_ctx *ctx, const char *name, unsigned status,
 		      struct http_response *rsp)
 {
-	struct group g;
+	struct policy_group g;
 	struct out o;
 	int rc = store_group_get(ctx->store, name, &g);
 
@@ -610,7 +610,7 @@ static void group_get(const struct api_ctx *ctx, const char *name, unsigned stat
 static void group_put(const struct api_ctx *ctx, const struct api_request *rq, const char *name,
 		      struct http_response *rsp)
 {
-	struct group g;
+	struct policy_group g;
 	struct policy_error err = { 0 };
 	bool created = false;
 	int rc;

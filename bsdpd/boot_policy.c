@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "beneath.h"
 #include "http.h"
 #include "log.h"
@@ -28,6 +29,7 @@ struct boot_policy {
 	struct http_service *http;
 	int rootfd;                    /* the HTTP root, O_PATH */
 	char image[POLICY_NAME_MAX];   /* what boot_policy_image last returned */
+	struct api_ctx api;            /* the token; the catalog is set per request */
 };
 
 static int64_t now_us(void)
@@ -38,17 +40,35 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-struct boot_policy *boot_policy_new(struct store *store, const char *http_root, char **err)
+static struct boot_policy *fail(struct boot_policy *bp, char **err, const char *what,
+				int errnum)
+{
+	if (asprintf(err, "policy: %s: %s", what, strerror(errnum)) < 0)
+		*err = NULL;
+	boot_policy_free(bp);
+	return NULL;
+}
+
+struct boot_policy *boot_policy_new(struct store *store, int state_dirfd, const char *http_root,
+				    char **err)
 {
 	struct boot_policy *bp = calloc(1, sizeof(*bp));
+	char msg[256];
 
-	if (!bp || (bp->rootfd = open(http_root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		if (asprintf(err, "policy: %s: %s", http_root, strerror(bp ? errno : ENOMEM)) < 0)
+	if (!bp)
+		return fail(NULL, err, "out of memory", ENOMEM);
+	bp->rootfd = -1;
+	bp->store = store;
+	bp->api.store = store;
+	if ((bp->rootfd = open(http_root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return fail(bp, err, http_root, errno);
+	if (api_token_load_or_create(state_dirfd, bp->api.token, sizeof(bp->api.token), msg,
+				     sizeof(msg)) < 0) {
+		if (asprintf(err, "policy: %s", msg) < 0)
 			*err = NULL;
-		free(bp);
+		boot_policy_free(bp);
 		return NULL;
 	}
-	bp->store = store;
 	return bp;
 }
 
@@ -56,7 +76,9 @@ void boot_policy_free(struct boot_policy *bp)
 {
 	if (!bp)
 		return;
-	close(bp->rootfd);
+	if (bp->rootfd >= 0)
+		close(bp->rootfd);
+	explicit_bzero(bp->api.token, sizeof(bp->api.token));
 	free(bp);
 }
 
@@ -99,12 +121,14 @@ static void publish_event(struct boot_policy *bp, const struct event *e)
 {
 	char *text = NULL;
 	size_t n = 0;
+	struct json j;
 	FILE *f;
 
 	if (!bp->http || !(f = open_memstream(&text, &n)))
 		return;
 	fprintf(f, "id: %lld\nevent: %s\ndata: ", (long long)e->id, event_kind_name(e->kind));
-	event_json_line(f, e);
+	json_init(&j, f, JSON_COMPACT);
+	policy_json_write_event(&j, e);
 	fputs("\n\n", f);
 	if (fclose(f) == 0)
 		http_publish(bp->http, text, n);
@@ -152,7 +176,7 @@ static void machine_for(struct boot_policy *bp, const uint8_t mac[6], const char
 static void resolve(struct boot_policy *bp, const struct machine *m, struct resolution *res)
 {
 	size_t n;
-	const struct group *groups = store_groups(bp->store, &n);
+	const struct policy_group *groups = store_groups(bp->store, &n);
 
 	policy_resolve(m, groups, n, store_default(bp->store), res);
 }
@@ -332,13 +356,52 @@ static bool client_info(void *ctx, const uint8_t *mac, struct in_addr ip,
 	return bsdp_service_client_info(bp->dhcp, mac, ip, out);
 }
 
+static enum api_method api_method_of(enum http_method m)
+{
+	switch (m) {
+	case HTTP_GET: return API_GET;
+	case HTTP_HEAD: return API_HEAD;
+	case HTTP_PUT: return API_PUT;
+	case HTTP_POST: return API_POST;
+	case HTTP_DELETE: return API_DELETE;
+	default: return API_OTHER;
+	}
+}
+
+#define EVENT_STREAM_PATH "/api/v1/events/stream"
+
+/* The API is api.c's, but for the event stream, which http.c holds open
+ * once the token is right. */
+static void api(void *ctx, const struct http_request *rq, const char *path, size_t path_len,
+		const char *query, size_t query_len, struct http_response *rsp)
+{
+	struct boot_policy *bp = ctx;
+	char p[HTTP_TARGET_MAX + 1], q[HTTP_TARGET_MAX + 1];
+	struct api_request arq = {
+		.method = api_method_of(rq->method), .path = p, .query = q,
+		.authorization = rq->authorization, .content_type = rq->content_type,
+		.body = rq->body, .body_len = rq->body_len, .body_too_large = rq->body_too_large,
+		.now = rq->now,
+	};
+
+	snprintf(p, sizeof(p), "%.*s", (int)path_len, path);
+	snprintf(q, sizeof(q), "%.*s", (int)query_len, query);
+	bp->api.catalog = bsdp_service_catalog(bp->dhcp);
+	if (strcmp(p, EVENT_STREAM_PATH) == 0 && rq->method == HTTP_GET &&
+	    api_authorized(&bp->api, rq->authorization)) {
+		*rsp = (struct http_response){ .status = 200, .event_stream = true, .fd = -1 };
+		return;
+	}
+	api_route(&bp->api, &arq, rsp);
+}
+
 void boot_policy_http_hooks(struct boot_policy *bp, struct bsdp_service *dhcp,
 			    struct http_hooks *out)
 {
 	bp->dhcp = dhcp;
 	*out = (struct http_hooks){
 		.ctx = bp, .client_info = client_info, .script = boot_policy_script,
-		.file_served = boot_policy_file_served,
+		.file_served = boot_policy_file_served, .api = api,
 	};
 }
 

@@ -31,8 +31,10 @@ struct boot_sighting {
 	struct in_addr ip;             /* INADDR_ANY: unknown */
 };
 
-/* The HTTP root holds the files profiles name; port for their URLs. */
-struct boot_policy *boot_policy_new(struct store *store, const char *http_root, char **err);
+/* The HTTP root holds the files profiles name; the state directory the
+ * API token (api.h).  NULL and *err (to free) on failure. */
+struct boot_policy *boot_policy_new(struct store *store, int state_dirfd, const char *http_root,
+				    char **err);
 void boot_policy_free(struct boot_policy *bp);
 /* Where events go live; NULL: nowhere but the store. */
 void boot_policy_set_http(struct boot_policy *bp, struct http_service *http);

@@ -712,9 +712,16 @@ static int start_policy(const struct options *o, struct daemon *d)
 	};
 	char *err = NULL;
 
+	int dirfd = open(o->cfg.state_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (dirfd < 0) {
+		log_msg(LOG_ERR, "--state-dir %s: %s", o->cfg.state_dir, strerror(errno));
+		return -1;
+	}
 	d->store = store_open(bsdp_service_bindings(d->dhcp), &so, &err);
 	if (d->store)
-		d->policy = boot_policy_new(d->store, o->cfg.http_root, &err);
+		d->policy = boot_policy_new(d->store, dirfd, o->cfg.http_root, &err);
+	close(dirfd);
 	if (!d->policy)
 		return log_failure(err);
 	bsdp_service_set_policy(d->dhcp, d->policy);

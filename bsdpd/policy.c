@@ -544,7 +544,7 @@ static int selector_check(const struct selector *s, struct policy_error *err)
 	return labels_check(s->labels, s->n_labels, "selector.labels", err);
 }
 
-int group_validate(const struct group *g, struct policy_error *err)
+int group_validate(const struct policy_group *g, struct policy_error *err)
 {
 	int r;
 
@@ -650,13 +650,13 @@ bool selectors_overlap(const struct selector *a, const struct selector *b)
 	return true;
 }
 
-const struct group *policy_groups_conflict(const struct group *g, const struct group *groups,
+const struct policy_group *policy_groups_conflict(const struct policy_group *g, const struct policy_group *groups,
 					   size_t n)
 {
 	unsigned spec = selector_specificity(&g->selector);
 
 	for (size_t i = 0; i < n; i++) {
-		const struct group *o = &groups[i];
+		const struct policy_group *o = &groups[i];
 
 		if (strcmp(o->name, g->name) != 0 && o->priority == g->priority &&
 		    selector_specificity(&o->selector) == spec &&
@@ -671,7 +671,7 @@ const struct group *policy_groups_conflict(const struct group *g, const struct g
 /* Whether a beats b: more specific, then higher priority, then (a tie
  * that policy_groups_conflict keeps out of the store, but a resolver
  * must not depend on the order of rows) the smaller name. */
-static bool group_better(const struct group *a, const struct group *b)
+static bool group_better(const struct policy_group *a, const struct policy_group *b)
 {
 	unsigned sa = selector_specificity(&a->selector), sb = selector_specificity(&b->selector);
 
@@ -682,10 +682,10 @@ static bool group_better(const struct group *a, const struct group *b)
 	return strcmp(a->name, b->name) < 0;
 }
 
-static const struct group *best_group(const struct machine *m, const struct group *groups,
+static const struct policy_group *best_group(const struct machine *m, const struct policy_group *groups,
 				      size_t n)
 {
-	const struct group *best = NULL;
+	const struct policy_group *best = NULL;
 
 	for (size_t i = 0; i < n; i++)
 		if (selector_matches(&groups[i].selector, m) && (!best || group_better(&groups[i], best)))
@@ -698,10 +698,10 @@ static void set_name(char dst[POLICY_NAME_MAX], const char *src)
 	snprintf(dst, POLICY_NAME_MAX, "%s", src);
 }
 
-void policy_resolve(const struct machine *m, const struct group *groups, size_t n_groups,
+void policy_resolve(const struct machine *m, const struct policy_group *groups, size_t n_groups,
 		    const char *default_profile, struct resolution *out)
 {
-	const struct group *g = best_group(m, groups, n_groups);
+	const struct policy_group *g = best_group(m, groups, n_groups);
 
 	*out = (struct resolution){ .rule = RULE_NONE, .local = m->local };
 	if (m->next_boot[0]) {

@@ -88,7 +88,7 @@ struct selector {
 	size_t n_labels;
 };
 
-struct group {
+struct policy_group {
 	char name[POLICY_NAME_MAX];
 	struct selector selector;
 	char profile[POLICY_NAME_MAX];
@@ -126,7 +126,7 @@ void profile_free(struct profile *p);   /* frees p->template; p itself is the ca
 /* ---- validation: 0, or -EINVAL with err naming the field ---------------- */
 int policy_name_valid(const char *name, struct policy_error *err);
 int profile_validate(const struct profile *p, struct policy_error *err);
-int group_validate(const struct group *g, struct policy_error *err);
+int group_validate(const struct policy_group *g, struct policy_error *err);
 int machine_validate(const struct machine *m, struct policy_error *err);
 int label_validate(const struct label *l, struct policy_error *err);
 /* "aa:bb:cc:dd:ee:ff" or with '-': 0 and mac, or -EINVAL.  A prefix takes
@@ -148,7 +148,7 @@ bool selectors_overlap(const struct selector *a, const struct selector *b);
 /* Whether saving g beside the others would make the best group ambiguous:
  * the conflicting group (same specificity and priority, overlapping, not
  * g itself by name), or NULL. */
-const struct group *policy_groups_conflict(const struct group *g, const struct group *groups,
+const struct policy_group *policy_groups_conflict(const struct policy_group *g, const struct policy_group *groups,
 					   size_t n);
 
 /* ---- resolution ---------------------------------------------------------------- */
@@ -163,7 +163,7 @@ struct resolution {
 };
 const char *policy_rule_name(enum policy_rule r);        /* "next-boot" ... */
 /* m may be an unregistered machine (only mac, model, arch filled). */
-void policy_resolve(const struct machine *m, const struct group *groups, size_t n_groups,
+void policy_resolve(const struct machine *m, const struct policy_group *groups, size_t n_groups,
 		    const char *default_profile, struct resolution *out);
 
 /* ---- rendering ------------------------------------------------------------------ */

@@ -341,7 +341,7 @@ static int get_selector(struct reader *r, const struct json_node *g, struct sele
 	return 0;
 }
 
-int policy_json_group(const char *body, size_t n, const char *name, struct group *out,
+int policy_json_group(const char *body, size_t n, const char *name, struct policy_group *out,
 		      struct policy_error *err)
 {
 	struct reader r;
@@ -349,7 +349,7 @@ int policy_json_group(const char *body, size_t n, const char *name, struct group
 	int64_t priority = 0;
 	int rc;
 
-	*out = (struct group){ 0 };
+	*out = (struct policy_group){ 0 };
 	if ((rc = reader_open(&r, body, n, err)) < 0)
 		goto done;
 	o = json_root(&r.doc);
@@ -515,7 +515,7 @@ static void put_mac_prefix(struct json *j, const struct selector *s)
 	put_str(j, "mac_prefix", out);
 }
 
-void policy_json_write_group(struct json *j, const struct group *g)
+void policy_json_write_group(struct json *j, const struct policy_group *g)
 {
 	json_begin(j, '{');
 	put_str(j, "name", g->name);

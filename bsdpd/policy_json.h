@@ -32,7 +32,7 @@ int policy_json_profile(const char *body, size_t n, const char *name, struct pro
 int policy_json_machine(const char *body, size_t n, const uint8_t mac[6], struct machine *out,
 			struct policy_error *err);
 /* PUT /api/v1/groups/NAME. */
-int policy_json_group(const char *body, size_t n, const char *name, struct group *out,
+int policy_json_group(const char *body, size_t n, const char *name, struct policy_group *out,
 		      struct policy_error *err);
 /* {"profile":"NAME"}: PUT /api/v1/default and /api/v1/machines/MAC/next-boot. */
 int policy_json_profile_ref(const char *body, size_t n, char out[POLICY_NAME_MAX],
@@ -41,7 +41,7 @@ int policy_json_profile_ref(const char *body, size_t n, char out[POLICY_NAME_MAX
 /* The records as the API returns them (each one JSON object). */
 void policy_json_write_profile(struct json *j, const struct profile *p);
 void policy_json_write_machine(struct json *j, const struct machine *m);
-void policy_json_write_group(struct json *j, const struct group *g);
+void policy_json_write_group(struct json *j, const struct policy_group *g);
 void policy_json_write_event(struct json *j, const struct event *e);
 /* RFC 3339 UTC: "2026-12-01T22:00:00Z", or with micros ".123456Z". */
 void policy_json_time(int64_t unix_seconds, int micros, char out[32]);

@@ -18,6 +18,8 @@
 #include "log.h"
 #include "net.h"
 #include "responder.h"
+#include "store.h"
+#include "tftp_server.h"
 
 /* Machines that fetched a file from our TFTP lately, for the proxyDHCP
  * "known" rule: a ring, oldest overwritten first.  A lab boots far fewer

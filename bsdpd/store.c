@@ -133,7 +133,7 @@ struct store {
 	int64_t events_max_age_us;
 	unsigned machines_max;
 	int n_machines;          /* rows of machines: bsdpd is the only writer */
-	struct group *groups;
+	struct policy_group *groups;
 	size_t n_groups;
 	char default_profile[POLICY_NAME_MAX];
 };
@@ -855,7 +855,7 @@ int store_next_boot_consume(struct store *s, const uint8_t mac[6], const char *p
 /* ---- groups ----------------------------------------------------------------------- */
 
 /* A row of ST_GROUP_LIST into g, with its labels. */
-static int group_from_row(struct store *s, struct db_stmt *st, struct group *g)
+static int group_from_row(struct store *s, struct db_stmt *st, struct policy_group *g)
 {
 	const void *prefix;
 	size_t n;
@@ -879,10 +879,10 @@ static int group_from_row(struct store *s, struct db_stmt *st, struct group *g)
 			   &g->selector.n_labels);
 }
 
-static int groups_read(struct store *s, struct group **out, size_t *n_out)
+static int groups_read(struct store *s, struct policy_group **out, size_t *n_out)
 {
 	struct db_stmt *st = stmt(s, ST_GROUP_LIST);
-	struct group *g = NULL;
+	struct policy_group *g = NULL;
 	size_t n = 0, cap = 0;
 	int r;
 
@@ -909,7 +909,7 @@ static int groups_read(struct store *s, struct group **out, size_t *n_out)
 /* The cache follows the table; on failure it stays as it was. */
 static int groups_reload(struct store *s)
 {
-	struct group *g;
+	struct policy_group *g;
 	size_t n;
 
 	if (groups_read(s, &g, &n) < 0)
@@ -920,7 +920,7 @@ static int groups_reload(struct store *s)
 	return 0;
 }
 
-static const struct group *group_find(struct store *s, const char *name)
+static const struct policy_group *group_find(struct store *s, const char *name)
 {
 	for (size_t i = 0; i < s->n_groups; i++)
 		if (strcmp(s->groups[i].name, name) == 0)
@@ -928,7 +928,7 @@ static const struct group *group_find(struct store *s, const char *name)
 	return NULL;
 }
 
-static int group_write(struct store *s, const struct group *g)
+static int group_write(struct store *s, const struct policy_group *g)
 {
 	struct db_stmt *st = stmt_name(s, ST_GROUP_PUT, g->name);
 
@@ -947,10 +947,10 @@ static int group_write(struct store *s, const struct group *g)
 
 /* The tie is checked against the groups read inside this transaction, so
  * a group saved meanwhile by another connection counts too. */
-static int group_put_tx(struct store *s, const struct group *g, bool *created,
+static int group_put_tx(struct store *s, const struct policy_group *g, bool *created,
 			struct policy_error *err)
 {
-	const struct group *other;
+	const struct policy_group *other;
 	int r = check_ref(s, g->profile, "profile", err);
 
 	if (r < 0 || (r = groups_reload(s)) < 0)
@@ -965,7 +965,7 @@ static int group_put_tx(struct store *s, const struct group *g, bool *created,
 	return group_write(s, g);
 }
 
-int store_group_put(struct store *s, const struct group *g, bool *created,
+int store_group_put(struct store *s, const struct policy_group *g, bool *created,
 		    struct policy_error *err)
 {
 	bool fresh = false;
@@ -979,9 +979,9 @@ int store_group_put(struct store *s, const struct group *g, bool *created,
 	return groups_reload(s) < 0 ? -EIO : r;
 }
 
-int store_group_get(struct store *s, const char *name, struct group *out)
+int store_group_get(struct store *s, const char *name, struct policy_group *out)
 {
-	const struct group *g = group_find(s, name);
+	const struct policy_group *g = group_find(s, name);
 
 	if (!g)
 		return -ENOENT;
@@ -1010,7 +1010,7 @@ int store_group_delete(struct store *s, const char *name)
 	return groups_reload(s) < 0 ? -EIO : r;
 }
 
-const struct group *store_groups(struct store *s, size_t *n)
+const struct policy_group *store_groups(struct store *s, size_t *n)
 {
 	*n = s->n_groups;
 	return s->groups;

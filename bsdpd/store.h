@@ -86,13 +86,13 @@ int store_next_boot_consume(struct store *s, const uint8_t mac[6], const char *p
 
 /* ---- groups and the default ------------------------------------------------ */
 /* -EEXIST when it would tie with another (policy_groups_conflict). */
-int store_group_put(struct store *s, const struct group *g, bool *created,
+int store_group_put(struct store *s, const struct policy_group *g, bool *created,
 		    struct policy_error *err);
-int store_group_get(struct store *s, const char *name, struct group *out);
+int store_group_get(struct store *s, const char *name, struct policy_group *out);
 int store_group_delete(struct store *s, const char *name);
 /* All groups, in name order; valid until the next write to the store.
  * Kept in memory, so a boot's resolution does not read the database. */
-const struct group *store_groups(struct store *s, size_t *n);
+const struct policy_group *store_groups(struct store *s, size_t *n);
 int store_default_set(struct store *s, const char *profile, struct policy_error *err);
 /* The default profile's name; "" when none is set. */
 const char *store_default(struct store *s);

@@ -40,7 +40,7 @@ static struct text write_profile(const struct profile *p)
 	return t;
 }
 
-static struct text write_group(const struct group *g)
+static struct text write_group(const struct policy_group *g)
 {
 	struct text t = { 0 };
 	FILE *f = open_memstream(&t.s, &t.n);
@@ -84,7 +84,7 @@ static void profile_round_trip(const char *body, size_t n)
 
 static void group_round_trip(const char *body, size_t n)
 {
-	struct group g, h;
+	struct policy_group g, h;
 	struct policy_error err;
 	struct text a, b;
 	int rc = policy_json_group(body, n, "fuzz", &g, &err);

@@ -215,9 +215,9 @@ static void templates_are_validated_with_line_and_column(void **state)
 	valid(&p);
 }
 
-static struct group grp(const char *name, const char *profile, int prio)
+static struct policy_group grp(const char *name, const char *profile, int prio)
 {
-	struct group g = { .priority = prio };
+	struct policy_group g = { .priority = prio };
 
 	snprintf(g.name, sizeof(g.name), "%s", name);
 	snprintf(g.profile, sizeof(g.profile), "%s", profile);
@@ -226,7 +226,7 @@ static struct group grp(const char *name, const char *profile, int prio)
 
 static void groups_and_machines_are_validated(void **state)
 {
-	struct group g = grp("lab", "inst", 10);
+	struct policy_group g = grp("lab", "inst", 10);
 	struct machine m = { .n_labels = 1 };
 	struct policy_error e = { 0 };
 
@@ -364,8 +364,8 @@ static void overlap_is_conservative(void **state)
 
 static void equal_groups_conflict(void **state)
 {
-	struct group gs[3] = { grp("a", "p", 10), grp("b", "p", 10), grp("c", "p", 20) };
-	struct group g = grp("new", "p", 10);
+	struct policy_group gs[3] = { grp("a", "p", 10), grp("b", "p", 10), grp("c", "p", 20) };
+	struct policy_group g = grp("new", "p", 10);
 
 	(void)state;
 	strcpy(gs[0].selector.arch, "x86_64");
@@ -386,7 +386,7 @@ static void equal_groups_conflict(void **state)
 
 static void resolution_order(void **state)
 {
-	struct group gs[3] = { grp("any", "g-any", 0), grp("room", "g-room", 0),
+	struct policy_group gs[3] = { grp("any", "g-any", 0), grp("room", "g-room", 0),
 			       grp("hi", "g-hi", 5) };
 	struct machine m = { .mac = { 0x52, 0x54, 0, 1, 2, 3 }, .n_labels = 1 };
 	struct resolution r;
@@ -438,14 +438,14 @@ static void resolution_order(void **state)
 
 static void ties_do_not_depend_on_order(void **state)
 {
-	struct group gs[2] = { grp("zeta", "z", 0), grp("alpha", "a", 0) };
+	struct policy_group gs[2] = { grp("zeta", "z", 0), grp("alpha", "a", 0) };
 	struct machine m = { 0 };
 	struct resolution r;
 
 	(void)state;
 	policy_resolve(&m, gs, 2, NULL, &r);
 	assert_string_equal(r.group, "alpha");
-	struct group rev[2] = { gs[1], gs[0] };
+	struct policy_group rev[2] = { gs[1], gs[0] };
 	policy_resolve(&m, rev, 2, NULL, &r);
 	assert_string_equal(r.group, "alpha");
 }

@@ -225,13 +225,13 @@ static void machines_capped_sparing_the_admins(void **state)
 static void group_and_default_round_trip(void **state)
 {
 	struct fixture *f = *state;
-	struct group g = { .name = "lab", .profile = "install", .priority = 10,
+	struct policy_group g = { .name = "lab", .profile = "install", .priority = 10,
 			   .selector = { .mac_prefix = { 0x52, 0x54, 0x00 }, .mac_prefix_len = 3,
 					 .model = "MacPro*", .n_labels = 1,
 					 .labels = { { "room", "101" } } } };
 	struct policy_error err = { 0 };
-	const struct group *all;
-	struct group out;
+	const struct policy_group *all;
+	struct policy_group out;
 	bool created = false;
 	size_t n;
 
@@ -260,7 +260,7 @@ static void group_and_default_round_trip(void **state)
 static void records_survive_reopen(void **state)
 {
 	struct fixture *f = *state;
-	struct group g = { .name = "macs", .profile = "install", .selector = { .arch = "i386" } };
+	struct policy_group g = { .name = "macs", .profile = "install", .selector = { .arch = "i386" } };
 	struct policy_error err = { 0 };
 	size_t n;
 
@@ -285,7 +285,7 @@ static void missing_profile_is_refused(void **state)
 {
 	struct fixture *f = *state;
 	struct machine m = { .profile = "ghost" };
-	struct group g = { .name = "lab", .profile = "ghost" };
+	struct policy_group g = { .name = "lab", .profile = "ghost" };
 	struct profile menu = { .name = "menu", .kind = PROFILE_MENU, .n_items = 2,
 				.items = { "install", "ghost" } };
 	struct policy_error err = { 0 };
@@ -318,7 +318,7 @@ static void profile_in_use_is_busy(void **state)
 {
 	struct fixture *f = *state;
 	struct machine m = { .profile = "p-machine" };
-	struct group g = { .name = "lab", .profile = "p-group" };
+	struct policy_group g = { .name = "lab", .profile = "p-group" };
 	struct profile menu = { .name = "menu", .kind = PROFILE_MENU, .n_items = 1,
 				.items = { "p-menu" } };
 	struct policy_error err = { 0 };
@@ -354,9 +354,9 @@ static void profile_in_use_is_busy(void **state)
 static void tying_group_is_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct group a = { .name = "a", .profile = "install", .priority = 5,
+	struct policy_group a = { .name = "a", .profile = "install", .priority = 5,
 			   .selector = { .arch = "i386" } };
-	struct group b = { .name = "b", .profile = "install", .priority = 5,
+	struct policy_group b = { .name = "b", .profile = "install", .priority = 5,
 			   .selector = { .model = "MacPro*" } };
 	struct policy_error err = { 0 };
 	size_t n;
