@@ -399,6 +399,8 @@ static void add_headers(struct MHD_Response *r, const struct http_response *rsp)
 		add_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	if (rsp->no_store)
 		add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (rsp->www_authenticate) /* RFC 6750 §3 */
+		add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"bsdpd\"");
 	if (rsp->retry_after) {
 		snprintf(retry, sizeof(retry), "%u", rsp->retry_after);
 		add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
