@@ -21,6 +21,7 @@
 #include "tftp.h"
 
 #define SCRIPT_FILE "boot.ipxe"
+#define METRICS_PATH "metrics"      /* as cleaned: relative to the root */
 #define TEXT_PLAIN "text/plain; charset=us-ascii"
 
 /* ---- the request-target ------------------------------------------------------ */
@@ -598,6 +599,7 @@ static void serve_script(const struct http_routes *rt, const struct http_request
 	struct ipxe_values vals;
 	size_t cap = ipxe_template_render_max(rt->script);
 	char *out = malloc(cap);
+	int64_t t0;
 	ssize_t n;
 
 	if (!out) {
@@ -606,8 +608,11 @@ static void serve_script(const struct http_routes *rt, const struct http_request
 	}
 	http_query_identity(query, query_len, &id);
 	fill_values(rt, rq, &id, &info, addr, http, sizeof(http), &vals);
+	t0 = metrics_now_ns();
 	n = ipxe_template_render(rt->script, &vals, out, cap);
+	metrics_observe_render(rt->metrics, metrics_now_ns() - t0);
 	if (n < 0) {
+		metrics_error(rt->metrics, METRICS_ERR_SCRIPT_RENDER);
 		free(out);
 		script_failure("the rendered script does not fit", rsp);
 		return;
@@ -647,19 +652,65 @@ static unsigned resolve_status(ssize_t err)
 	}
 }
 
-static void route_path(const struct http_routes *rt, const struct http_request *rq,
-		       const char *raw, size_t raw_len, const char *query, size_t query_len,
-		       struct http_response *rsp)
+/* GET /metrics: the Prometheus page, read fresh each time. */
+void http_metrics(const struct http_routes *rt, struct http_response *rsp)
+{
+	struct metrics_gauges g = { 0 };
+	char *page;
+	ssize_t n;
+
+	if (!rt->metrics) {
+		set_error(rsp, 404);
+		return;
+	}
+	if (rt->hooks.gauges)
+		rt->hooks.gauges(rt->hooks.ctx, &g);
+	page = malloc(METRICS_PAGE_MAX);
+	n = page ? metrics_render(rt->metrics, &g, page, METRICS_PAGE_MAX) : -ENOMEM;
+	if (n < 0) {
+		free(page);
+		set_error(rsp, 500);
+		return;
+	}
+	rsp->status = 200;
+	rsp->content_type = METRICS_CONTENT_TYPE;
+	rsp->no_store = true;
+	rsp->body = HTTP_BODY_BUFFER;
+	rsp->buf = page;
+	rsp->buf_len = (size_t)n;
+}
+
+static enum metrics_route route_path(const struct http_routes *rt,
+				     const struct http_request *rq, const char *raw,
+				     size_t raw_len, const char *query, size_t query_len,
+				     struct http_response *rsp)
 {
 	char path[TFTP_PATH_MAX + 1];
 	ssize_t n = http_path_resolve(raw, raw_len, path, sizeof(path));
 
-	if (n < 0)
+	if (n < 0) {
 		set_error(rsp, resolve_status(n));
-	else if (strcmp(path, SCRIPT_FILE) == 0) /* the template is never sent raw */
+		return METRICS_ROUTE_FILE;
+	}
+	if (strcmp(path, SCRIPT_FILE) == 0) { /* the template is never sent raw */
 		serve_script(rt, rq, query, query_len, rsp);
-	else
-		serve_file(rt, rq, path, rsp);
+		return METRICS_ROUTE_SCRIPT;
+	}
+	if (strcmp(path, METRICS_PATH) == 0) {
+		http_metrics(rt, rsp);
+		return METRICS_ROUTE_METRICS;
+	}
+	serve_file(rt, rq, path, rsp);
+	return METRICS_ROUTE_FILE;
+}
+
+static uint64_t body_bytes(const struct http_request *rq, const struct http_response *rsp)
+{
+	if (rq->method == HTTP_HEAD)
+		return 0;
+	if (rsp->body == HTTP_BODY_BUFFER)
+		return rsp->buf_len;
+	return rsp->body == HTTP_BODY_FILE ? rsp->length : 0;
 }
 
 void http_route(const struct http_routes *rt, const struct http_request *rq,
@@ -667,6 +718,8 @@ void http_route(const struct http_routes *rt, const struct http_request *rq,
 {
 	const char *path, *query;
 	size_t path_len, query_len, n = strnlen(rq->target, HTTP_TARGET_MAX + 1);
+
+	enum metrics_route route = METRICS_ROUTE_OTHER;
 
 	*rsp = (struct http_response){ .fd = -1 };
 	if (rq->method == HTTP_OTHER) {
@@ -680,8 +733,9 @@ void http_route(const struct http_routes *rt, const struct http_request *rq,
 	} else if (http_target_split(rq->target, n, &path, &path_len, &query, &query_len) < 0) {
 		set_error(rsp, 400);
 	} else {
-		route_path(rt, rq, path, path_len, query, query_len, rsp);
+		route = route_path(rt, rq, path, path_len, query, query_len, rsp);
 	}
+	metrics_http(rt->metrics, route, rsp->status, body_bytes(rq, rsp));
 }
 
 /* ---- loading the script --------------------------------------------------------- */

@@ -28,6 +28,7 @@
 #include "ipxe_template.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "nbimage.h"
 #include "net.h"
 #include "server.h"
@@ -424,6 +425,7 @@ struct daemon {
 	struct bsdp_service *dhcp;   /* ports 67 and 4011: BSDP and proxyDHCP */
 	struct tftp_service *tftp;   /* NULL with --no-tftp */
 	struct http_service *http;   /* NULL with --no-http */
+	struct metrics metrics;      /* every service counts here (metrics.h) */
 };
 
 /* SIGHUP only starts the re-read (server.c loads it on another thread),
@@ -664,7 +666,9 @@ static int start_http(struct options *o, struct loop *loop, struct daemon *d)
 		.root = o->cfg.http_root, .port = o->cfg.http_port,
 		.max_connections = o->cfg.http_max_connections,
 		.idle_timeout = HTTP_DEFAULT_IDLE_TIMEOUT, .files = &d->files,
-		.hooks = { .ctx = d->dhcp, .client_info = bsdp_service_client_info },
+		.hooks = { .ctx = d->dhcp, .client_info = bsdp_service_client_info,
+			   .gauges = bsdp_service_gauges },
+		.metrics = &d->metrics,
 	};
 	http_listen_addrs(&o->cfg, &o->http);
 	d->http = http_service_new(&o->http, loop, &err);
@@ -678,6 +682,7 @@ static int start_services(struct options *o, struct loop *loop, struct daemon *d
 
 	if (o->user && look_up_user(o->user, &as) < 0)
 		return -1;
+	o->cfg.metrics = &d->metrics;
 	d->dhcp = bsdp_service_new(&o->cfg, loop, &err);
 	if (d->dhcp && !o->cfg.tftp_disabled)
 		d->tftp = tftp_service_new(&o->cfg, loop, &d->files, &err);
@@ -685,6 +690,8 @@ static int start_services(struct options *o, struct loop *loop, struct daemon *d
 		return log_failure(err);
 	if (d->tftp)
 		tftp_service_on_served(d->tftp, bsdp_service_note_tftp, d->dhcp);
+	if (d->tftp)
+		d->metrics.tftp = tftp_service_counters(d->tftp);
 	if (!o->cfg.http_disabled && start_http(o, loop, d) < 0)
 		return -1;
 	if (prepare_state_dir(o->cfg.state_dir, o->user ? &as : NULL) < 0 ||
