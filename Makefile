@@ -29,6 +29,9 @@ CORE_SRCS := bsdpd/metrics.c bsdpd/responder.c bsdpd/bindings.c bsdpd/tftp_trans
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
               bsdpd/http.c
 BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c
+# bsdpctl: libcurl only through tools/bsdpctl_http.c; the JSON writer of nbi.
+BSDPCTL_SRCS := tools/bsdpctl.c tools/bsdpctl_http.c tools/bsdpctl_json.c nbi/json.c
+CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -40,7 +43,7 @@ obj = $(patsubst %.c,$(1)/%.o,$(2))
 
 .PHONY: all test unit fuzz-replay integration demo demo-run deps bench bench-tftp clean \
         install fuzz build-deps bench-http
-all: $(B)/bsdpd $(B)/bsdpc
+all: $(B)/bsdpd $(B)/bsdpc $(B)/bsdpctl
 
 # The flags above come from pkg-config when make reads this file, so on a
 # bare machine they are empty.  Every compile waits on this check, which
@@ -65,6 +68,8 @@ $(B)/bsdpd: $(call obj,$(B)/rel,$(BSDPD_SRCS) $(CORE_SRCS)) $(B)/rel/libbsdpd.a
 	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 $(B)/bsdpc: $(call obj,$(B)/rel,$(BSDPC_SRCS)) $(B)/rel/libbsdpd.a
 	$(CC) $(CFLAGS) $^ -o $@
+$(B)/bsdpctl: $(call obj,$(B)/rel,$(BSDPCTL_SRCS)) $(B)/rel/libbsdpd.a
+	$(CC) $(CFLAGS) $^ $(CURL_LIBS) -o $@
 
 # ---- sanitizer build for tests --------------------------------------------
 $(B)/san-obj/%.o: %.c $(wildcard include/*.h bsdpd/*.h tests/unit/*.h tools/*.h) | build-deps
@@ -78,6 +83,8 @@ $(B)/san/bsdpd: $(call obj,$(B)/san-obj,$(BSDPD_SRCS) $(CORE_SRCS)) $(B)/san-obj
 	$(CC) $(SAN) $^ $(LIBS) -o $@
 $(B)/san/bsdpc: $(call obj,$(B)/san-obj,$(BSDPC_SRCS)) $(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ -o $@
+$(B)/san/bsdpctl: $(call obj,$(B)/san-obj,$(BSDPCTL_SRCS)) $(B)/san-obj/libbsdpd.a | $(B)/san
+	$(CC) $(SAN) $^ $(CURL_LIBS) -o $@
 $(B)/san/test_%: $(B)/san-obj/tests/unit/test_%.o $(call obj,$(B)/san-obj,$(CORE_SRCS)) \
 		$(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ $(LIBS) -lcmocka -o $@
@@ -120,9 +127,9 @@ fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
 	  $(B)/fuzz/$(f) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_OPTS_$(f)) \
 	    $(B)/corpus/$(f) tests/corpus/$(f);)
 
-integration: $(B)/san/bsdpd $(B)/san/bsdpc $(B)/san/tftp-load
+integration: $(B)/san/bsdpd $(B)/san/bsdpc $(B)/san/bsdpctl $(B)/san/tftp-load
 	@set -e; for t in tests/integration/test_*.sh; do echo "== $$t"; \
-	  BSDPD=$(B)/san/bsdpd BSDPC=$(B)/san/bsdpc bash $$t; done
+	  BSDPD=$(B)/san/bsdpd BSDPC=$(B)/san/bsdpc BSDPCTL=$(B)/san/bsdpctl bash $$t; done
 
 demo: deps
 	@$(MAKE) --no-print-directory demo-run
@@ -153,8 +160,10 @@ bench-http: $(B)/bsdpd
 install: all
 	install -D -m 755 $(B)/bsdpd $(DESTDIR)$(PREFIX)/sbin/bsdpd
 	install -D -m 755 $(B)/bsdpc $(DESTDIR)$(PREFIX)/bin/bsdpc
+	install -D -m 755 $(B)/bsdpctl $(DESTDIR)$(PREFIX)/bin/bsdpctl
 	install -D -m 644 bsdpd/bsdpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/bsdpd.8
 	install -D -m 644 tools/bsdpc.1 $(DESTDIR)$(PREFIX)/share/man/man1/bsdpc.1
+	install -D -m 644 tools/bsdpctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/bsdpctl.1
 
 clean:
 	rm -rf $(B)
