@@ -51,8 +51,8 @@ all: $(B)/bsdpd $(B)/bsdpc $(B)/bsdpctl
 # `make demo` install the packages first and then run make again, so the
 # second make sees the flags.
 build-deps:
-	@pkg-config --exists $(PKGS) 2>/dev/null || { \
-	  echo "bsdpd: the build needs the Debian packages of: $(PKGS)" >&2; \
+	@pkg-config --exists $(PKGS) libcurl 2>/dev/null || { \
+	  echo "bsdpd: the build needs the Debian packages of: $(PKGS) libcurl" >&2; \
 	  echo "bsdpd: run 'make deps' (apt-get, as root or through sudo), then 'make';" >&2; \
 	  echo "bsdpd: or run 'make demo' or 'make test', which install them first" >&2; \
 	  exit 1; }
