@@ -219,7 +219,7 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* The escaped form of a server string, in a static buffer per slot. */
+/* A server string as printable ASCII (log_escape), in buf. */
 static const char *esc(const char *s, char *buf, size_t cap)
 {
 	return log_escape(buf, cap, s, strlen(s));
@@ -522,8 +522,10 @@ static int body_open(struct body *b)
 {
 	*b = (struct body){ 0 };
 	b->f = open_memstream(&b->text, &b->len);
-	if (!b->f)
+	if (!b->f) {
+		fprintf(stderr, "bsdpctl: out of memory\n");
 		return -1;
+	}
 	json_init(&b->j, b->f);
 	json_begin(&b->j, '{');
 	return 0;
