@@ -194,6 +194,11 @@ $(addprefix $(B)/san/,$(NBI_TESTS)): $(B)/san/%: $(B)/san-obj/tests/unit/%.o \
 $(B)/fuzz/fuzz_pe: tests/fuzz/fuzz_pe.c nbi/pe.c $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BASE) $(FUZZFLAGS) $< nbi/pe.c -o $@
+# bsdpctl's reader of server replies; links nothing of the daemon.
+$(B)/fuzz/fuzz_ctl_json: tests/fuzz/fuzz_ctl_json.c tools/bsdpctl_json.c tools/bsdpctl_json.h \
+		tests/fuzz/fuzz.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BASE) -Itools $(FUZZFLAGS) $< tools/bsdpctl_json.c -o $@
 
 install-nbi: $(B)/nbi
 	install -D -m 755 $(B)/nbi $(DESTDIR)$(PREFIX)/bin/nbi
