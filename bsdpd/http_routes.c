@@ -718,7 +718,6 @@ void http_route(const struct http_routes *rt, const struct http_request *rq,
 {
 	const char *path, *query;
 	size_t path_len, query_len, n = strnlen(rq->target, HTTP_TARGET_MAX + 1);
-
 	enum metrics_route route = METRICS_ROUTE_OTHER;
 
 	*rsp = (struct http_response){ .fd = -1 };

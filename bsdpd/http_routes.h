@@ -7,8 +7,8 @@
  * Routes: "/boot.ipxe" renders the machine's iPXE script (the admin's
  * template, or a built-in menu); "/metrics" is the Prometheus page
  * (metrics.h), so a file of that name under the root is not served; any
- * other path is a static file under
- * --http-root, cleaned by the TFTP server's tftp_path_clean and opened by
+ * other path is a static file under --http-root, cleaned by the TFTP
+ * server's tftp_path_clean and opened by
  * the same beneath_open_served (lib/beneath.c): a regular, world-readable
  * file that resolves beneath the root, never a device, FIFO or directory.
  */
