@@ -23,13 +23,16 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 LIB_SRCS  := $(wildcard lib/*.c)
 # The daemon's socket-free handlers and the NBImageInfo model: what the
 # unit tests and fuzzers drive.
-CORE_SRCS := bsdpd/responder.c bsdpd/bindings.c bsdpd/sqlite.c bsdpd/store.c \
+CORE_SRCS := bsdpd/metrics.c bsdpd/responder.c bsdpd/bindings.c bsdpd/sqlite.c bsdpd/store.c \
              bsdpd/tftp_transfer.c bsdpd/proxydhcp.c bsdpd/file_cache.c bsdpd/catalog_loader.c \
              bsdpd/ipxe_template.c bsdpd/http_routes.c bsdpd/policy.c bsdpd/policy_json.c \
              bsdpd/api.c nbi/nbimage.c nbi/catalog.c nbi/pe.c
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
               bsdpd/http.c bsdpd/boot_policy.c
 BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c
+# bsdpctl: libcurl only through tools/bsdpctl_http.c; the JSON writer of nbi.
+BSDPCTL_SRCS := tools/bsdpctl.c tools/bsdpctl_http.c tools/bsdpctl_json.c nbi/json.c
+CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -41,7 +44,7 @@ obj = $(patsubst %.c,$(1)/%.o,$(2))
 
 .PHONY: all test unit fuzz-replay integration demo demo-run deps bench bench-tftp clean \
         install fuzz build-deps bench-http
-all: $(B)/bsdpd $(B)/bsdpc
+all: $(B)/bsdpd $(B)/bsdpc $(B)/bsdpctl
 
 # The flags above come from pkg-config when make reads this file, so on a
 # bare machine they are empty.  Every compile waits on this check, which
@@ -49,8 +52,8 @@ all: $(B)/bsdpd $(B)/bsdpc
 # `make demo` install the packages first and then run make again, so the
 # second make sees the flags.
 build-deps:
-	@pkg-config --exists $(PKGS) 2>/dev/null || { \
-	  echo "bsdpd: the build needs the Debian packages of: $(PKGS)" >&2; \
+	@pkg-config --exists $(PKGS) libcurl 2>/dev/null || { \
+	  echo "bsdpd: the build needs the Debian packages of: $(PKGS) libcurl" >&2; \
 	  echo "bsdpd: run 'make deps' (apt-get, as root or through sudo), then 'make';" >&2; \
 	  echo "bsdpd: or run 'make demo' or 'make test', which install them first" >&2; \
 	  exit 1; }
@@ -66,6 +69,8 @@ $(B)/bsdpd: $(call obj,$(B)/rel,$(BSDPD_SRCS) $(CORE_SRCS)) $(B)/rel/libbsdpd.a
 	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 $(B)/bsdpc: $(call obj,$(B)/rel,$(BSDPC_SRCS)) $(B)/rel/libbsdpd.a
 	$(CC) $(CFLAGS) $^ -o $@
+$(B)/bsdpctl: $(call obj,$(B)/rel,$(BSDPCTL_SRCS)) $(B)/rel/libbsdpd.a
+	$(CC) $(CFLAGS) $^ $(CURL_LIBS) -o $@
 
 # ---- sanitizer build for tests --------------------------------------------
 $(B)/san-obj/%.o: %.c $(wildcard include/*.h bsdpd/*.h tests/unit/*.h tools/*.h) | build-deps
@@ -79,6 +84,8 @@ $(B)/san/bsdpd: $(call obj,$(B)/san-obj,$(BSDPD_SRCS) $(CORE_SRCS)) $(B)/san-obj
 	$(CC) $(SAN) $^ $(LIBS) -o $@
 $(B)/san/bsdpc: $(call obj,$(B)/san-obj,$(BSDPC_SRCS)) $(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ -o $@
+$(B)/san/bsdpctl: $(call obj,$(B)/san-obj,$(BSDPCTL_SRCS)) $(B)/san-obj/libbsdpd.a | $(B)/san
+	$(CC) $(SAN) $^ $(CURL_LIBS) -o $@
 $(B)/san/test_%: $(B)/san-obj/tests/unit/test_%.o $(call obj,$(B)/san-obj,$(CORE_SRCS)) \
 		$(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ $(LIBS) -lcmocka -o $@
@@ -124,9 +131,9 @@ fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
 	  $(B)/fuzz/$(f) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_OPTS_$(f)) \
 	    $(B)/corpus/$(f) tests/corpus/$(f);)
 
-integration: $(B)/san/bsdpd $(B)/san/bsdpc $(B)/san/tftp-load
+integration: $(B)/san/bsdpd $(B)/san/bsdpc $(B)/san/bsdpctl $(B)/san/tftp-load
 	@set -e; for t in tests/integration/test_*.sh; do echo "== $$t"; \
-	  BSDPD=$(B)/san/bsdpd BSDPC=$(B)/san/bsdpc bash $$t; done
+	  BSDPD=$(B)/san/bsdpd BSDPC=$(B)/san/bsdpc BSDPCTL=$(B)/san/bsdpctl bash $$t; done
 
 demo: deps
 	@$(MAKE) --no-print-directory demo-run
@@ -157,8 +164,10 @@ bench-http: $(B)/bsdpd
 install: all
 	install -D -m 755 $(B)/bsdpd $(DESTDIR)$(PREFIX)/sbin/bsdpd
 	install -D -m 755 $(B)/bsdpc $(DESTDIR)$(PREFIX)/bin/bsdpc
+	install -D -m 755 $(B)/bsdpctl $(DESTDIR)$(PREFIX)/bin/bsdpctl
 	install -D -m 644 bsdpd/bsdpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/bsdpd.8
 	install -D -m 644 tools/bsdpc.1 $(DESTDIR)$(PREFIX)/share/man/man1/bsdpc.1
+	install -D -m 644 tools/bsdpctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/bsdpctl.1
 
 clean:
 	rm -rf $(B)
@@ -189,6 +198,11 @@ $(addprefix $(B)/san/,$(NBI_TESTS)): $(B)/san/%: $(B)/san-obj/tests/unit/%.o \
 $(B)/fuzz/fuzz_pe: tests/fuzz/fuzz_pe.c nbi/pe.c $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BASE) $(FUZZFLAGS) $< nbi/pe.c -o $@
+# bsdpctl's reader of server replies; links nothing of the daemon.
+$(B)/fuzz/fuzz_ctl_json: tests/fuzz/fuzz_ctl_json.c tools/bsdpctl_json.c tools/bsdpctl_json.h \
+		tests/fuzz/fuzz.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BASE) -Itools $(FUZZFLAGS) $< tools/bsdpctl_json.c -o $@
 
 install-nbi: $(B)/nbi
 	install -D -m 755 $(B)/nbi $(DESTDIR)$(PREFIX)/bin/nbi

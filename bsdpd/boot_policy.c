@@ -17,6 +17,7 @@
 #include "beneath.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy_json.h"
 #include "server.h"
 
@@ -395,13 +396,22 @@ static void api(void *ctx, const struct http_request *rq, const char *path, size
 	api_route(&bp->api, &arq, rsp);
 }
 
+static void gauges(void *ctx, struct metrics_gauges *out)
+{
+	struct boot_policy *bp = ctx;
+	int n = store_machines_count(bp->store);
+
+	bsdp_service_gauges(bp->dhcp, out);
+	out->machines = n > 0 ? (size_t)n : 0;
+}
+
 void boot_policy_http_hooks(struct boot_policy *bp, struct bsdp_service *dhcp,
 			    struct http_hooks *out)
 {
 	bp->dhcp = dhcp;
 	*out = (struct http_hooks){
 		.ctx = bp, .client_info = client_info, .script = boot_policy_script,
-		.file_served = boot_policy_file_served, .api = api,
+		.file_served = boot_policy_file_served, .api = api, .gauges = gauges,
 	};
 }
 

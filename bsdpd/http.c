@@ -742,7 +742,7 @@ struct http_service *http_service_new(const struct http_config *cfg, struct loop
 	svc->loop = loop;
 	svc->timer_fd = svc->ping_fd = -1;
 	svc->routes = (struct http_routes){ .rootfd = -1, .hooks = cfg->hooks,
-					    .port = cfg->port };
+					    .port = cfg->port, .metrics = cfg->metrics };
 	if (open_root(svc, err) < 0 || load_script(svc, err) < 0 || start_listeners(svc, err) < 0 ||
 	    join_loop(svc, err) < 0) {
 		http_service_free(svc);

@@ -39,6 +39,7 @@ struct http_config {
 	unsigned max_connections;      /* --http-max-connections, > 0 */
 	unsigned idle_timeout;         /* seconds, > 0 */
 	struct http_hooks hooks;       /* the catalog and bindings lookups */
+	struct metrics *metrics;       /* counted on the loop thread; NULL: none */
 };
 
 struct http_service;

@@ -21,8 +21,8 @@
 #include "tftp.h"
 
 #define SCRIPT_FILE "boot.ipxe"
-#define METRICS_PATH "metrics"   /* Prometheus scrapes /metrics */
-#define API_PREFIX "/api/"       /* raw, before decoding: api.c parses its own paths */
+#define METRICS_PATH "metrics"      /* as cleaned: relative to the root */
+#define API_PREFIX "/api/"          /* raw, before decoding: api.c parses its own paths */
 #define TEXT_PLAIN "text/plain; charset=us-ascii"
 
 /* ---- the request-target ------------------------------------------------------ */
@@ -622,6 +622,7 @@ static void serve_script(const struct http_routes *rt, const struct http_request
 	struct ipxe_values vals;
 	size_t cap = ipxe_template_render_max(rt->script);
 	char *out = malloc(cap);
+	int64_t t0;
 	ssize_t n;
 
 	if (!out) {
@@ -630,12 +631,16 @@ static void serve_script(const struct http_routes *rt, const struct http_request
 	}
 	http_query_identity(query, query_len, &id);
 	fill_values(rt, rq, &id, &info, addr, http, sizeof(http), &vals);
+	t0 = metrics_now_ns();
 	if (rt->hooks.script && rt->hooks.script(rt->hooks.ctx, rq, &id, &vals, rsp)) {
+		metrics_observe_render(rt->metrics, metrics_now_ns() - t0);
 		free(out);
 		return;
 	}
 	n = ipxe_template_render(rt->script, &vals, out, cap);
+	metrics_observe_render(rt->metrics, metrics_now_ns() - t0);
 	if (n < 0) {
+		metrics_error(rt->metrics, METRICS_ERR_SCRIPT_RENDER);
 		free(out);
 		script_failure("the rendered script does not fit", rsp);
 		return;
@@ -675,23 +680,66 @@ static unsigned resolve_status(ssize_t err)
 	}
 }
 
-static void route_path(const struct http_routes *rt, const struct http_request *rq,
-		       const char *raw, size_t raw_len, const char *query, size_t query_len,
-		       struct http_response *rsp)
+/* GET /metrics: the Prometheus page, read fresh each time. */
+void http_metrics(const struct http_routes *rt, struct http_response *rsp)
+{
+	struct metrics_gauges g = { 0 };
+	char *page;
+	ssize_t n;
+
+	if (!rt->metrics) {
+		set_error(rsp, 404);
+		return;
+	}
+	if (rt->hooks.gauges)
+		rt->hooks.gauges(rt->hooks.ctx, &g);
+	page = malloc(METRICS_PAGE_MAX);
+	n = page ? metrics_render(rt->metrics, &g, page, METRICS_PAGE_MAX) : -ENOMEM;
+	if (n < 0) {
+		free(page);
+		set_error(rsp, 500);
+		return;
+	}
+	rsp->status = 200;
+	rsp->content_type = METRICS_CONTENT_TYPE;
+	rsp->no_store = true;
+	rsp->body = HTTP_BODY_BUFFER;
+	rsp->buf = page;
+	rsp->buf_len = (size_t)n;
+}
+
+static enum metrics_route route_path(const struct http_routes *rt,
+				     const struct http_request *rq, const char *raw,
+				     size_t raw_len, const char *query, size_t query_len,
+				     struct http_response *rsp)
 {
 	char path[TFTP_PATH_MAX + 1];
 	ssize_t n = http_path_resolve(raw, raw_len, path, sizeof(path));
 
 	if (n < 0) {
 		set_error(rsp, resolve_status(n));
-	} else if (strcmp(path, SCRIPT_FILE) == 0) { /* the template is never sent raw */
-		serve_script(rt, rq, query, query_len, rsp);
-	} else if (strcmp(path, METRICS_PATH) == 0 && rt->hooks.metrics) {
-		rt->hooks.metrics(rt->hooks.ctx, rsp);
-	} else {
-		serve_file(rt, rq, path, rsp);
-		note_served(rq, path, query, query_len, rsp);
+		return METRICS_ROUTE_FILE;
 	}
+	if (strcmp(path, SCRIPT_FILE) == 0) { /* the template is never sent raw */
+		serve_script(rt, rq, query, query_len, rsp);
+		return METRICS_ROUTE_SCRIPT;
+	}
+	if (strcmp(path, METRICS_PATH) == 0) {
+		http_metrics(rt, rsp);
+		return METRICS_ROUTE_METRICS;
+	}
+	serve_file(rt, rq, path, rsp);
+	note_served(rq, path, query, query_len, rsp);
+	return METRICS_ROUTE_FILE;
+}
+
+static uint64_t body_bytes(const struct http_request *rq, const struct http_response *rsp)
+{
+	if (rq->method == HTTP_HEAD)
+		return 0;
+	if (rsp->body == HTTP_BODY_BUFFER)
+		return rsp->buf_len;
+	return rsp->body == HTTP_BODY_FILE ? rsp->length : 0;
 }
 
 static bool is_api(const char *path, size_t n)
@@ -700,18 +748,21 @@ static bool is_api(const char *path, size_t n)
 }
 
 /* The API takes every method; everything else is GET and HEAD only. */
-static void route_target(const struct http_routes *rt, const struct http_request *rq,
-			 const char *path, size_t path_len, const char *query, size_t query_len,
-			 struct http_response *rsp)
+static enum metrics_route route_target(const struct http_routes *rt,
+				       const struct http_request *rq, const char *path,
+				       size_t path_len, const char *query, size_t query_len,
+				       struct http_response *rsp)
 {
 	if (is_api(path, path_len) && rt->hooks.api) {
 		rt->hooks.api(rt->hooks.ctx, rq, path, path_len, query, query_len, rsp);
-	} else if (rq->method != HTTP_GET && rq->method != HTTP_HEAD) {
+		return METRICS_ROUTE_API;
+	}
+	if (rq->method != HTTP_GET && rq->method != HTTP_HEAD) {
 		set_error(rsp, 405);
 		rsp->allow = true;
-	} else {
-		route_path(rt, rq, path, path_len, query, query_len, rsp);
+		return METRICS_ROUTE_OTHER;
 	}
+	return route_path(rt, rq, path, path_len, query, query_len, rsp);
 }
 
 void http_route(const struct http_routes *rt, const struct http_request *rq,
@@ -719,6 +770,7 @@ void http_route(const struct http_routes *rt, const struct http_request *rq,
 {
 	const char *path, *query;
 	size_t path_len, query_len, n = strnlen(rq->target, HTTP_TARGET_MAX + 1);
+	enum metrics_route route = METRICS_ROUTE_OTHER;
 
 	*rsp = (struct http_response){ .fd = -1 };
 	if (rq->over_capacity) {
@@ -729,8 +781,9 @@ void http_route(const struct http_routes *rt, const struct http_request *rq,
 	} else if (http_target_split(rq->target, n, &path, &path_len, &query, &query_len) < 0) {
 		set_error(rsp, 400);
 	} else {
-		route_target(rt, rq, path, path_len, query, query_len, rsp);
+		route = route_target(rt, rq, path, path_len, query, query_len, rsp);
 	}
+	metrics_http(rt->metrics, route, rsp->status, body_bytes(rq, rsp));
 }
 
 /* ---- loading the script --------------------------------------------------------- */

@@ -5,8 +5,10 @@
  * these and libmicrohttpd; tests and fuzzers call the routes directly.
  *
  * Routes: "/boot.ipxe" renders the machine's iPXE script (the admin's
- * template, or a built-in menu); any other path is a static file under
- * --http-root, cleaned by the TFTP server's tftp_path_clean and opened by
+ * template, or a built-in menu); "/metrics" is the Prometheus page
+ * (metrics.h), so a file of that name under the root is not served; any
+ * other path is a static file under --http-root, cleaned by the TFTP
+ * server's tftp_path_clean and opened by
  * the same beneath_open_served (lib/beneath.c): a regular, world-readable
  * file that resolves beneath the root, never a device, FIFO or directory.
  */
@@ -22,6 +24,7 @@
 #include <time.h>
 
 #include "ipxe_template.h"
+#include "metrics.h"
 
 #define HTTP_RETRY_AFTER_SECONDS 2 /* with 503: iPXE retries after it (X6) */
 #define HTTP_TARGET_MAX 2048       /* longest request-target we look at */
@@ -100,12 +103,12 @@ struct http_hooks {
 	/* Everything under /api/ (path and query raw, as sent). */
 	void (*api)(void *ctx, const struct http_request *rq, const char *path, size_t path_len,
 		    const char *query, size_t query_len, struct http_response *rsp);
-	/* GET /metrics. */
-	void (*metrics)(void *ctx, struct http_response *rsp);
 	/* A served file's end: bytes sent, and whether all of them went. */
 	void (*file_served)(void *ctx, const uint8_t mac[6], const char *path,
 			    struct in_addr client, uint64_t bytes, uint32_t duration_ms,
 			    bool complete);
+	/* The values /metrics reads when rendered (main.c).  Optional. */
+	void (*gauges)(void *ctx, struct metrics_gauges *out);
 };
 
 struct http_routes {
@@ -113,12 +116,16 @@ struct http_routes {
 	struct http_hooks hooks;
 	const struct ipxe_template *script; /* required: see http_script_load */
 	uint16_t port;                      /* for {{http}} */
+	struct metrics *metrics;            /* NULL: no counting, /metrics is 404 */
 };
 
 /* Answers one request.  rsp needs http_response_release afterwards. */
 void http_route(const struct http_routes *rt, const struct http_request *rq,
 		struct http_response *rsp);
 void http_response_release(struct http_response *rsp);
+/* GET /metrics (text/plain; version=0.0.4): the counters and the hooks'
+ * gauges; 404 when rt->metrics is NULL. */
+void http_metrics(const struct http_routes *rt, struct http_response *rsp);
 
 /* Loads "boot.ipxe" from the root (a served file, like any other) and
  * parses it; without one, the built-in script.  0 with *out (and

@@ -29,6 +29,7 @@
 #include "ipxe_template.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "nbimage.h"
 #include "net.h"
 #include "server.h"
@@ -456,6 +457,7 @@ struct daemon {
 	struct http_service *http;   /* NULL with --no-http */
 	struct store *store;         /* the boot policy's records, beside the bindings */
 	struct boot_policy *policy;
+	struct metrics metrics;      /* every service counts here (metrics.h) */
 };
 
 /* SIGHUP only starts the re-read (server.c loads it on another thread),
@@ -696,7 +698,9 @@ static int start_http(struct options *o, struct loop *loop, struct daemon *d)
 		.root = o->cfg.http_root, .port = o->cfg.http_port,
 		.max_connections = o->cfg.http_max_connections,
 		.idle_timeout = HTTP_DEFAULT_IDLE_TIMEOUT, .files = &d->files,
-		.hooks = { .ctx = d->dhcp, .client_info = bsdp_service_client_info },
+		.hooks = { .ctx = d->dhcp, .client_info = bsdp_service_client_info,
+			   .gauges = bsdp_service_gauges },
+		.metrics = &d->metrics,
 	};
 	http_listen_addrs(&o->cfg, &o->http);
 	d->http = http_service_new(&o->http, loop, &err);
@@ -742,6 +746,7 @@ static int start_services(struct options *o, struct loop *loop, struct daemon *d
 
 	if (o->user && look_up_user(o->user, &as) < 0)
 		return -1;
+	o->cfg.metrics = &d->metrics;
 	d->dhcp = bsdp_service_new(&o->cfg, loop, &err);
 	if (d->dhcp && !o->cfg.tftp_disabled)
 		d->tftp = tftp_service_new(&o->cfg, loop, &d->files, &err);
@@ -749,6 +754,8 @@ static int start_services(struct options *o, struct loop *loop, struct daemon *d
 		return log_failure(err);
 	if (d->tftp)
 		tftp_service_on_served(d->tftp, bsdp_service_note_tftp, d->dhcp);
+	if (d->tftp)
+		d->metrics.tftp = tftp_service_counters(d->tftp);
 	if (!o->cfg.http_disabled && start_http(o, loop, d) < 0)
 		return -1;
 	if (prepare_state_dir(o->cfg.state_dir, o->user ? &as : NULL) < 0 ||

@@ -16,6 +16,7 @@
 #include "catalog_loader.h"
 #include "http_routes.h"
 #include "log.h"
+#include "metrics.h"
 #include "net.h"
 #include "responder.h"
 #include "store.h"
@@ -270,6 +271,20 @@ bool bsdp_service_client_info(void *ctx, const uint8_t *mac, struct in_addr ip,
 	return true;
 }
 
+/* What the /metrics page reads of the catalog and the bindings. */
+void bsdp_service_gauges(void *ctx, struct metrics_gauges *out)
+{
+	const struct bsdp_service *svc = ctx;
+	const struct nb_catalog *cat = &svc->catalog->cat;
+
+	out->catalog_images = cat->n_images;
+	out->catalog_problems = 0;
+	for (size_t i = 0; i < cat->problems.n; i++)
+		if (cat->problems.v[i].severity == NB_ERROR && !errors_logged_before(cat, i))
+			out->catalog_problems++; /* one per bundle, as logged */
+	out->bindings = svc->bindings ? (size_t)bindings_count(svc->bindings) : 0;
+}
+
 /* Replaced whole, in one step of the loop: a request never sees half a
  * catalog, and the old one serves until then. */
 static void serve_catalog(struct bsdp_service *svc, struct catalog_snap *fresh)
@@ -425,26 +440,42 @@ static void note_bsdp(struct bsdp_service *svc, const struct bsdp_event *ev)
 	boot_policy_event(svc->policy, &e);
 }
 
+static enum metrics_bsdp reply_kind(const struct bsdp_event *ev)
+{
+	if (ev->dhcp_message != DHCP_INFORM)
+		return METRICS_BSDP_OFFER;
+	if (ev->bsdp_message == BSDP_LIST)
+		return METRICS_BSDP_LIST;
+	return strcmp(ev->reply, "ACK[FAILED]") == 0 ? METRICS_BSDP_FAILED : METRICS_BSDP_SELECT;
+}
+
 static void answer_bsdp(struct bsdp_service *svc, int fd, const struct net_iface *ifc,
 			const struct net_rx *rx)
 {
 	struct bsdp_rx brx = { .if_addr = ifc->addr, .if_netmask = ifc->netmask,
 			       .now = time(NULL) };
 	struct bsdp_event ev;
+	enum bsdp_verdict v;
 	int r;
 
-	if (bsdp_respond_view(&svc->rs, &svc->view, &brx, &svc->tx, &ev) != BSDP_REPLY) {
-		if (ev.drop != BSDP_DROP_NONE)
+	v = bsdp_respond_view(&svc->rs, &svc->view, &brx, &svc->tx, &ev);
+	metrics_bsdp_request(svc->cfg->metrics, ev.bsdp_message);
+	if (v != BSDP_REPLY) {
+		if (ev.drop != BSDP_DROP_NONE) {
 			log_drop(&ev);
+			metrics_bsdp(svc->cfg->metrics, METRICS_BSDP_IGNORED);
+		}
 		return;
 	}
 	r = net_send(fd, svc->tx.buf, svc->tx.len, svc->tx.dst, svc->tx.dst_port, rx->ifindex,
 		     ifc->addr);
 	if (r < 0) {
 		log_msg(LOG_WARNING, "sending %s on %s: %s", ev.reply, ifc->name, strerror(-r));
+		metrics_error(svc->cfg->metrics, METRICS_ERR_DHCP_SEND);
 		return;
 	}
 	log_reply(&ev, &svc->tx);
+	metrics_bsdp(svc->cfg->metrics, reply_kind(&ev));
 	note_bsdp(svc, &ev);
 }
 
@@ -525,16 +556,23 @@ static void answer_proxy(struct bsdp_service *svc, int fd, uint16_t port,
 
 	if (proxy_respond(&svc->prs, &svc->view, &prx, &svc->ptx, &ev) != PROXY_REPLY) {
 		log_proxy_drop(&ev);
+		if (ev.has_kind) { /* else the site's DHCP traffic, not ours to count */
+			metrics_proxy_request(svc->cfg->metrics, ev.kind);
+			metrics_proxy(svc->cfg->metrics, METRICS_PROXY_IGNORED);
+		}
 		return;
 	}
+	metrics_proxy_request(svc->cfg->metrics, ev.kind);
 	r = net_send(fd, svc->ptx.buf, svc->ptx.len, svc->ptx.dst, svc->ptx.dst_port,
 		     rx->ifindex, ifc->addr);
 	if (r < 0) {
 		log_msg(LOG_WARNING, "sending a proxy %s on %s: %s",
 			dhcp_message_name(ev.reply_type), ifc->name, strerror(-r));
+		metrics_error(svc->cfg->metrics, METRICS_ERR_DHCP_SEND);
 		return;
 	}
 	log_proxy(&ev, &svc->ptx);
+	metrics_proxy(svc->cfg->metrics, (enum metrics_proxy)ev.kind);
 	note_proxy(svc, &ev);
 }
 

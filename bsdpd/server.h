@@ -44,6 +44,7 @@ struct bsdpd_config {
 	uint16_t http_port;          /* --http-port, default 80 */
 	const char *http_root;       /* --http-root, default --root */
 	unsigned http_max_connections; /* --http-max-connections */
+	struct metrics *metrics;     /* main.c's; the loop thread's (metrics.h) */
 };
 
 struct bsdp_service;
@@ -81,6 +82,10 @@ void bsdp_service_note_tftp(void *svc, const struct tftp_done *done);
 struct http_client_info;
 bool bsdp_service_client_info(void *svc, const uint8_t *mac, struct in_addr ip,
 			      struct http_client_info *out);
+
+/* Fills the catalog and bindings values of the /metrics page. */
+struct metrics_gauges;
+void bsdp_service_gauges(void *svc, struct metrics_gauges *out);
 
 /* Logs every problem of a catalog: one line per skipped bundle. */
 void log_catalog_problems(const struct nb_catalog *cat);

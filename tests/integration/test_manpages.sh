@@ -1,11 +1,12 @@
 #!/bin/bash
-# bsdpd.8 and bsdpc.1 against the programs' own --help, so the two cannot
+# bsdpd.8, bsdpc.1 and bsdpctl.1 against the programs' own --help, so the two cannot
 # drift: every long option --help mentions is documented in the man page's
 # OPTIONS (a .TP tag), every option documented there is in --help, once,
 # with the same short option; and groff renders each page without a
 # warning.  Needs no root and no network.
 BSDPD=${BSDPD:-build/san/bsdpd}
 BSDPC=${BSDPC:-build/san/bsdpc}
+BSDPCTL=${BSDPCTL:-build/san/bsdpctl}
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 
@@ -21,7 +22,7 @@ check() {
 	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
 }
 
-for b in "$BSDPD" "$BSDPC"; do
+for b in "$BSDPD" "$BSDPC" "$BSDPCTL"; do
 	[ -x "$b" ] || { echo "FAIL: $b is not built (make $b)"; exit 1; }
 done
 WORK=$(mktemp -d /tmp/manpages-test.XXXXXX)
@@ -86,6 +87,7 @@ compare() {
 
 compare bsdpd "$BSDPD" "$TOP/bsdpd/bsdpd.8"
 compare bsdpc "$BSDPC" "$TOP/tools/bsdpc.1"
+compare bsdpctl "$BSDPCTL" "$TOP/tools/bsdpctl.1"
 command -v groff >/dev/null 2>&1 || echo "SKIP: groff checks (no groff)"
 
 echo "$PASSED passed, $FAILED failed"

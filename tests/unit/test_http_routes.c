@@ -69,7 +69,7 @@ static int setup(void **state)
 	f->rootfd = open(f->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	assert_true(f->rootfd >= 0);
 	f->rt.rootfd = f->rootfd;
-	f->rt.hooks = (struct http_hooks){ NULL, client_info };
+	f->rt.hooks = (struct http_hooks){ .client_info = client_info };
 	f->rt.port = 8080;
 	assert_int_equal(http_script_load(f->rootfd, &f->script, &f->builtin, err, sizeof(err)),
 			 0);
