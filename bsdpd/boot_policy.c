@@ -17,6 +17,7 @@
 #include "beneath.h"
 #include "http.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "policy_json.h"
 #include "server.h"
@@ -26,12 +27,16 @@
 
 struct boot_policy {
 	struct store *store;
+	struct loop *loop;
+	bool batch;                    /* a store batch is open for this loop step */
 	struct bsdp_service *dhcp;     /* for what BSDP knows of a Mac */
 	struct http_service *http;
 	int rootfd;                    /* the HTTP root, O_PATH */
 	char image[POLICY_NAME_MAX];   /* what boot_policy_image last returned */
 	struct api_ctx api;            /* the token; the catalog is set per request */
 };
+
+static void end_batch(struct loop *loop, void *ctx);
 
 static int64_t now_us(void)
 {
@@ -50,8 +55,8 @@ static struct boot_policy *fail(struct boot_policy *bp, char **err, const char *
 	return NULL;
 }
 
-struct boot_policy *boot_policy_new(struct store *store, int state_dirfd, const char *http_root,
-				    char **err)
+struct boot_policy *boot_policy_new(struct store *store, struct loop *loop, int state_dirfd,
+				    const char *http_root, char **err)
 {
 	struct boot_policy *bp = calloc(1, sizeof(*bp));
 	char msg[256];
@@ -60,6 +65,7 @@ struct boot_policy *boot_policy_new(struct store *store, int state_dirfd, const 
 		return fail(NULL, err, "out of memory", ENOMEM);
 	bp->rootfd = -1;
 	bp->store = store;
+	bp->loop = loop;
 	bp->api.store = store;
 	if ((bp->rootfd = open(http_root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return fail(bp, err, http_root, errno);
@@ -77,6 +83,7 @@ void boot_policy_free(struct boot_policy *bp)
 {
 	if (!bp)
 		return;
+	end_batch(bp->loop, bp);
 	if (bp->rootfd >= 0)
 		close(bp->rootfd);
 	explicit_bzero(bp->api.token, sizeof(bp->api.token));
@@ -91,6 +98,29 @@ void boot_policy_set_http(struct boot_policy *bp, struct http_service *http)
 struct store *boot_policy_store(struct boot_policy *bp)
 {
 	return bp->store;
+}
+
+/* ---- writes --------------------------------------------------------------------- */
+
+static void end_batch(struct loop *loop, void *ctx)
+{
+	struct boot_policy *bp = ctx;
+
+	(void)loop;
+	if (bp->batch)
+		store_batch_end(bp->store);
+	bp->batch = false;
+}
+
+/* What the boots of one loop step write (registrations, events, a next
+ * boot spent) is committed once, after the step: in a boot storm one
+ * commit serves every request MHD handled in it.  Without a loop (tests,
+ * --check) each write commits by itself. */
+static void begin_writes(struct boot_policy *bp)
+{
+	if (bp->batch || !bp->loop || loop_defer(bp->loop, end_batch, bp) < 0)
+		return;
+	bp->batch = store_batch_begin(bp->store) == 0;
 }
 
 /* ---- machines and events ----------------------------------------------------- */
@@ -108,6 +138,7 @@ void boot_policy_seen(struct boot_policy *bp, const struct boot_sighting *s)
 
 	if (!bp)
 		return;
+	begin_writes(bp);
 	memcpy(m.mac, s->mac, 6);
 	copy_seen(m.model, sizeof(m.model), s->model);
 	copy_seen(m.arch, sizeof(m.arch), s->arch);
@@ -125,7 +156,7 @@ static void publish_event(struct boot_policy *bp, const struct event *e)
 	struct json j;
 	FILE *f;
 
-	if (!bp->http || !(f = open_memstream(&text, &n)))
+	if (!http_streaming(bp->http) || !(f = open_memstream(&text, &n)))
 		return;
 	fprintf(f, "id: %lld\nevent: %s\ndata: ", (long long)e->id, event_kind_name(e->kind));
 	json_init(&j, f, JSON_COMPACT);
@@ -141,6 +172,7 @@ void boot_policy_event(struct boot_policy *bp, struct event *e)
 	if (!bp)
 		return;
 	e->time_us = now_us();
+	begin_writes(bp);
 	if (store_event_add(bp->store, e) < 0)
 		log_msg(LOG_WARNING, "policy: cannot record a %s event", event_kind_name(e->kind));
 	publish_event(bp, e);
@@ -250,12 +282,13 @@ struct menu_items {
 	size_t n;
 };
 
+/* Only a menu has items: the others render without this (large) table. */
 static struct menu_items *load_items(struct boot_policy *bp, const struct profile *menu)
 {
 	struct menu_items *mi = calloc(1, sizeof(*mi));
 
-	if (!mi || menu->kind != PROFILE_MENU)
-		return mi;
+	if (!mi)
+		return NULL;
 	for (mi->n = 0; mi->n < menu->n_items; mi->n++)
 		if (store_profile_get(bp->store, menu->items[mi->n], &mi->p[mi->n]) == 0)
 			mi->ptr[mi->n] = &mi->p[mi->n];
@@ -273,13 +306,14 @@ static void free_items(struct menu_items *mi)
 static ssize_t render(struct boot_policy *bp, const struct profile *p, const struct resolution *res,
 		      const struct http_identity *id, const struct ipxe_values *vals, char *out)
 {
-	struct menu_items *mi = load_items(bp, p);
+	struct menu_items *mi = p->kind == PROFILE_MENU ? load_items(bp, p) : NULL;
 	struct policy_render_ctx ctx = {
 		.efi = strcmp(id->platform, "pcbios") != 0, /* iPXE ${platform} */
 		.http_base = vals->v[IPXE_VAR_HTTP], .res = res, .values = vals,
 		.items = mi ? mi->ptr : NULL, .file_exists = file_exists, .ctx = bp,
 	};
-	ssize_t n = mi ? policy_render(p, &ctx, out, SCRIPT_CAP) : -ENOMEM;
+	ssize_t n = mi || p->kind != PROFILE_MENU ? policy_render(p, &ctx, out, SCRIPT_CAP)
+						 : -ENOMEM;
 
 	free_items(mi);
 	return n;
@@ -347,6 +381,45 @@ bool boot_policy_script(void *ctx, const struct http_request *rq, const struct h
 	return script_of(bp, id, vals, rsp);
 }
 
+/* ---- bsdpd --check -------------------------------------------------------------- */
+
+struct file_check {
+	struct boot_policy *bp;
+	size_t errors;
+};
+
+static void check_file(struct file_check *fc, const struct profile *p, const char *path)
+{
+	if (!path[0] || policy_is_url(path) || file_exists(fc->bp, path))
+		return;
+	printf("error: profile %s: %s is missing under the HTTP root\n", p->name, path);
+	fc->errors++;
+}
+
+static int check_profile(void *ctx, const struct profile *p)
+{
+	struct file_check *fc = ctx;
+
+	check_file(fc, p, p->kernel);
+	for (size_t i = 0; i < p->n_initrds; i++)
+		check_file(fc, p, p->initrds[i]);
+	check_file(fc, p, p->chain);
+	return 0;
+}
+
+size_t boot_policy_check(struct store *store, const char *http_root)
+{
+	struct boot_policy bp = { .store = store };
+	struct file_check fc = { .bp = &bp };
+
+	bp.rootfd = open(http_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (bp.rootfd < 0)
+		return 0; /* check_chain reports the root itself */
+	store_profiles_each(store, check_profile, &fc);
+	close(bp.rootfd);
+	return fc.errors;
+}
+
 /* ---- the HTTP hooks -------------------------------------------------------------- */
 
 static bool client_info(void *ctx, const uint8_t *mac, struct in_addr ip,
@@ -387,6 +460,9 @@ static void api(void *ctx, const struct http_request *rq, const char *path, size
 
 	snprintf(p, sizeof(p), "%.*s", (int)path_len, path);
 	snprintf(q, sizeof(q), "%.*s", (int)query_len, query);
+	/* An admin's write is answered only once it is on disk: whatever the
+	 * boots of this step wrote is committed first. */
+	end_batch(bp->loop, bp);
 	bp->api.catalog = bsdp_service_catalog(bp->dhcp);
 	if (strcmp(p, EVENT_STREAM_PATH) == 0 && rq->method == HTTP_GET &&
 	    api_authorized(&bp->api, rq->authorization)) {

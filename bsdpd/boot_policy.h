@@ -32,9 +32,10 @@ struct boot_sighting {
 };
 
 /* The HTTP root holds the files profiles name; the state directory the
- * API token (api.h).  NULL and *err (to free) on failure. */
-struct boot_policy *boot_policy_new(struct store *store, int state_dirfd, const char *http_root,
-				    char **err);
+ * API token (api.h); the boots of one step of loop write in one batch.  NULL and *err (to free) on failure. */
+struct loop;
+struct boot_policy *boot_policy_new(struct store *store, struct loop *loop, int state_dirfd,
+				    const char *http_root, char **err);
 void boot_policy_free(struct boot_policy *bp);
 /* Where events go live; NULL: nowhere but the store. */
 void boot_policy_set_http(struct boot_policy *bp, struct http_service *http);
@@ -54,6 +55,10 @@ bool boot_policy_names(struct boot_policy *bp, const uint8_t mac[6]);
  * group), or NULL; valid until the next call. */
 const char *boot_policy_image(struct boot_policy *bp, const uint8_t mac[6], const char *model,
 			      const char *arch);
+
+/* bsdpd --check: prints an error line for each file a profile names that
+ * is not a servable file under http_root; returns how many. */
+size_t boot_policy_check(struct store *store, const char *http_root);
 
 /* The hooks the HTTP routes get (http_routes.h): /boot.ipxe from policy,
  * the end of a profile's files, the API, /metrics, and what BSDP knows of

@@ -479,6 +479,11 @@ static void stream_push(struct stream *st, const char *text, size_t n)
 	stream_wake(st);
 }
 
+bool http_streaming(const struct http_service *svc)
+{
+	return svc && svc->streams;
+}
+
 void http_publish(struct http_service *svc, const char *text, size_t n)
 {
 	for (struct stream *st = svc ? svc->streams : NULL; st; st = st->next)

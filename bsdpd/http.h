@@ -18,6 +18,7 @@
 #ifndef BSDPD_HTTP_H
 #define BSDPD_HTTP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "http_routes.h"
@@ -57,6 +58,8 @@ void http_service_set_hooks(struct http_service *svc, const struct http_hooks *h
 /* Sends text (whole Server-Sent Events, "id: ..\ndata: ..\n\n") to every
  * open /api/v1/events/stream; svc may be NULL (no HTTP). */
 void http_publish(struct http_service *svc, const char *text, size_t n);
+/* Whether any event stream is open: else there is nothing to format. */
+bool http_streaming(const struct http_service *svc);
 /* Re-reads boot.ipxe; on an error (logged) the old script keeps serving. */
 void http_service_reload(struct http_service *svc);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -13,11 +14,18 @@ struct watch {
 	void *ctx;
 };
 
+struct deferred {
+	loop_defer_fn fn;
+	void *ctx;
+};
+
 struct loop {
 	int epfd;
 	bool stop;
 	struct watch *watches;
 	size_t n_watches;
+	struct deferred deferred[LOOP_DEFER_MAX];
+	size_t n_deferred;
 };
 
 struct loop *loop_new(void)
@@ -86,6 +94,29 @@ int loop_del(struct loop *l, int fd)
 	return epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
 }
 
+int loop_defer(struct loop *l, loop_defer_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < l->n_deferred; i++)
+		if (l->deferred[i].fn == fn && l->deferred[i].ctx == ctx)
+			return 0;
+	if (l->n_deferred == LOOP_DEFER_MAX)
+		return -ENOSPC;
+	l->deferred[l->n_deferred++] = (struct deferred){ fn, ctx };
+	return 0;
+}
+
+/* A deferred call may defer another: that one runs in the next step. */
+static void run_deferred(struct loop *l)
+{
+	struct deferred now[LOOP_DEFER_MAX];
+	size_t n = l->n_deferred;
+
+	memcpy(now, l->deferred, n * sizeof(now[0]));
+	l->n_deferred = 0;
+	for (size_t i = 0; i < n; i++)
+		now[i].fn(l, now[i].ctx);
+}
+
 int loop_run(struct loop *l)
 {
 	struct epoll_event evs[64];
@@ -105,7 +136,9 @@ int loop_run(struct loop *l)
 			if ((size_t)fd < l->n_watches && l->watches[fd].fn)
 				l->watches[fd].fn(l, fd, evs[i].events, l->watches[fd].ctx);
 		}
+		run_deferred(l);
 	}
+	run_deferred(l);
 	return 0;
 }
 

@@ -17,7 +17,15 @@ struct loop *loop_new(void);
 void loop_free(struct loop *loop);
 int loop_add(struct loop *loop, int fd, uint32_t events, loop_fn fn, void *ctx);
 int loop_del(struct loop *loop, int fd);
-/* Runs until loop_stop(); returns 0, or -errno if epoll fails. */
+/* Calls fn(loop, ctx) once, after the callbacks of the current step (one
+ * epoll_wait's events) have run: for work that many callbacks share, such
+ * as committing their writes together.  The same fn and ctx twice in a
+ * step is one call; -ENOSPC beyond LOOP_DEFER_MAX different ones. */
+#define LOOP_DEFER_MAX 8
+typedef void (*loop_defer_fn)(struct loop *loop, void *ctx);
+int loop_defer(struct loop *loop, loop_defer_fn fn, void *ctx);
+/* Runs until loop_stop(); returns 0, or -errno if epoll fails.  Deferred
+ * calls still pending when it stops are made before it returns. */
 int loop_run(struct loop *loop);
 void loop_stop(struct loop *loop);
 

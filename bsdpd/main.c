@@ -415,6 +415,36 @@ static size_t check_chain(const struct options *o)
 	return errors;
 }
 
+/* The policy in the state directory, when there is one: profiles that
+ * name files the HTTP root no longer has. */
+static size_t check_policy(const struct options *o)
+{
+	struct bindings *b = NULL;
+	struct store *s = NULL;
+	char db[PATH_MAX], *err = NULL;
+	size_t errors;
+
+	snprintf(db, sizeof(db), "%s/%s", o->cfg.state_dir, bindings_files[0]);
+	if (access(db, F_OK) < 0) {
+		printf("policy: no database in %s yet\n", o->cfg.state_dir);
+		return 0;
+	}
+	if ((b = bindings_open(o->cfg.state_dir, NULL, &err)))
+		s = store_open(b, NULL, &err);
+	if (!s) {
+		printf("error: %s\n", err ? err : "out of memory");
+		free(err);
+		bindings_close(b);
+		return 1;
+	}
+	errors = o->cfg.http_disabled ? 0 : boot_policy_check(s, o->cfg.http_root);
+	printf("policy: %d machine%s\n", store_machines_count(s),
+	       store_machines_count(s) == 1 ? "" : "s");
+	store_close(s);
+	bindings_close(b);
+	return errors;
+}
+
 static int run_check(const struct options *o)
 {
 	struct nb_catalog cat;
@@ -434,7 +464,7 @@ static int run_check(const struct options *o)
 	for (size_t i = 0; i < cat.problems.n; i++)
 		printf("%s: %s: %s\n", cat.problems.v[i].severity == NB_ERROR ? "error" : "warning",
 		       cat.problems.v[i].path, cat.problems.v[i].message);
-	errors = nb_problems_count(&cat.problems, NB_ERROR) + check_chain(o);
+	errors = nb_problems_count(&cat.problems, NB_ERROR) + check_chain(o) + check_policy(o);
 	warnings = nb_problems_count(&cat.problems, NB_WARNING);
 	printf("%zu image%s, %zu error%s, %zu warning%s\n", cat.n_images,
 	       cat.n_images == 1 ? "" : "s", errors, errors == 1 ? "" : "s", warnings,
@@ -724,7 +754,7 @@ static int start_policy(const struct options *o, struct daemon *d)
 	}
 	d->store = store_open(bsdp_service_bindings(d->dhcp), &so, &err);
 	if (d->store)
-		d->policy = boot_policy_new(d->store, dirfd, o->cfg.http_root, &err);
+		d->policy = boot_policy_new(d->store, d->loop, dirfd, o->cfg.http_root, &err);
 	close(dirfd);
 	if (!d->policy)
 		return log_failure(err);

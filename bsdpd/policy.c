@@ -262,7 +262,7 @@ static int hostname_check(const char *s, const char *field, struct policy_error 
 	return 0;
 }
 
-static bool is_url(const char *s)
+bool policy_is_url(const char *s)
 {
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
@@ -297,7 +297,7 @@ static int path_check(const char *s, const char *field, bool optional, struct po
 		return fail(err, field, "longer than %d bytes", POLICY_PATH_MAX - 1);
 	if (n == 0)
 		return optional ? 0 : fail(err, field, "a path under the HTTP root or a URL is required");
-	url = is_url(s);
+	url = policy_is_url(s);
 	for (ssize_t i = 0; i < n; i++)
 		if ((r = path_byte_check(s, (size_t)i, url, field, err)) < 0)
 			return r;
@@ -739,7 +739,7 @@ int policy_file_url(const char *http_base, const char *path, char *out, size_t c
 	size_t o;
 	int n;
 
-	if (is_url(path)) {
+	if (policy_is_url(path)) {
 		n = snprintf(out, cap, "%s", path);
 		return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
 	}
@@ -769,13 +769,13 @@ int policy_file_url(const char *http_base, const char *path, char *out, size_t c
 const char *profile_last_file(const struct profile *p)
 {
 	if (p->kind == PROFILE_CHAIN)
-		return is_url(p->chain) ? NULL : p->chain;
+		return policy_is_url(p->chain) ? NULL : p->chain;
 	if (p->kind != PROFILE_LINUX)
 		return NULL;
 	for (size_t i = p->n_initrds; i > 0; i--)
-		if (!is_url(p->initrds[i - 1]))
+		if (!policy_is_url(p->initrds[i - 1]))
 			return p->initrds[i - 1];
-	return is_url(p->kernel) ? NULL : p->kernel;
+	return policy_is_url(p->kernel) ? NULL : p->kernel;
 }
 
 /* The first file of p under the HTTP root that ctx says is missing. */
@@ -792,7 +792,7 @@ static const char *missing_file(const struct profile *p, const struct policy_ren
 			files[n++] = p->initrds[i];
 	}
 	for (size_t i = 0; ctx->file_exists && i < n; i++)
-		if (!is_url(files[i]) && !ctx->file_exists(ctx->ctx, files[i]))
+		if (!policy_is_url(files[i]) && !ctx->file_exists(ctx->ctx, files[i]))
 			return files[i];
 	return NULL;
 }

@@ -184,6 +184,9 @@ struct policy_render_ctx {
  * set percent-encoded, and "?mac=${mac:hexhyp}" appended so that the
  * file route can tell whose boot finished (next boot, events). */
 int policy_file_url(const char *http_base, const char *path, char *out, size_t cap);
+/* Whether a profile path is a URL (http:// or https://) rather than a
+ * path under the HTTP root. */
+bool policy_is_url(const char *s);
 /* The last file a profile's boot fetches (the last initrd, else the
  * kernel; the chain target), or NULL for a profile without files: its
  * next boot is consumed when that file has been served in full. */

@@ -2,16 +2,23 @@
 #include "sqlite.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
-/* struct db and struct db_stmt are SQLite's own handles, under our names. */
+/* A connection, and whether a batch (db_batch_begin) holds a transaction
+ * open on it.  struct db_stmt is SQLite's own handle, under our name. */
+struct db {
+	sqlite3 *h;
+	bool batch;
+};
+
 static sqlite3 *raw(struct db *db)
 {
-	return (sqlite3 *)db;
+	return db->h;
 }
 
 static sqlite3_stmt *rst(struct db_stmt *st)
@@ -32,9 +39,10 @@ static const char journal[] =
 int db_open(const char *path, struct db **out, char **err)
 {
 	const char *name = path ? path : ":memory:";
+	struct db *d = calloc(1, sizeof(*d));
 	sqlite3 *db = NULL;
 
-	if (sqlite3_open_v2(name, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	if (!d || sqlite3_open_v2(name, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(db, 1000) != SQLITE_OK ||
 	    sqlite3_exec(db, journal, NULL, NULL, NULL) != SQLITE_OK) {
@@ -42,15 +50,20 @@ int db_open(const char *path, struct db **out, char **err)
 				    db ? sqlite3_errmsg(db) : "out of memory") < 0)
 			*err = NULL;
 		sqlite3_close(db);
+		free(d);
 		return -EIO;
 	}
-	*out = (struct db *)db;
+	d->h = db;
+	*out = d;
 	return 0;
 }
 
 void db_close(struct db *db)
 {
+	if (!db)
+		return;
 	sqlite3_close(raw(db));
+	free(db);
 }
 
 const char *db_errmsg(struct db *db)
@@ -158,19 +171,42 @@ int db_column_is_null(struct db_stmt *st, int i)
 	return sqlite3_column_type(rst(st), i) == SQLITE_NULL;
 }
 
+/* Inside a batch a write is a savepoint of the batch's transaction: it
+ * still succeeds or fails whole, and the batch commits them together. */
 int db_begin(struct db *db)
 {
-	return db_exec(db, "BEGIN IMMEDIATE");
+	return db_exec(db, db->batch ? "SAVEPOINT w" : "BEGIN IMMEDIATE");
 }
 
 int db_commit(struct db *db)
 {
-	return db_exec(db, "COMMIT");
+	return db_exec(db, db->batch ? "RELEASE w" : "COMMIT");
 }
 
 void db_rollback(struct db *db)
 {
-	(void)db_exec(db, "ROLLBACK");
+	(void)db_exec(db, db->batch ? "ROLLBACK TO w; RELEASE w" : "ROLLBACK");
+}
+
+int db_batch_begin(struct db *db)
+{
+	if (db->batch)
+		return 0;
+	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
+		return -EIO;
+	db->batch = true;
+	return 0;
+}
+
+int db_batch_end(struct db *db)
+{
+	if (!db->batch)
+		return 0;
+	db->batch = false;
+	if (db_exec(db, "COMMIT") == 0)
+		return 0;
+	db_rollback(db);
+	return -EIO;
 }
 
 int db_finish(struct db *db, int r)

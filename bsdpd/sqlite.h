@@ -57,6 +57,11 @@ int db_column_is_null(struct db_stmt *st, int i);
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
+/* A batch: one transaction around many writes (each db_begin..commit in
+ * it becomes a savepoint), so that a loop step's writes cost one commit.
+ * db_batch_end commits it (rolls it back when the commit fails: -EIO). */
+int db_batch_begin(struct db *db);
+int db_batch_end(struct db *db);
 /* Commits when r >= 0, else rolls back; r, or -EIO when the commit failed. */
 int db_finish(struct db *db, int r);
 /* Rows changed by the last INSERT, UPDATE or DELETE. */

@@ -341,10 +341,21 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	store_batch_end(s);
 	for (int i = 0; i < N_STMTS; i++)
 		db_finalize(s->st[i]);
 	free(s->groups);
 	free(s);
+}
+
+int store_batch_begin(struct store *s)
+{
+	return db_batch_begin(s->db) < 0 ? db_failed(s, "beginning a batch", NULL) : 0;
+}
+
+int store_batch_end(struct store *s)
+{
+	return db_batch_end(s->db) < 0 ? db_failed(s, "committing a batch", NULL) : 0;
 }
 
 /* ---- profiles ----------------------------------------------------------------- */

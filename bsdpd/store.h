@@ -48,6 +48,15 @@ struct store_options {
 struct store *store_open(struct bindings *b, const struct store_options *opt, char **err);
 void store_close(struct store *s);
 
+/* Groups the writes that follow into one transaction until
+ * store_batch_end, each still whole or not at all: bsdpd opens one per
+ * step of its loop in which a boot wrote something (registration, events,
+ * a next boot spent), so a boot storm costs a commit per step, not per
+ * request.  The in-memory copies (groups, the default, the machine count)
+ * assume the batch commits; a failed commit is logged. */
+int store_batch_begin(struct store *s);
+int store_batch_end(struct store *s);
+
 /* ---- profiles ------------------------------------------------------------- */
 /* Validates and saves p (created or replaced): menu items must name
  * existing profiles (-ESRCH).  *created tells which. */

@@ -192,6 +192,19 @@ check "and the machine keeps its policy" \
 	test "$(body GET "/api/v1/machines/$MAC" | json 'j["profile"]')" = disk
 check "DELETE a group: 204" test "$(code DELETE /api/v1/groups/qemu)" = 204
 check "DELETE a missing one: 404" test "$(code DELETE /api/v1/groups/qemu)" = 404
+
+# A profile whose file has gone: the console says so, --check reports it.
+mv "$ROOT/linux/vmlinuz" "$ROOT/linux/vmlinuz.moved"
+code PUT "/api/v1/machines/$MAC/next-boot" '{"profile":"install"}' >/dev/null
+script "$MACH" >"$OUT/s6"
+check "a profile naming a missing file: the script says so on the console" \
+	grep -q '^echo .*linux/vmlinuz is missing under the HTTP root' "$OUT/s6"
+check "and falls back to the menu" grep -q '^menu ' "$OUT/s6"
 lab_stop "$BSDPD_PID"
+"$BSDPD" --check --root "$ROOT" --state-dir "$STATE" >"$OUT/check" 2>&1
+check_rc=$?
+check "bsdpd --check: exit 1" test "$check_rc" = 1
+check "naming the profile and the file" \
+	grep -q '^error: profile install: linux/vmlinuz is missing under the HTTP root' "$OUT/check"
 check "no sanitizer reports" bash -c "! grep -q 'runtime error\|AddressSanitizer' '$WORK'/bsdpd*.log"
 lab_done

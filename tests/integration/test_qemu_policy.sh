@@ -54,14 +54,15 @@ api() {
 	[ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
 	ip netns exec "$VM_BOOT" curl "${args[@]}" "http://$VM_BOOT_IP$2"
 }
+put() { api PUT "$@" >/dev/null; }
 
-check "PUT the linux profile" api PUT /api/v1/profiles/linux \
+check "PUT the linux profile" put /api/v1/profiles/linux \
 	"{\"kind\":\"linux\",\"kernel\":\"vmlinuz\",\"initrds\":[\"initrd.img\"],
 	  \"cmdline\":\"console=ttyS0,115200 panic=-1 bsdpd.nonce=$VM_NONCE\"}"
-check "PUT the local profile" api PUT /api/v1/profiles/disk '{"kind":"local"}'
-check "the machine's own profile is disk" api PUT "/api/v1/machines/$MAC" \
+check "PUT the local profile" put /api/v1/profiles/disk '{"kind":"local"}'
+check "the machine's own profile is disk" put "/api/v1/machines/$MAC" \
 	'{"profile":"disk","hostname":"vm-1"}'
-check "its next boot is linux" api PUT "/api/v1/machines/$MAC/next-boot" '{"profile":"linux"}'
+check "its next boot is linux" put "/api/v1/machines/$MAC/next-boot" '{"profile":"linux"}'
 
 vm_capture_start boot1
 check "boot 1: the next boot, linux, reaches the marker" vm_boot boot1 "$MAC" "$BOOT_LIMIT" pxe

@@ -117,7 +117,7 @@ cpu0=$(cpu_us)
 ip netns exec "$CLI" wrk -t 2 -c "$CONNECTIONS" -d "${SECONDS_PER_RUN}s" --latency \
 	-s "$WORK/random-mac.lua" "http://$SRV_IP:$PORT/" >"$WORK/wrk.out"
 cpu1=$(cpu_us)
-rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER_PID/status") # in_cgroup and ip netns exec both exec
+rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$(pgrep -n -f "state-dir $WORK/state")/status")
 rps=$(awk '/^Requests\/sec/ { print $2 }' "$WORK/wrk.out")
 lat() { awk -v p="$1" '$1 == p { print $2 }' "$WORK/wrk.out"; }
 errors=$(grep -E 'Non-2xx|Socket errors' "$WORK/wrk.out" || true)
