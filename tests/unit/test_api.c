@@ -179,7 +179,7 @@ static void bad_bodies_name_the_field(void **state)
 {
 	struct fixture *f = *state;
 	static const struct { const char *body, *field; } cases[] = {
-		{ "{\"kind\":\"linux\",\"kernel\":\"k\",\"colour\":\"red\"}", "" },
+		{ "{\"kind\":\"linux\",\"kernel\":\"k\",\"colour\":\"red\"}", "colour" },
 		{ "{\"kernel\":\"k\"}", "kind" },
 		{ "{\"kind\":\"boot\"}", "kind" },
 		{ "{\"kind\":\"linux\",\"kernel\":5}", "kernel" },
@@ -205,11 +205,11 @@ static void bad_bodies_name_the_field(void **state)
 	assert_error(f, call(f, API_PUT, "/api/v1/groups/g", "{\"profile\":\"p\",\"selector\":"
 			     "{\"mac_prefix\":\"52:54:zz\"}}"), 400, "selector.mac_prefix");
 	assert_error(f, call(f, API_PUT, "/api/v1/groups/g", "{\"profile\":\"p\",\"selector\":"
-			     "{\"vendor\":\"x\"}}"), 400, "selector");
+			     "{\"vendor\":\"x\"}}"), 400, "selector.vendor");
 	assert_error(f, call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb:cc",
 			     "{\"labels\":{\"room\":\"1;0\"}}"), 400, "labels.room");
 	assert_error(f, call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb:cc",
-			     "{\"next_boot\":\"p\"}"), 400, "");
+			     "{\"next_boot\":\"p\"}"), 400, "next_boot");
 	assert_error(f, call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb",
 			     "{\"profile\":\"p\"}"), 400, "mac");
 }
@@ -339,7 +339,7 @@ static void group_and_default_round_trip(void **state)
 	assert_int_equal(call(f, API_PUT, "/api/v1/default", "{\"profile\":\"disk\"}"), 200);
 	assert_string_equal(member(f, "profile"), "disk");
 	assert_error(f, call(f, API_PUT, "/api/v1/default", "{\"profile\":\"disk\",\"x\":1}"),
-		     400, "");
+		     400, "x");
 	assert_error(f, call(f, API_DELETE, "/api/v1/profiles/disk", NULL), 409, "");
 }
 
