@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "policy_json.h"
+#include "url.h"
 
 #define API_PREFIX "/api/v1/"
 
@@ -830,17 +831,6 @@ static int rfc3339_parse(const char *s, int64_t *us)
 	return 0;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes n bytes of a query value into out; -EINVAL for a bad
  * escape, a NUL or a value longer than cap - 1. */
 static int query_value(const char *s, size_t n, char *out, size_t cap)
@@ -851,8 +841,8 @@ static int query_value(const char *s, size_t n, char *out, size_t cap)
 		char c = s[i];
 
 		if (c == '%') {
-			int hi = 2 > n - i - 1 ? -1 : hex_value(s[i + 1]);
-			int lo = hi < 0 ? -1 : hex_value(s[i + 2]);
+			int hi = 2 > n - i - 1 ? -1 : hex_digit(s[i + 1]);
+			int lo = hi < 0 ? -1 : hex_digit(s[i + 2]);
 
 			if (lo < 0)
 				return -EINVAL;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "url.h"
 #include "utf8.h"
 
 /* ---- writer ------------------------------------------------------------------ */
@@ -262,9 +263,7 @@ static int hex4(struct parser *ps, uint32_t *out)
 	if (4 > ps->n - ps->pos)
 		return fail(ps, -EINVAL, "a \\u escape needs four hex digits");
 	for (int i = 0; i < 4; i++) {
-		int c = ps->p[ps->pos++];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-			: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		int d = hex_digit(ps->p[ps->pos++]);
 
 		if (d < 0)
 			return fail(ps, -EINVAL, "a \\u escape needs four hex digits");
