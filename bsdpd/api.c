@@ -270,6 +270,34 @@ int api_token_load_or_create(int dirfd, char *out, size_t cap, char *err, size_t
 
 /* ---- requests -------------------------------------------------------------------- */
 
+/* Percent-decodes n bytes of a path segment or a query value into out
+ * (RFC 3986 §2.1; a client may escape the ':' of a MAC or a time);
+ * -EINVAL for a bad escape, a NUL or more than cap - 1 bytes. */
+static int percent_decode(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '%') {
+			int hi = 2 > n - i - 1 ? -1 : hex_digit(s[i + 1]);
+			int lo = hi < 0 ? -1 : hex_digit(s[i + 2]);
+
+			if (lo < 0)
+				return -EINVAL;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (c == '\0' || o + 1 >= cap)
+			return -EINVAL;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+
 static bool is_read(const struct api_request *rq)
 {
 	return rq->method == API_GET || rq->method == API_HEAD;
@@ -831,32 +859,6 @@ static int rfc3339_parse(const char *s, int64_t *us)
 	return 0;
 }
 
-/* Percent-decodes n bytes of a query value into out; -EINVAL for a bad
- * escape, a NUL or a value longer than cap - 1. */
-static int query_value(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '%') {
-			int hi = 2 > n - i - 1 ? -1 : hex_digit(s[i + 1]);
-			int lo = hi < 0 ? -1 : hex_digit(s[i + 2]);
-
-			if (lo < 0)
-				return -EINVAL;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (c == '\0' || o + 1 >= cap)
-			return -EINVAL;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 static int query_param(struct events_query *q, const char *key, size_t key_len,
 		       const char *val, struct policy_error *err)
 {
@@ -895,7 +897,7 @@ static int events_query_parse(const char *query, struct events_query *q,
 		if (k >= n)
 			k = n;
 		snprintf(err->field, sizeof(err->field), "%.*s", (int)(k > 32 ? 32 : k), p);
-		if (n > 0 && (k == n || query_value(p + k + 1, n - k - 1, val, sizeof(val)) < 0))
+		if (n > 0 && (k == n || percent_decode(p + k + 1, n - k - 1, val, sizeof(val)) < 0))
 			return snprintf(err->msg, sizeof(err->msg), "not name=value"), -EINVAL;
 		if (n > 0 && query_param(q, p, k, val, err) < 0)
 			return -EINVAL;
@@ -942,8 +944,9 @@ static void events_get(const struct api_ctx *ctx, const struct api_request *rq,
 
 #define SEGMENT_MAX 128
 
-/* Splits the path after /api/v1/ into at most three segments; false for
- * more, an empty one, or one too long (all 404). */
+/* Splits the path after /api/v1/ into at most three segments, each
+ * percent-decoded; false for more, an empty one, one too long or a bad
+ * escape (all 404). */
 static bool path_segments(const char *path, char seg[3][SEGMENT_MAX], size_t *n)
 {
 	const char *p = path + strlen(API_PREFIX);
@@ -951,10 +954,9 @@ static bool path_segments(const char *path, char seg[3][SEGMENT_MAX], size_t *n)
 	for (*n = 0; *p; (*n)++) {
 		size_t len = strcspn(p, "/");
 
-		if (*n == 3 || len == 0 || len >= SEGMENT_MAX)
+		if (*n == 3 || len == 0 || percent_decode(p, len, seg[*n], SEGMENT_MAX) < 0 ||
+		    strchr(seg[*n], '/'))
 			return false;
-		memcpy(seg[*n], p, len);
-		seg[*n][len] = '\0';
 		p += len;
 		if (*p == '/' && *++p == '\0')
 			return false;

@@ -257,7 +257,8 @@ static void sizes_types_paths_and_methods(void **state)
 	static const char *const missing[] = {
 		"/api/v1/", "/api/v1/nothing", "/api/v1/profiles/p/x", "/api/v1/profiles/",
 		"/api/v1//profiles", "/api/v1/machines/52:54:00:aa:bb:cc/x", "/api/v2/profiles",
-		"/api/v1/catalog/x", "/api/v1/machines/not-a-mac",
+		"/api/v1/catalog/x", "/api/v1/machines/not-a-mac", "/api/v1/profiles/p%2Fx",
+		"/api/v1/profiles/p%zz", "/api/v1/profiles/p%00", "/api/v1/profiles/p%",
 	};
 	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++)
 		assert_error(f, call(f, API_GET, missing[i], NULL), 404,
@@ -285,6 +286,8 @@ static void machine_round_trip_with_hyphens(void **state)
 	assert_string_equal(member(f, "hostname"), "lab-101");
 	assert_string_equal(member(f, "local"), "exit");
 	assert_string_equal(member(f, "next_boot"), "(null)");
+	assert_int_equal(call(f, API_GET, "/api/v1/machines/52%3A54%3a00%3AAA%3Abb%3Acc", NULL),
+			 200);
 
 	assert_int_equal(call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb:cc/next-boot",
 			      "{\"profile\":\"install\"}"), 200);
