@@ -34,7 +34,7 @@ enum stmt {
 	ST_INITRDS_GET, ST_INITRDS_DELETE, ST_INITRD_ADD,
 	ST_ITEMS_GET, ST_ITEMS_DELETE, ST_ITEM_ADD,
 	ST_MACHINE_GET, ST_MACHINE_LIST, ST_MACHINE_PUT, ST_MACHINE_DELETE, ST_MACHINE_COUNT,
-	ST_MACHINE_REGISTER, ST_MACHINE_SEEN,
+	ST_MACHINE_REGISTER, ST_MACHINE_SEEN, ST_MACHINE_EVICT,
 	ST_MLABELS_GET, ST_MLABELS_DELETE, ST_MLABEL_ADD,
 	ST_NEXT_BOOT_SET, ST_NEXT_BOOT_CLEAR, ST_NEXT_BOOT_CONSUME,
 	ST_GROUP_LIST, ST_GROUP_PUT, ST_GROUP_DELETE,
@@ -82,6 +82,13 @@ static const char *const stmt_sql[N_STMTS] = {
 	[ST_MACHINE_COUNT] = "SELECT count(*) FROM machines",
 	[ST_MACHINE_REGISTER] = "INSERT INTO machines (mac, " MACHINE_COLS ") "
 				"VALUES (?1, '', '', '', 'auto', '', ?2, ?3, ?4, ?5, ?6, ?6)",
+	/* The least recently seen machine that only registered itself: the
+	 * admin's records are never evicted by a flood of new MACs. */
+	[ST_MACHINE_EVICT] = "DELETE FROM machines WHERE mac = (SELECT mac FROM machines "
+			     "WHERE hostname = '' AND profile = '' AND next_boot = '' "
+			     "AND local = 'auto' AND image = '' AND NOT EXISTS (SELECT 1 "
+			     "FROM machine_labels l WHERE l.mac = machines.mac) "
+			     "ORDER BY last_seen LIMIT 1)",
 	[ST_MACHINE_SEEN] = "UPDATE machines SET model = ?2, arch = ?3, uuid = ?4, ip = ?5, "
 			    "last_seen = ?6 WHERE mac = ?1",
 	[ST_MLABELS_GET] = "SELECT key, value FROM machine_labels WHERE mac = ?1 ORDER BY key",
@@ -124,6 +131,8 @@ struct store {
 	struct db_stmt *st[N_STMTS];
 	unsigned events_max;
 	int64_t events_max_age_us;
+	unsigned machines_max;
+	int n_machines;          /* rows of machines: bsdpd is the only writer */
 	struct group *groups;
 	size_t n_groups;
 	char default_profile[POLICY_NAME_MAX];
@@ -261,24 +270,20 @@ static int labels_load(struct db_stmt *st, struct label *l, size_t *n)
 	return r < 0 ? -EIO : 0;
 }
 
-/* Replaces the labels of owner (a 6-byte MAC, or a group name when len is 0). */
+/* Statement i with ?1 the owner: a 6-byte MAC, or a group name when len is 0. */
+static struct db_stmt *stmt_owner(struct store *s, enum stmt i, const void *owner, size_t len)
+{
+	return len ? stmt_mac(s, i, owner) : stmt_name(s, i, owner);
+}
+
 static int labels_save(struct store *s, enum stmt del, enum stmt add, const void *owner,
 		       size_t len, const struct label *l, size_t n)
 {
-	struct db_stmt *st = stmt(s, del);
-	int r;
+	int r = db_run(stmt_owner(s, del, owner, len));
 
-	if (len)
-		db_bind_blob(st, 1, owner, len);
-	else
-		db_bind_text(st, 1, owner, POLICY_NAME_MAX);
-	r = db_run(st);
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		st = stmt(s, add);
-		if (len)
-			db_bind_blob(st, 1, owner, len);
-		else
-			db_bind_text(st, 1, owner, POLICY_NAME_MAX);
+		struct db_stmt *st = stmt_owner(s, add, owner, len);
+
 		bind_str(st, 2, l[i].key);
 		bind_str(st, 3, l[i].value);
 		r = db_run(st);
@@ -288,13 +293,20 @@ static int labels_save(struct store *s, enum stmt del, enum stmt add, const void
 
 /* ---- opening ------------------------------------------------------------------ */
 
-static void groups_free(struct group *g)
+/* The age cap in microseconds, the default for 0 or less, clamped so
+ * that no setting overflows. */
+static int64_t events_age_us(const struct store_options *opt)
 {
-	free(g);
+	int64_t age = opt ? opt->events_max_age : 0;
+
+	if (age <= 0)
+		age = STORE_EVENTS_DEFAULT_AGE_DAYS * 86400ll;
+	return age > INT64_MAX / 1000000 ? INT64_MAX : age * 1000000;
 }
 
 static int groups_reload(struct store *s);
 static int default_load(struct store *s);
+static int machines_count_rows(struct store *s);
 
 struct store *store_open(struct bindings *b, const struct store_options *opt, char **err)
 {
@@ -304,13 +316,14 @@ struct store *store_open(struct bindings *b, const struct store_options *opt, ch
 		abort();
 	s->db = bindings_db(b);
 	s->events_max = opt && opt->events_max ? opt->events_max : STORE_EVENTS_DEFAULT_MAX;
-	s->events_max_age_us = (opt && opt->events_max_age ? opt->events_max_age :
-				STORE_EVENTS_DEFAULT_AGE_DAYS * 86400ll) * 1000000;
+	s->events_max_age_us = events_age_us(opt);
+	s->machines_max = opt && opt->machines_max ? opt->machines_max : STORE_MACHINES_DEFAULT_MAX;
 	for (int i = 0; i < N_STMTS; i++) {
 		if (db_prepare(s->db, stmt_sql[i], &s->st[i]) < 0)
 			goto fail;
 	}
-	if (groups_reload(s) < 0 || default_load(s) < 0)
+	if (groups_reload(s) < 0 || default_load(s) < 0 ||
+	    (s->n_machines = machines_count_rows(s)) < 0)
 		goto fail;
 	return s;
 fail:
@@ -326,7 +339,7 @@ void store_close(struct store *s)
 		return;
 	for (int i = 0; i < N_STMTS; i++)
 		db_finalize(s->st[i]);
-	groups_free(s->groups);
+	free(s->groups);
 	free(s);
 }
 
@@ -641,6 +654,8 @@ int store_machine_put(struct store *s, const struct machine *m, bool *created,
 	if (r < 0 || (r = tx_begin(s, err)) < 0)
 		return r;
 	r = tx_end(s, machine_put_tx(s, m, &fresh, err), err);
+	if (r == 0)
+		s->n_machines += fresh;
 	if (r == 0 && created)
 		*created = fresh;
 	return r;
@@ -661,7 +676,10 @@ int store_machine_delete(struct store *s, const uint8_t mac[6])
 {
 	int r = tx_begin(s, NULL);
 
-	return r < 0 ? r : tx_end(s, machine_delete_tx(s, mac), NULL);
+	if (r < 0 || (r = tx_end(s, machine_delete_tx(s, mac), NULL)) < 0)
+		return r;
+	s->n_machines--;
+	return 0;
 }
 
 int store_machines_each(struct store *s, int (*fn)(void *ctx, const struct machine *m),
@@ -689,13 +707,18 @@ int store_machines_each(struct store *s, int (*fn)(void *ctx, const struct machi
 	return r;
 }
 
-int store_machines_count(struct store *s)
+static int machines_count_rows(struct store *s)
 {
 	struct db_stmt *st = stmt(s, ST_MACHINE_COUNT);
 	int n = db_step(st) == DB_ROW ? (int)db_column_int64(st, 0) : -EIO;
 
 	db_reset(st);
 	return n < 0 ? db_failed(s, "counting the machines", NULL) : n;
+}
+
+int store_machines_count(struct store *s)
+{
+	return s->n_machines;
 }
 
 /* Copies src over dst unless it is empty; whether dst changed. */
@@ -733,13 +756,38 @@ static int machine_seen_write(struct store *s, enum stmt i, const struct machine
 	return db_run(st) < 0 ? db_failed(s, "recording a machine seen", NULL) : 0;
 }
 
+/* Room first, under the cap; *evicted says whether a machine went. */
+static int machine_register_tx(struct store *s, const struct machine *seen, int64_t now,
+			       bool *evicted)
+{
+	if ((unsigned)s->n_machines >= s->machines_max) {
+		if (db_run(stmt(s, ST_MACHINE_EVICT)) < 0)
+			return db_failed(s, "making room for a machine", NULL);
+		*evicted = db_changes(s->db) > 0;
+		if (!*evicted)
+			return -ENOSPC;
+	}
+	return machine_seen_write(s, ST_MACHINE_REGISTER, seen, now);
+}
+
+static int machine_register(struct store *s, const struct machine *seen, int64_t now)
+{
+	bool evicted = false;
+	int r = tx_begin(s, NULL);
+
+	if (r < 0 || (r = tx_end(s, machine_register_tx(s, seen, now, &evicted), NULL)) < 0)
+		return r;
+	s->n_machines += 1 - evicted;
+	return 0;
+}
+
 int store_machine_seen(struct store *s, const struct machine *seen, int64_t now)
 {
 	struct machine m;
 	int r = machine_load(s, seen->mac, &m, false);
 
 	if (r == -ENOENT)
-		return machine_seen_write(s, ST_MACHINE_REGISTER, seen, now);
+		return machine_register(s, seen, now);
 	if (r < 0)
 		return r;
 	/* A clock set back makes the stored last_seen be in the future:
@@ -752,13 +800,16 @@ int store_machine_seen(struct store *s, const struct machine *seen, int64_t now)
 /* ---- next boot ---------------------------------------------------------------------- */
 
 static int next_boot_set_tx(struct store *s, const uint8_t mac[6], const char *profile,
-			    struct policy_error *err)
+			    bool *created, struct policy_error *err)
 {
 	struct db_stmt *st;
 	int r = check_ref(s, profile, "profile", err);
 
 	if (r < 0)
 		return r;
+	if ((r = has_row(stmt_mac(s, ST_MACHINE_GET, mac))) < 0)
+		return db_failed(s, "reading a machine", err);
+	*created = r == 0;
 	st = stmt_mac(s, ST_NEXT_BOOT_SET, mac);
 	db_bind_text(st, 2, profile, POLICY_NAME_MAX);
 	return db_run(st) < 0 ? db_failed(s, "setting a next boot", err) : 0;
@@ -767,11 +818,15 @@ static int next_boot_set_tx(struct store *s, const uint8_t mac[6], const char *p
 int store_next_boot_set(struct store *s, const uint8_t mac[6], const char *profile,
 			struct policy_error *err)
 {
+	bool fresh = false;
 	int r = policy_name_valid(profile, err);
 
 	if (r < 0 || (r = tx_begin(s, err)) < 0)
 		return r;
-	return tx_end(s, next_boot_set_tx(s, mac, profile, err), err);
+	r = tx_end(s, next_boot_set_tx(s, mac, profile, &fresh, err), err);
+	if (r == 0)
+		s->n_machines += fresh;
+	return r;
 }
 
 int store_next_boot_clear(struct store *s, const uint8_t mac[6])
@@ -859,7 +914,7 @@ static int groups_reload(struct store *s)
 
 	if (groups_read(s, &g, &n) < 0)
 		return db_failed(s, "reading the groups", NULL);
-	groups_free(s->groups);
+	free(s->groups);
 	s->groups = g;
 	s->n_groups = n;
 	return 0;

@@ -26,6 +26,9 @@
 
 #define STORE_EVENTS_DEFAULT_MAX 100000
 #define STORE_EVENTS_DEFAULT_AGE_DAYS 30
+/* Anyone on the LAN can make bsdpd see a new MAC, so the machines that
+ * registered themselves are bounded, like the bindings (bindings.h). */
+#define STORE_MACHINES_DEFAULT_MAX 100000
 
 struct bindings;
 struct store;
@@ -33,6 +36,10 @@ struct store;
 struct store_options {
 	unsigned events_max;      /* events kept; 0: the default */
 	int64_t events_max_age;   /* seconds; 0: the default */
+	/* Machines kept; 0: the default.  At the cap, a new machine seen on
+	 * the wire evicts the least recently seen one that has no field set
+	 * by the admin, or is not registered (-ENOSPC) when there is none. */
+	unsigned machines_max;
 };
 
 /* Opens the policy tables in the database of b (bindings_open), creating
@@ -64,9 +71,10 @@ int store_machine_delete(struct store *s, const uint8_t mac[6]);
 int store_machines_each(struct store *s, int (*fn)(void *ctx, const struct machine *m),
 			void *ctx);
 int store_machines_count(struct store *s);
-/* A machine seen on the wire: registers it the first time, else updates
- * model, arch, uuid, ip (those of seen that are non-empty) and last_seen.
- * Writes at most once a minute per machine unless something changed. */
+/* A machine seen on the wire: registers it the first time (under the
+ * cap of store_options), else updates model, arch, uuid, ip (those of
+ * seen that are non-empty) and last_seen.  Writes at most once a minute
+ * per machine unless something changed. */
 int store_machine_seen(struct store *s, const struct machine *seen, int64_t now);
 /* Next boot: set (-ESRCH for a missing profile), clear, and consume: the
  * consume clears it only when it still is `profile`, exactly once even

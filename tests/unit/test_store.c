@@ -182,6 +182,46 @@ static void machine_seen_writes_sparingly(void **state)
 	assert_int_equal(out.first_seen, 1000);
 }
 
+static struct machine seen_mac(uint8_t last)
+{
+	struct machine m = { .mac = { 0x52, 0x54, 0x00, 0x00, 0x01, last }, .arch = "x86_64" };
+
+	return m;
+}
+
+/* A flood of new MACs evicts the least recently seen machine that only
+ * registered itself, never one the admin set up; with none left to
+ * evict, a new one is not registered. */
+static void machines_capped_sparing_the_admins(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options opt = { .machines_max = 2 };
+	struct machine admin = seen_mac(1), b = seen_mac(2), c = seen_mac(3), d = seen_mac(4);
+	struct machine e = seen_mac(5), out;
+	struct policy_error err = { 0 };
+
+	store_close(f->s);
+	f->s = store_open(f->b, &opt, NULL);
+	snprintf(admin.hostname, sizeof(admin.hostname), "lab-1");
+	assert_int_equal(store_machine_put(f->s, &admin, NULL, &err), 0);
+	assert_int_equal(store_machine_seen(f->s, &b, 100), 0);
+	assert_int_equal(store_machines_count(f->s), 2);
+	assert_int_equal(store_machine_seen(f->s, &c, 200), 0);
+	assert_int_equal(store_machine_get(f->s, b.mac, &out), -ENOENT);
+	assert_int_equal(store_machine_seen(f->s, &d, 300), 0);
+	assert_int_equal(store_machine_get(f->s, c.mac, &out), -ENOENT);
+	assert_int_equal(store_machine_get(f->s, admin.mac, &out), 0);
+	d.n_labels = 1;
+	snprintf(d.labels[0].key, sizeof(d.labels[0].key), "room");
+	assert_int_equal(store_machine_put(f->s, &d, NULL, &err), 0);
+	assert_int_equal(store_machine_seen(f->s, &e, 400), -ENOSPC);
+	assert_int_equal(store_machine_get(f->s, e.mac, &out), -ENOENT);
+	assert_int_equal(store_machines_count(f->s), 2);
+	assert_int_equal(store_machine_delete(f->s, d.mac), 0);
+	assert_int_equal(store_machines_count(f->s), 1);
+	assert_int_equal(store_machine_seen(f->s, &e, 500), 0);
+}
+
 static void group_and_default_round_trip(void **state)
 {
 	struct fixture *f = *state;
@@ -569,6 +609,14 @@ static void events_capped_by_age(void **state)
 	assert_int_equal(store_events_each(f->s, NULL, 0, 0, note_event, &se), 0);
 	assert_int_equal(se.n, 3); /* 1100, 1150, 1200 */
 	assert_int_equal(se.first_id, 3);
+	store_close(f->s);
+	opt.events_max_age = INT64_MAX; /* no overflow: keeps them all */
+	f->s = store_open(f->b, &opt, NULL);
+	e = ev(INT64_MAX / 1000000, MAC1);
+	assert_int_equal(store_event_add(f->s, &e), 0);
+	se = (struct seen_events){ 0 };
+	assert_int_equal(store_events_each(f->s, NULL, 0, 0, note_event, &se), 0);
+	assert_int_equal(se.n, 4);
 }
 
 static void events_filtered_by_mac_and_since(void **state)
@@ -619,6 +667,7 @@ int main(void)
 		T(profile_round_trip),
 		T(machine_round_trip),
 		T(machine_seen_writes_sparingly),
+		T(machines_capped_sparing_the_admins),
 		T(group_and_default_round_trip),
 		T(records_survive_reopen),
 		T(missing_profile_is_refused),
