@@ -940,6 +940,28 @@ static void events_get(const struct api_ctx *ctx, const struct api_request *rq,
 		respond_store_error(rsp, rc, NULL);
 }
 
+int api_sse_event(const struct event *e, char **out, size_t *len)
+{
+	struct out o;
+	bool failed;
+
+	if (!out_open(&o))
+		return -ENOMEM;
+	/* The writer escapes every control byte, so the data line holds no
+	 * newline that would end the event early. */
+	fprintf(o.f, "id: %lld\nevent: %s\ndata: ", (long long)e->id, event_kind_name(e->kind));
+	policy_json_write_event(&o.j, e);
+	fputs("\n\n", o.f);
+	failed = ferror(o.f) != 0;
+	if (fclose(o.f) != 0 || failed) {
+		free(o.buf);
+		return -ENOMEM;
+	}
+	*out = o.buf;
+	*len = o.len;
+	return 0;
+}
+
 /* ---- the router ------------------------------------------------------------------ */
 
 #define SEGMENT_MAX 128

@@ -390,6 +390,25 @@ static void events_are_filtered(void **state)
 	assert_error(f, call(f, API_GET, "/api/v1/events?colour=red", NULL), 400, "colour");
 }
 
+static void events_stream_format(void **state)
+{
+	struct event e = { .id = 7, .time_us = 1764626400123456LL, .kind = EVENT_HTTP_FILE,
+			   .has_mac = true, .bytes = 10, .duration_ms = 3, .ok = true };
+	char *out;
+	size_t len;
+
+	(void)state;
+	memcpy(e.mac, MAC1, 6);
+	snprintf(e.detail, sizeof(e.detail), "a\nb");
+	assert_int_equal(api_sse_event(&e, &out, &len), 0);
+	assert_int_equal(strlen(out), len);
+	assert_string_equal(out, "id: 7\nevent: http-file\ndata: {\"id\":7,\"time\":"
+			    "\"2025-12-01T22:00:00.123456Z\",\"mac\":\"52:54:00:aa:bb:cc\","
+			    "\"kind\":\"http-file\",\"detail\":\"a\\nb\",\"rule\":\"\","
+			    "\"bytes\":10,\"duration_ms\":3,\"ok\":true}\n\n");
+	free(out);
+}
+
 static void catalog_lists_images_and_problems(void **state)
 {
 	struct fixture *f = *state;
@@ -492,6 +511,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(group_and_default_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(events_are_filtered, setup, teardown),
 		cmocka_unit_test_setup_teardown(catalog_lists_images_and_problems, setup, teardown),
+		cmocka_unit_test(events_stream_format),
 		cmocka_unit_test(token_is_made_once_and_kept_private),
 	};
 
