@@ -9,6 +9,10 @@
  *
  * Groups and the default profile are also kept in memory, reloaded after
  * each write of theirs, so that resolving a boot reads no database.
+ *
+ * The *_each functions step one prepared statement across their calls
+ * of fn: fn may read the store (store_*_get), but not start the same
+ * *_each again, and not write.
  */
 #include "store.h"
 

@@ -42,8 +42,9 @@ struct store_options {
 	unsigned machines_max;
 };
 
-/* Opens the policy tables in the database of b (bindings_open), creating
- * or upgrading them; NULL and *err (to free) on failure. */
+/* Opens the policy tables in the database of b (bindings_open creates or
+ * upgrades them); NULL and *err (to free) on failure.  The store shares
+ * b's connection: close it before b. */
 struct store *store_open(struct bindings *b, const struct store_options *opt, char **err);
 void store_close(struct store *s);
 
