@@ -5,6 +5,7 @@
 #include "json.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,15 @@ void json_int(struct json *j, long long v)
 {
 	before_item(j);
 	fprintf(j->f, "%lld", v);
+}
+
+void json_double(struct json *j, double v, int decimals)
+{
+	before_item(j);
+	if (isfinite(v))
+		fprintf(j->f, "%.*f", decimals, v);
+	else
+		fputs("null", j->f);
 }
 
 void json_bool(struct json *j, bool v)
