@@ -751,6 +751,19 @@ static void catalog_image(struct json *j, const struct nb_image *img)
 	json_end(j, '}');
 }
 
+/* A bundle left out of the catalog, or a warning about one (nbimage.h). */
+static void catalog_problem(struct json *j, const struct nb_problem *p)
+{
+	json_begin(j, '{');
+	json_key(j, "bundle");
+	json_string(j, p->path);
+	json_key(j, "severity");
+	json_string(j, p->severity == NB_ERROR ? "error" : "warning");
+	json_key(j, "error");
+	json_string(j, p->message);
+	json_end(j, '}');
+}
+
 static void catalog_get(const struct api_ctx *ctx, struct http_response *rsp)
 {
 	const struct nb_catalog *cat = ctx->catalog;
@@ -769,16 +782,8 @@ static void catalog_get(const struct api_ctx *ctx, struct http_response *rsp)
 	json_end(&o.j, ']');
 	json_key(&o.j, "problems");
 	json_begin(&o.j, '[');
-	for (size_t i = 0; i < n_problems; i++) {
-		json_begin(&o.j, '{');
-		json_key(&o.j, "bundle");
-		json_string(&o.j, cat->problems.v[i].path);
-		json_key(&o.j, "severity");
-		json_string(&o.j, cat->problems.v[i].severity == NB_ERROR ? "error" : "warning");
-		json_key(&o.j, "error");
-		json_string(&o.j, cat->problems.v[i].message);
-		json_end(&o.j, '}');
-	}
+	for (size_t i = 0; i < n_problems; i++)
+		catalog_problem(&o.j, &cat->problems.v[i]);
 	json_end(&o.j, ']');
 	json_end(&o.j, '}');
 	out_close(&o, rsp, 200);
@@ -997,8 +1002,8 @@ static void read_only_route(const struct api_ctx *ctx, const struct api_request 
 		events_get(ctx, rq, rsp);
 }
 
-static void dispatch(const struct api_ctx *ctx, const struct api_request *rq, char seg[3][SEGMENT_MAX],
-		     size_t n, struct http_response *rsp)
+static void dispatch(const struct api_ctx *ctx, const struct api_request *rq,
+		     char seg[3][SEGMENT_MAX], size_t n, struct http_response *rsp)
 {
 	const char *id = n > 1 ? seg[1] : NULL, *sub = n > 2 ? seg[2] : NULL;
 

@@ -358,7 +358,8 @@ int policy_json_group(const char *body, size_t n, const char *name, struct group
 		goto done;
 	o = json_root(&r.doc);
 	if ((rc = known_fields(&r, o, "", group_fields)) < 0 ||
-	    (rc = get_name(&r, o, name, out->name)) < 0 || (rc = get_selector(&r, o, &out->selector)) < 0 ||
+	    (rc = get_name(&r, o, name, out->name)) < 0 ||
+	    (rc = get_selector(&r, o, &out->selector)) < 0 ||
 	    (rc = get_text(&r, o, "profile", "profile", out->profile, sizeof(out->profile))) < 0 ||
 	    (rc = get_int(&r, o, "priority", -1000000, 1000000, &priority)) < 0 ||
 	    (rc = get_local(&r, o, "local", &out->local)) < 0 ||
