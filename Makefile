@@ -16,10 +16,10 @@ LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # lib/: what the daemon, the tools, the tests and the fuzzers share — the
-# wire codecs (DHCP, BSDP, TFTP, the BSDP client side), UTF-8, opening
-# beneath a root, the binary plist pre-scan, logging.  No sockets and no
-# third-party headers.  Programs link it as an archive, so each takes only
-# the objects it uses.
+# wire codecs (DHCP, BSDP, TFTP, the BSDP client side), UTF-8, JSON,
+# opening beneath a root, the binary plist pre-scan, logging.  No sockets
+# and no third-party headers.  Programs link it as an archive, so each
+# takes only the objects it uses.
 LIB_SRCS  := $(wildcard lib/*.c)
 # The daemon's socket-free handlers and the NBImageInfo model: what the
 # unit tests and fuzzers drive.

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "policy_json.h"
+#include "url.h"
 
 #define API_PREFIX "/api/v1/"
 
@@ -268,6 +269,34 @@ int api_token_load_or_create(int dirfd, char *out, size_t cap, char *err, size_t
 }
 
 /* ---- requests -------------------------------------------------------------------- */
+
+/* Percent-decodes n bytes of a path segment or a query value into out
+ * (RFC 3986 §2.1; a client may escape the ':' of a MAC or a time);
+ * -EINVAL for a bad escape, a NUL or more than cap - 1 bytes. */
+static int percent_decode(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '%') {
+			int hi = 2 > n - i - 1 ? -1 : hex_digit(s[i + 1]);
+			int lo = hi < 0 ? -1 : hex_digit(s[i + 2]);
+
+			if (lo < 0)
+				return -EINVAL;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (c == '\0' || o + 1 >= cap)
+			return -EINVAL;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 
 static bool is_read(const struct api_request *rq)
 {
@@ -722,6 +751,19 @@ static void catalog_image(struct json *j, const struct nb_image *img)
 	json_end(j, '}');
 }
 
+/* A bundle left out of the catalog, or a warning about one (nbimage.h). */
+static void catalog_problem(struct json *j, const struct nb_problem *p)
+{
+	json_begin(j, '{');
+	json_key(j, "bundle");
+	json_string(j, p->path);
+	json_key(j, "severity");
+	json_string(j, p->severity == NB_ERROR ? "error" : "warning");
+	json_key(j, "error");
+	json_string(j, p->message);
+	json_end(j, '}');
+}
+
 static void catalog_get(const struct api_ctx *ctx, struct http_response *rsp)
 {
 	const struct nb_catalog *cat = ctx->catalog;
@@ -740,16 +782,8 @@ static void catalog_get(const struct api_ctx *ctx, struct http_response *rsp)
 	json_end(&o.j, ']');
 	json_key(&o.j, "problems");
 	json_begin(&o.j, '[');
-	for (size_t i = 0; i < n_problems; i++) {
-		json_begin(&o.j, '{');
-		json_key(&o.j, "bundle");
-		json_string(&o.j, cat->problems.v[i].path);
-		json_key(&o.j, "severity");
-		json_string(&o.j, cat->problems.v[i].severity == NB_ERROR ? "error" : "warning");
-		json_key(&o.j, "error");
-		json_string(&o.j, cat->problems.v[i].message);
-		json_end(&o.j, '}');
-	}
+	for (size_t i = 0; i < n_problems; i++)
+		catalog_problem(&o.j, &cat->problems.v[i]);
 	json_end(&o.j, ']');
 	json_end(&o.j, '}');
 	out_close(&o, rsp, 200);
@@ -830,43 +864,6 @@ static int rfc3339_parse(const char *s, int64_t *us)
 	return 0;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decodes n bytes of a query value into out; -EINVAL for a bad
- * escape, a NUL or a value longer than cap - 1. */
-static int query_value(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '%') {
-			int hi = 2 > n - i - 1 ? -1 : hex_value(s[i + 1]);
-			int lo = hi < 0 ? -1 : hex_value(s[i + 2]);
-
-			if (lo < 0)
-				return -EINVAL;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (c == '\0' || o + 1 >= cap)
-			return -EINVAL;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 static int query_param(struct events_query *q, const char *key, size_t key_len,
 		       const char *val, struct policy_error *err)
 {
@@ -905,7 +902,7 @@ static int events_query_parse(const char *query, struct events_query *q,
 		if (k >= n)
 			k = n;
 		snprintf(err->field, sizeof(err->field), "%.*s", (int)(k > 32 ? 32 : k), p);
-		if (n > 0 && (k == n || query_value(p + k + 1, n - k - 1, val, sizeof(val)) < 0))
+		if (n > 0 && (k == n || percent_decode(p + k + 1, n - k - 1, val, sizeof(val)) < 0))
 			return snprintf(err->msg, sizeof(err->msg), "not name=value"), -EINVAL;
 		if (n > 0 && query_param(q, p, k, val, err) < 0)
 			return -EINVAL;
@@ -948,12 +945,35 @@ static void events_get(const struct api_ctx *ctx, const struct api_request *rq,
 		respond_store_error(rsp, rc, NULL);
 }
 
+int api_sse_event(const struct event *e, char **out, size_t *len)
+{
+	struct out o;
+	bool failed;
+
+	if (!out_open(&o))
+		return -ENOMEM;
+	/* The writer escapes every control byte, so the data line holds no
+	 * newline that would end the event early. */
+	fprintf(o.f, "id: %lld\nevent: %s\ndata: ", (long long)e->id, event_kind_name(e->kind));
+	policy_json_write_event(&o.j, e);
+	fputs("\n\n", o.f);
+	failed = ferror(o.f) != 0;
+	if (fclose(o.f) != 0 || failed) {
+		free(o.buf);
+		return -ENOMEM;
+	}
+	*out = o.buf;
+	*len = o.len;
+	return 0;
+}
+
 /* ---- the router ------------------------------------------------------------------ */
 
 #define SEGMENT_MAX 128
 
-/* Splits the path after /api/v1/ into at most three segments; false for
- * more, an empty one, or one too long (all 404). */
+/* Splits the path after /api/v1/ into at most three segments, each
+ * percent-decoded; false for more, an empty one, one too long or a bad
+ * escape (all 404). */
 static bool path_segments(const char *path, char seg[3][SEGMENT_MAX], size_t *n)
 {
 	const char *p = path + strlen(API_PREFIX);
@@ -961,10 +981,9 @@ static bool path_segments(const char *path, char seg[3][SEGMENT_MAX], size_t *n)
 	for (*n = 0; *p; (*n)++) {
 		size_t len = strcspn(p, "/");
 
-		if (*n == 3 || len == 0 || len >= SEGMENT_MAX)
+		if (*n == 3 || len == 0 || percent_decode(p, len, seg[*n], SEGMENT_MAX) < 0 ||
+		    strchr(seg[*n], '/'))
 			return false;
-		memcpy(seg[*n], p, len);
-		seg[*n][len] = '\0';
 		p += len;
 		if (*p == '/' && *++p == '\0')
 			return false;
@@ -983,8 +1002,8 @@ static void read_only_route(const struct api_ctx *ctx, const struct api_request 
 		events_get(ctx, rq, rsp);
 }
 
-static void dispatch(const struct api_ctx *ctx, const struct api_request *rq, char seg[3][SEGMENT_MAX],
-		     size_t n, struct http_response *rsp)
+static void dispatch(const struct api_ctx *ctx, const struct api_request *rq,
+		     char seg[3][SEGMENT_MAX], size_t n, struct http_response *rsp)
 {
 	const char *id = n > 1 ? seg[1] : NULL, *sub = n > 2 ? seg[2] : NULL;
 

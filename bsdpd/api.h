@@ -62,6 +62,12 @@ struct api_ctx {
 void api_route(const struct api_ctx *ctx, const struct api_request *rq,
 	       struct http_response *rsp);
 
+/* One event as the stream /api/v1/events/stream sends it (the WHATWG
+ * EventSource format): "id: N\nevent: KIND\ndata: {json}\n\n", the
+ * JSON on one line as GET /api/v1/events gives it.  0 and a malloc'd
+ * *out of *len bytes, or -ENOMEM. */
+int api_sse_event(const struct event *e, char **out, size_t *len);
+
 /* Whether an Authorization header value carries the token (RFC 6750
  * §2.1 "Bearer" credentials; the scheme is case-insensitive, RFC 9110
  * §11.1), compared in constant time. */

@@ -47,19 +47,23 @@ static int reader_open(struct reader *r, const char *body, size_t n, struct poli
 	return 0;
 }
 
-/* Every member of obj must be one of the NULL-terminated names. */
+/* Every member of obj must be one of the NULL-terminated names; the
+ * error names the one that is not ("selector.vendor"). */
 static int known_fields(struct reader *r, const struct json_node *obj, const char *prefix,
 			const char *const *names)
 {
+	char field[sizeof(r->err->field)];
+
 	for (const struct json_node *c = json_first(&r->doc, obj); c; c = json_next(&r->doc, c)) {
 		size_t i = 0;
 
 		while (names[i] && (strlen(names[i]) != c->key_len ||
 				    memcmp(names[i], c->key, c->key_len) != 0))
 			i++;
-		if (!names[i])
-			return fail(r, prefix, "unknown field \"%.*s\"",
-				    (int)(c->key_len > 40 ? 40 : c->key_len), c->key);
+		if (names[i])
+			continue;
+		snprintf(field, sizeof(field), "%s%s%s", prefix, prefix[0] ? "." : "", c->key);
+		return fail(r, field, "unknown field");
 	}
 	return 0;
 }
@@ -354,7 +358,8 @@ int policy_json_group(const char *body, size_t n, const char *name, struct polic
 		goto done;
 	o = json_root(&r.doc);
 	if ((rc = known_fields(&r, o, "", group_fields)) < 0 ||
-	    (rc = get_name(&r, o, name, out->name)) < 0 || (rc = get_selector(&r, o, &out->selector)) < 0 ||
+	    (rc = get_name(&r, o, name, out->name)) < 0 ||
+	    (rc = get_selector(&r, o, &out->selector)) < 0 ||
 	    (rc = get_text(&r, o, "profile", "profile", out->profile, sizeof(out->profile))) < 0 ||
 	    (rc = get_int(&r, o, "priority", -1000000, 1000000, &priority)) < 0 ||
 	    (rc = get_local(&r, o, "local", &out->local)) < 0 ||

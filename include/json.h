@@ -56,6 +56,8 @@ void json_string(struct json *j, const char *s); /* NULL writes null */
 void json_string_n(struct json *j, const void *s, size_t n); /* n bytes, NUL included */
 void json_uint(struct json *j, unsigned long long v);
 void json_int(struct json *j, long long v);
+/* v with the given decimals; null for NaN and infinity, which JSON lacks (§6). */
+void json_double(struct json *j, double v, int decimals);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 void json_finish(struct json *j);                /* final newline */

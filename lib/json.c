@@ -5,10 +5,12 @@
 #include "json.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "url.h"
 #include "utf8.h"
 
 /* ---- writer ------------------------------------------------------------------ */
@@ -134,6 +136,15 @@ void json_int(struct json *j, long long v)
 {
 	before_item(j);
 	fprintf(j->f, "%lld", v);
+}
+
+void json_double(struct json *j, double v, int decimals)
+{
+	before_item(j);
+	if (isfinite(v))
+		fprintf(j->f, "%.*f", decimals, v);
+	else
+		fputs("null", j->f);
 }
 
 void json_bool(struct json *j, bool v)
@@ -262,9 +273,7 @@ static int hex4(struct parser *ps, uint32_t *out)
 	if (4 > ps->n - ps->pos)
 		return fail(ps, -EINVAL, "a \\u escape needs four hex digits");
 	for (int i = 0; i < 4; i++) {
-		int c = ps->p[ps->pos++];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-			: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		int d = hex_digit(ps->p[ps->pos++]);
 
 		if (d < 0)
 			return fail(ps, -EINVAL, "a \\u escape needs four hex digits");

@@ -179,7 +179,7 @@ static void bad_bodies_name_the_field(void **state)
 {
 	struct fixture *f = *state;
 	static const struct { const char *body, *field; } cases[] = {
-		{ "{\"kind\":\"linux\",\"kernel\":\"k\",\"colour\":\"red\"}", "" },
+		{ "{\"kind\":\"linux\",\"kernel\":\"k\",\"colour\":\"red\"}", "colour" },
 		{ "{\"kernel\":\"k\"}", "kind" },
 		{ "{\"kind\":\"boot\"}", "kind" },
 		{ "{\"kind\":\"linux\",\"kernel\":5}", "kernel" },
@@ -205,11 +205,11 @@ static void bad_bodies_name_the_field(void **state)
 	assert_error(f, call(f, API_PUT, "/api/v1/groups/g", "{\"profile\":\"p\",\"selector\":"
 			     "{\"mac_prefix\":\"52:54:zz\"}}"), 400, "selector.mac_prefix");
 	assert_error(f, call(f, API_PUT, "/api/v1/groups/g", "{\"profile\":\"p\",\"selector\":"
-			     "{\"vendor\":\"x\"}}"), 400, "selector");
+			     "{\"vendor\":\"x\"}}"), 400, "selector.vendor");
 	assert_error(f, call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb:cc",
 			     "{\"labels\":{\"room\":\"1;0\"}}"), 400, "labels.room");
 	assert_error(f, call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb:cc",
-			     "{\"next_boot\":\"p\"}"), 400, "");
+			     "{\"next_boot\":\"p\"}"), 400, "next_boot");
 	assert_error(f, call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb",
 			     "{\"profile\":\"p\"}"), 400, "mac");
 }
@@ -257,7 +257,8 @@ static void sizes_types_paths_and_methods(void **state)
 	static const char *const missing[] = {
 		"/api/v1/", "/api/v1/nothing", "/api/v1/profiles/p/x", "/api/v1/profiles/",
 		"/api/v1//profiles", "/api/v1/machines/52:54:00:aa:bb:cc/x", "/api/v2/profiles",
-		"/api/v1/catalog/x", "/api/v1/machines/not-a-mac",
+		"/api/v1/catalog/x", "/api/v1/machines/not-a-mac", "/api/v1/profiles/p%2Fx",
+		"/api/v1/profiles/p%zz", "/api/v1/profiles/p%00", "/api/v1/profiles/p%",
 	};
 	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++)
 		assert_error(f, call(f, API_GET, missing[i], NULL), 404,
@@ -285,6 +286,8 @@ static void machine_round_trip_with_hyphens(void **state)
 	assert_string_equal(member(f, "hostname"), "lab-101");
 	assert_string_equal(member(f, "local"), "exit");
 	assert_string_equal(member(f, "next_boot"), "(null)");
+	assert_int_equal(call(f, API_GET, "/api/v1/machines/52%3A54%3a00%3AAA%3Abb%3Acc", NULL),
+			 200);
 
 	assert_int_equal(call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb:cc/next-boot",
 			      "{\"profile\":\"install\"}"), 200);
@@ -339,7 +342,7 @@ static void group_and_default_round_trip(void **state)
 	assert_int_equal(call(f, API_PUT, "/api/v1/default", "{\"profile\":\"disk\"}"), 200);
 	assert_string_equal(member(f, "profile"), "disk");
 	assert_error(f, call(f, API_PUT, "/api/v1/default", "{\"profile\":\"disk\",\"x\":1}"),
-		     400, "");
+		     400, "x");
 	assert_error(f, call(f, API_DELETE, "/api/v1/profiles/disk", NULL), 409, "");
 }
 
@@ -385,6 +388,25 @@ static void events_are_filtered(void **state)
 	assert_error(f, call(f, API_GET, "/api/v1/events?mac=52:54", NULL), 400, "mac");
 	assert_error(f, call(f, API_GET, "/api/v1/events?limit=0", NULL), 400, "limit");
 	assert_error(f, call(f, API_GET, "/api/v1/events?colour=red", NULL), 400, "colour");
+}
+
+static void events_stream_format(void **state)
+{
+	struct event e = { .id = 7, .time_us = 1764626400123456LL, .kind = EVENT_HTTP_FILE,
+			   .has_mac = true, .bytes = 10, .duration_ms = 3, .ok = true };
+	char *out;
+	size_t len;
+
+	(void)state;
+	memcpy(e.mac, MAC1, 6);
+	snprintf(e.detail, sizeof(e.detail), "a\nb");
+	assert_int_equal(api_sse_event(&e, &out, &len), 0);
+	assert_int_equal(strlen(out), len);
+	assert_string_equal(out, "id: 7\nevent: http-file\ndata: {\"id\":7,\"time\":"
+			    "\"2025-12-01T22:00:00.123456Z\",\"mac\":\"52:54:00:aa:bb:cc\","
+			    "\"kind\":\"http-file\",\"detail\":\"a\\nb\",\"rule\":\"\","
+			    "\"bytes\":10,\"duration_ms\":3,\"ok\":true}\n\n");
+	free(out);
 }
 
 static void catalog_lists_images_and_problems(void **state)
@@ -489,6 +511,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(group_and_default_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(events_are_filtered, setup, teardown),
 		cmocka_unit_test_setup_teardown(catalog_lists_images_and_problems, setup, teardown),
+		cmocka_unit_test(events_stream_format),
 		cmocka_unit_test(token_is_made_once_and_kept_private),
 	};
 

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,10 @@ static void write_sample(struct json *j)
 	json_string_n(j, "x\0\n\x7f\"", 5);
 	json_key(j, "n");
 	json_int(j, -3);
+	json_key(j, "d");
+	json_double(j, 0.5, 3);
+	json_key(j, "nan");
+	json_double(j, NAN, 2);
 	json_key(j, "l");
 	json_begin(j, '[');
 	json_bool(j, true);
@@ -213,7 +218,7 @@ static void writer_output_parses(void **state)
 
 	(void)state;
 	assert_string_equal(compact, "{\"a\":\"x\\u0000\\n\\u007f\\\"\",\"n\":-3,"
-				     "\"l\":[true,null],\"e\":{}}");
+				     "\"d\":0.500,\"nan\":null,\"l\":[true,null],\"e\":{}}");
 	assert_non_null(strchr(pretty, '\n'));
 	assert_int_equal(parse(pretty, &doc), 0);
 	assert_int_equal(json_string_get(json_get(&doc, json_root(&doc), "a"), &s, &len), 0);

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "../tftp_fetch.h"
+#include "json.h"
 #include "tftp.h"
 
 struct run {
@@ -239,6 +240,29 @@ static void flood_drain(struct flood *f, int ep, int ms)
 	}
 }
 
+/* One JSON line (lib/json.c), what tftp-bench.sh reads. */
+static void flood_report(const struct flood *f)
+{
+	struct json j;
+
+	json_init(&j, stdout, JSON_COMPACT);
+	json_begin(&j, '{');
+	json_key(&j, "requests");
+	json_uint(&j, f->n);
+	json_key(&j, "request_bytes");
+	json_uint(&j, f->req_len);
+	json_key(&j, "errors");
+	json_uint(&j, f->errors);
+	json_key(&j, "datagrams");
+	json_uint(&j, f->datagrams);
+	json_key(&j, "bytes");
+	json_uint(&j, f->bytes);
+	json_key(&j, "bytes_per_request");
+	json_double(&j, f->n ? (double)f->bytes / f->n : 0.0, 1);
+	json_end(&j, '}');
+	json_finish(&j);
+}
+
 static int flood(struct run *r)
 {
 	struct flood *f = calloc(1, sizeof(*f));
@@ -258,10 +282,7 @@ static int flood(struct run *r)
 	quiet_until = mono_us() + (int64_t)(r->hang_seconds ? r->hang_seconds : 10) * 1000000;
 	while (mono_us() < quiet_until)
 		flood_drain(f, ep, 100);
-	printf("{\"requests\":%u,\"request_bytes\":%zu,\"errors\":%llu,\"datagrams\":%llu,"
-	       "\"bytes\":%llu,\"bytes_per_request\":%.1f}\n", f->n, f->req_len,
-	       (unsigned long long)f->errors, (unsigned long long)f->datagrams,
-	       (unsigned long long)f->bytes, f->n ? (double)f->bytes / f->n : 0.0);
+	flood_report(f);
 	for (unsigned i = 0; i < f->n; i++)
 		close(f->fd[i]);
 	free(f->fd);
@@ -352,6 +373,28 @@ static void loop(struct run *r)
 	}
 }
 
+static void run_report(const struct run *r, double secs)
+{
+	struct json j;
+
+	json_init(&j, stdout, JSON_COMPACT);
+	json_begin(&j, '{');
+	json_key(&j, "ok");
+	json_uint(&j, r->ok);
+	json_key(&j, "failed");
+	json_uint(&j, r->failed);
+	json_key(&j, "bytes");
+	json_uint(&j, r->bytes);
+	json_key(&j, "seconds");
+	json_double(&j, secs, 3);
+	json_key(&j, "MBps");
+	json_double(&j, secs > 0 ? (double)r->bytes / secs / 1e6 : 0.0, 2);
+	json_key(&j, "client_retransmits");
+	json_uint(&j, r->retransmits);
+	json_end(&j, '}');
+	json_finish(&j);
+}
+
 int main(int argc, char **argv)
 {
 	struct run r = { .total = 1 };
@@ -381,9 +424,7 @@ int main(int argc, char **argv)
 		start_one(&r, &r.s[i], t0);
 	loop(&r);
 	secs = (double)(mono_us() - t0) / 1e6;
-	printf("{\"ok\":%u,\"failed\":%u,\"bytes\":%llu,\"seconds\":%.3f,\"MBps\":%.2f,"
-	       "\"client_retransmits\":%llu}\n", r.ok, r.failed, (unsigned long long)r.bytes, secs,
-	       secs > 0 ? (double)r.bytes / secs / 1e6 : 0.0, (unsigned long long)r.retransmits);
+	run_report(&r, secs);
 	free(r.s);
 	close(r.ep);
 	return r.failed ? 1 : 0;
