@@ -19,7 +19,6 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
-#include "policy_json.h"
 #include "server.h"
 
 /* A rendered script: the largest template and its values fit well. */
@@ -147,23 +146,15 @@ void boot_policy_seen(struct boot_policy *bp, const struct boot_sighting *s)
 		log_msg(LOG_WARNING, "policy: cannot register a machine seen booting");
 }
 
-/* One Server-Sent Event per boot event: "id", "event" (its kind) and
- * "data", the JSON the API gives for it (a single line). */
+/* To the open event streams, in the API's JSON (api_sse_event). */
 static void publish_event(struct boot_policy *bp, const struct event *e)
 {
-	char *text = NULL;
-	size_t n = 0;
-	struct json j;
-	FILE *f;
+	char *text;
+	size_t n;
 
-	if (!http_streaming(bp->http) || !(f = open_memstream(&text, &n)))
+	if (!http_streaming(bp->http) || api_sse_event(e, &text, &n) < 0)
 		return;
-	fprintf(f, "id: %lld\nevent: %s\ndata: ", (long long)e->id, event_kind_name(e->kind));
-	json_init(&j, f, JSON_COMPACT);
-	policy_json_write_event(&j, e);
-	fputs("\n\n", f);
-	if (fclose(f) == 0)
-		http_publish(bp->http, text, n);
+	http_publish(bp->http, text, n);
 	free(text);
 }
 

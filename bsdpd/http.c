@@ -397,6 +397,7 @@ static void add_headers(struct MHD_Response *r, const struct http_response *rsp)
 		add_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
 	if (rsp->allow)
 		add_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	add_header(r, MHD_HTTP_HEADER_ALLOW, rsp->allow_methods);
 	if (rsp->no_store)
 		add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (rsp->www_authenticate) /* RFC 6750 §3 */
