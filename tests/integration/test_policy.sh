@@ -201,8 +201,8 @@ check "a profile naming a missing file: the script says so on the console" \
 	grep -q '^echo .*linux/vmlinuz is missing under the HTTP root' "$OUT/s6"
 check "and falls back to the menu" grep -q '^menu ' "$OUT/s6"
 lab_stop "$BSDPD_PID"
-"$BSDPD" --check --root "$ROOT" --state-dir "$STATE" >"$OUT/check" 2>&1
-check_rc=$?
+check_rc=0
+"$BSDPD" --check --root "$ROOT" --state-dir "$STATE" >"$OUT/check" 2>&1 || check_rc=$?
 check "bsdpd --check: exit 1" test "$check_rc" = 1
 check "naming the profile and the file" \
 	grep -q '^error: profile install: linux/vmlinuz is missing under the HTTP root' "$OUT/check"
