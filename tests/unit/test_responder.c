@@ -360,6 +360,44 @@ static void select_without_image_takes_default(void **state)
 	assert_int_equal(sub_u32(&e->rp, BSDP_TAG_SELECTED_IMAGE), 0x01000065);
 }
 
+/* The boot policy's pin (boot_policy.h): the image a Mac's record or group
+ * names is its default in ACK[LIST] and for a SELECT without an image, by
+ * image name or bundle name; a pin that does not apply to the Mac, or
+ * names nothing, leaves Apple's rule. */
+static char pinned[32];
+
+static const char *pin_to(void *ctx, const struct nb_client *c)
+{
+	(void)ctx;
+	(void)c;
+	return pinned;
+}
+
+static void policy_pins_the_default_image(void **state)
+{
+	struct env *e = env_new();
+	struct req r = select_req;
+
+	(void)state;
+	add_bundle(e->root, "iPXE", IPXE_BODY(101, "iPXE", "<key>IsDefault</key><true/>\n"));
+	add_bundle(e->root, "Install", IPXE_BODY(102, "Installer", ""));
+	env_load(e);
+	e->rs.pinned_image = pin_to;
+	snprintf(pinned, sizeof(pinned), "Installer");
+	assert_int_equal(send_req(e, &list_req), BSDP_REPLY);
+	assert_int_equal(sub_u32(&e->rp, BSDP_TAG_DEFAULT_IMAGE), 0x01000066);
+	r.has_selected = false;
+	assert_int_equal(send_req(e, &r), BSDP_REPLY);
+	assert_int_equal(sub_u32(&e->rp, BSDP_TAG_SELECTED_IMAGE), 0x01000066);
+	snprintf(pinned, sizeof(pinned), "Install"); /* the bundle's name */
+	assert_int_equal(send_req(e, &list_req), BSDP_REPLY);
+	assert_int_equal(sub_u32(&e->rp, BSDP_TAG_DEFAULT_IMAGE), 0x01000066);
+	snprintf(pinned, sizeof(pinned), "Gone");
+	assert_int_equal(send_req(e, &list_req), BSDP_REPLY);
+	assert_int_equal(sub_u32(&e->rp, BSDP_TAG_DEFAULT_IMAGE), 0x01000065);
+	env_free(e);
+}
+
 static void select_without_server_id_is_ignored(void **state)
 {
 	struct env *e = *state;
@@ -637,6 +675,7 @@ int main(void)
 		T(select_bootfile_only),
 		T(select_unknown_image_fails),
 		T(select_without_image_takes_default),
+		T(policy_pins_the_default_image),
 		T(select_without_server_id_is_ignored),
 		T(select_for_other_server_drops_binding),
 		T(select_records_binding),
