@@ -707,8 +707,15 @@ static void default_route(const struct api_ctx *ctx, const struct api_request *r
 		default_get(ctx, rsp);
 		return;
 	}
+	if (rq->method == API_DELETE) { /* no default: the template serves */
+		if ((rc = store_default_set(ctx->store, "", &err)) < 0)
+			respond_store_error(rsp, rc, &err);
+		else
+			respond_empty(rsp, 204);
+		return;
+	}
 	if (rq->method != API_PUT) {
-		respond_method(rsp, "GET, HEAD, PUT");
+		respond_method(rsp, "GET, HEAD, PUT, DELETE");
 		return;
 	}
 	if (!body_acceptable(rq, rsp))

@@ -190,6 +190,9 @@ start_bsdpd "$WORK/bsdpd2.log"
 check "after a restart the token is the same" test "$(cat "$STATE/api-token")" = "$TOKEN"
 check "and the machine keeps its policy" \
 	test "$(body GET "/api/v1/machines/$MAC" | json 'j["profile"]')" = disk
+check "DELETE the default: 204" test "$(code DELETE /api/v1/default)" = 204
+script 02-00-00-00-00-01 >"$OUT/s7"
+check "then a machine no rule names gets the template again" grep -q "built-in script" "$OUT/s7"
 check "DELETE a group: 204" test "$(code DELETE /api/v1/groups/qemu)" = 204
 check "DELETE a missing one: 404" test "$(code DELETE /api/v1/groups/qemu)" = 404
 
