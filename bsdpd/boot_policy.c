@@ -94,11 +94,6 @@ void boot_policy_set_http(struct boot_policy *bp, struct http_service *http)
 	bp->http = http;
 }
 
-struct store *boot_policy_store(struct boot_policy *bp)
-{
-	return bp->store;
-}
-
 /* ---- writes --------------------------------------------------------------------- */
 
 static void end_batch(struct loop *loop, void *ctx)
@@ -175,6 +170,7 @@ static void consume_next_boot(struct boot_policy *bp, const uint8_t mac[6], cons
 	struct event e = { .kind = EVENT_NEXT_BOOT_CONSUMED, .has_mac = true, .ok = true };
 	char m[MAC_STR_LEN];
 
+	begin_writes(bp);
 	if (store_next_boot_consume(bp->store, mac, profile) != 1)
 		return;
 	memcpy(e.mac, mac, 6);

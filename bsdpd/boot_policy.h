@@ -39,7 +39,6 @@ struct boot_policy *boot_policy_new(struct store *store, struct loop *loop, int 
 void boot_policy_free(struct boot_policy *bp);
 /* Where events go live; NULL: nowhere but the store. */
 void boot_policy_set_http(struct boot_policy *bp, struct http_service *http);
-struct store *boot_policy_store(struct boot_policy *bp);
 
 void boot_policy_seen(struct boot_policy *bp, const struct boot_sighting *s);
 /* Records e (time and id are filled in) and publishes it. */
