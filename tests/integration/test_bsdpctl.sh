@@ -8,7 +8,8 @@
 #   - CRUD round trips of profiles, machines, groups and the default, each
 #     read back through bsdpctl: the bodies it sends (lists in order,
 #     quotes, numbers, a template file) as the daemon stored them;
-#   - tables: a Mac registered by a BSDP LIST (bsdpc) with a hostile model
+#   - tables: a list of 300 more machines, past a request body's bounds;
+#     a Mac registered by a BSDP LIST (bsdpc) with a hostile model
 #     is listed without a raw control byte; a stored template's newlines
 #     and escape byte are shown escaped;
 #   - errors: a missing profile is a 422 naming the field, a missing
@@ -215,6 +216,13 @@ check "events --since (an offset, percent-encoded) and --limit" eval '
 	[ "$(wc -l <"$WORK/out")" -eq 1 ]'
 check "events --json: the API's shape" eval 'ok_run --json events --mac "$MAC" &&
 	json_is "j[\"events\"] and j[\"events\"][0][\"mac\"] == \"$MAC\""'
+
+# 300 machines more: a list past a request body's 64 KiB and 4096 values.
+ip netns exec "$CLI" curl -sS --max-time 60 \
+	"http://$SRV_IP:$PORT/boot.ipxe?mac=52-54-01-00-0[0-2]-[00-99]&arch=x86_64" >/dev/null
+check "machines: a list larger than a request body may be, whole" eval 'ok_run machines &&
+	[ "$(grep -c "^52:54:01:00:0" "$WORK/out")" -eq 300 ] &&
+	ok_run --json machines && [ "$(stat -c %s "$WORK/out")" -gt 65536 ]'
 
 echo not-the-token >"$WORK/wrong"
 RC=0
