@@ -337,29 +337,35 @@ static int load_token(const struct cli *cli, struct ctx *c, char *tok, size_t ca
 
 /* ---- requests ------------------------------------------------------------------- */
 
-/* "bsdpctl: 422: profile "x" does not exist (field profile)". */
-static void print_refusal(long status, const struct ctl_reply *r)
+/* The API's {"error":..,"field":..} as "bsdpctl: 422: profile "x" does
+ * not exist (field profile)"; false for a body of another shape. */
+static bool print_api_error(long status, const struct ctl_reply *r)
 {
-	char msg[1024], field[256], raw[128];
+	char msg[1024], field[256];
 	struct json_parse_error perr;
-	const struct json_node *e, *f;
 	struct json_doc d;
+	int rc = json_parse(r->body ? r->body : "", r->len, &d, &perr);
+	const struct json_node *root = rc == 0 ? json_root(&d) : NULL;
 	const char *s;
 	size_t n;
+	bool ok = json_string_get(json_get(&d, root, "error"), &s, &n) == 0;
 
-	if (json_parse(r->body ? r->body : "", r->len, &d, &perr) == 0 &&
-	    (e = json_get(&d, json_root(&d), "error")) && json_string_get(e, &s, &n) == 0) {
-		fprintf(stderr, "bsdpctl: %ld: %s", status,
-			log_escape(msg, sizeof(msg), s, n < 255 ? n : 255));
-		f = json_get(&d, json_root(&d), "field");
-		if (json_string_get(f, &s, &n) == 0)
-			fprintf(stderr, " (field %s)",
-				log_escape(field, sizeof(field), s, n < 63 ? n : 63));
+	if (ok) {
+		fprintf(stderr, "bsdpctl: %ld: %s", status, log_escape(msg, sizeof(msg), s, n));
+		if (json_string_get(json_get(&d, root, "field"), &s, &n) == 0)
+			fprintf(stderr, " (field %s)", log_escape(field, sizeof(field), s, n));
 		fputc('\n', stderr);
-		json_doc_free(&d);
-		return;
 	}
 	json_doc_free(&d);
+	return ok;
+}
+
+static void print_refusal(long status, const struct ctl_reply *r)
+{
+	char msg[1024], raw[128];
+
+	if (print_api_error(status, r))
+		return;
 	/* Not the API's error shape: the start of the body, if any. */
 	snprintf(raw, sizeof(raw), "%.*s", (int)strcspn(r->body ? r->body : "", "\r\n"),
 		 r->body ? r->body : "");
@@ -501,10 +507,10 @@ static const char *cell_text(const struct json_doc *d, const struct json_node *v
 	return out;
 }
 
-static void cell(const struct json_doc *d, const struct json_node *row, const char *key,
-		 char out[CELL_CAP])
+static const char *cell(const struct json_doc *d, const struct json_node *row, const char *key,
+			char out[CELL_CAP])
 {
-	cell_text(d, json_get(d, row, key), out);
+	return cell_text(d, json_get(d, row, key), out);
 }
 
 static void widths(const struct json_doc *d, const struct json_node *rows,
@@ -545,7 +551,7 @@ static void print_table(const struct json_doc *d, const struct json_node *rows,
 	print_row(cells, w, n);
 	for (const struct json_node *r = json_first(d, rows); r; r = json_next(d, r)) {
 		for (size_t k = 0; k < n; k++)
-			cells[k] = cell_text(d, json_get(d, r, cols[k].key), buf[k]);
+			cells[k] = cell(d, r, cols[k].key, buf[k]);
 		print_row(cells, w, n);
 	}
 }
@@ -1057,7 +1063,7 @@ static void print_event_row(const struct json_doc *d, const struct json_node *ev
 	const char *cells[ARRAY_SIZE(event_cols)];
 
 	for (size_t k = 0; k < ARRAY_SIZE(event_cols); k++)
-		cells[k] = cell_text(d, json_get(d, ev, event_cols[k].key), buf[k]);
+		cells[k] = cell(d, ev, event_cols[k].key, buf[k]);
 	print_row(cells, event_widths, ARRAY_SIZE(event_cols));
 }
 
