@@ -30,8 +30,9 @@ CORE_SRCS := bsdpd/metrics.c bsdpd/responder.c bsdpd/bindings.c bsdpd/sqlite.c b
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
               bsdpd/http.c bsdpd/boot_policy.c
 BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c
-# bsdpctl: libcurl only through tools/bsdpctl_http.c; the JSON writer of nbi.
-BSDPCTL_SRCS := tools/bsdpctl.c tools/bsdpctl_http.c tools/bsdpctl_json.c nbi/json.c
+# bsdpctl: libcurl only through tools/bsdpctl_http.c; JSON (lib/json.c)
+# from libbsdpd.a.
+BSDPCTL_SRCS := tools/bsdpctl.c tools/bsdpctl_http.c
 CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -198,11 +199,6 @@ $(addprefix $(B)/san/,$(NBI_TESTS)): $(B)/san/%: $(B)/san-obj/tests/unit/%.o \
 $(B)/fuzz/fuzz_pe: tests/fuzz/fuzz_pe.c nbi/pe.c $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BASE) $(FUZZFLAGS) $< nbi/pe.c -o $@
-# bsdpctl's reader of server replies; links nothing of the daemon.
-$(B)/fuzz/fuzz_ctl_json: tests/fuzz/fuzz_ctl_json.c tools/bsdpctl_json.c tools/bsdpctl_json.h \
-		tests/fuzz/fuzz.h
-	@mkdir -p $(dir $@)
-	$(CLANG) $(BASE) -Itools $(FUZZFLAGS) $< tools/bsdpctl_json.c -o $@
 
 install-nbi: $(B)/nbi
 	install -D -m 755 $(B)/nbi $(DESTDIR)$(PREFIX)/bin/nbi

@@ -74,7 +74,8 @@ enum json_type { JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSO
 struct json_node {
 	enum json_type type;
 	/* JSON_STRING: the decoded bytes, NUL-terminated (a "\u0000" in the
-	 * text makes len exceed strlen); JSON_NUMBER: the literal as written. */
+	 * text makes len exceed strlen); JSON_NUMBER: the literal as written,
+	 * in the parsed text itself, which must outlive the doc. */
 	const char *str;
 	size_t len;
 	const char *key;         /* a member of an object: its decoded name */
@@ -99,6 +100,17 @@ struct json_parse_error {
  * strict JSON), -E2BIG (over a limit above), -ENOMEM, with err saying
  * what and where.  doc needs json_doc_free afterwards either way. */
 int json_parse(const char *text, size_t n, struct json_doc *doc, struct json_parse_error *err);
+/* The same within other bounds than a body's (JSON_PARSE_SIZE_MAX and
+ * JSON_PARSE_VALUES_MAX, json_body_limits): bsdpctl reads the server's
+ * replies, lists that grow with the lab, with it.  The depth bound holds
+ * for every caller. */
+struct json_limits {
+	size_t size_max;         /* bytes of input */
+	size_t values_max;       /* values, containers included; at most UINT32_MAX */
+};
+extern const struct json_limits json_body_limits;
+int json_parse_limited(const char *text, size_t n, const struct json_limits *lim,
+		       struct json_doc *doc, struct json_parse_error *err);
 void json_doc_free(struct json_doc *doc);
 const struct json_node *json_root(const struct json_doc *doc);
 

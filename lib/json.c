@@ -170,6 +170,7 @@ struct parser {
 	const char *p;           /* the input */
 	size_t n, pos;
 	struct json_doc *doc;
+	const struct json_limits *lim;
 	size_t cap_nodes;
 	size_t str_used;         /* bytes of doc->strings in use */
 	unsigned depth;
@@ -198,7 +199,7 @@ static void skip_ws(struct parser *ps)
 
 static int new_node(struct parser *ps, enum json_type t, uint32_t *idx)
 {
-	if (ps->doc->n_nodes >= JSON_PARSE_VALUES_MAX)
+	if (ps->doc->n_nodes >= ps->lim->values_max)
 		return fail(ps, -E2BIG, "too many values");
 	if (ps->doc->n_nodes == ps->cap_nodes) {
 		size_t cap = ps->cap_nodes ? 2 * ps->cap_nodes : 16;
@@ -532,16 +533,28 @@ static int value(struct parser *ps, uint32_t *idx)
 	return fail(ps, -EINVAL, c < 0 ? "unexpected end of input" : "not a JSON value");
 }
 
+const struct json_limits json_body_limits = {
+	.size_max = JSON_PARSE_SIZE_MAX, .values_max = JSON_PARSE_VALUES_MAX,
+};
+
 int json_parse(const char *text, size_t n, struct json_doc *doc, struct json_parse_error *err)
 {
-	struct parser ps = { .p = text, .n = n, .doc = doc, .err = err };
+	return json_parse_limited(text, n, &json_body_limits, doc, err);
+}
+
+int json_parse_limited(const char *text, size_t n, const struct json_limits *lim,
+		       struct json_doc *doc, struct json_parse_error *err)
+{
+	struct parser ps = { .p = text, .n = n, .doc = doc, .lim = lim, .err = err };
 	uint32_t root;
 	int rc;
 
 	*doc = (struct json_doc){ 0 };
 	*err = (struct json_parse_error){ 0 };
-	if (n > JSON_PARSE_SIZE_MAX)
-		return fail(&ps, -E2BIG, "larger than 64 KiB");
+	if (n > lim->size_max) {
+		snprintf(err->msg, sizeof(err->msg), "larger than %zu bytes", lim->size_max);
+		return -E2BIG;
+	}
 	doc->strings = malloc(n + 1);
 	if (!doc->strings)
 		return fail(&ps, -ENOMEM, "out of memory");

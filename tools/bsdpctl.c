@@ -2,9 +2,10 @@
 /*
  * bsdpctl: the lab admin's command line over bsdpd's JSON API (/api/v1,
  * docs: tools/bsdpctl.1).  Each command is one or two HTTP requests
- * (bsdpctl_http.c, the only user of libcurl); replies are read into a
- * tree (bsdpctl_json.c) and shown as aligned tables, or passed through
- * as the server wrote them with --json.
+ * (bsdpctl_http.c, the only user of libcurl); request bodies are written
+ * and replies parsed by the project's JSON code (lib/json.c), and replies
+ * are shown as aligned tables, or passed through as the server wrote them
+ * with --json.
  *
  * Everything the server sends is a client's data at heart (hostnames,
  * models, labels a Mac or an admin typed), so every string goes through
@@ -21,9 +22,8 @@
 #include <string.h>
 
 #include "bsdpctl_http.h"
-#include "bsdpctl_json.h"
+#include "json.h"
 #include "log.h"
-#include "nbi.h"
 #include "utf8.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -35,6 +35,14 @@
 #define BODY_MAX (64u << 10)          /* the server refuses bigger bodies (413) */
 #define LIST_MAX 64                   /* --label, --initrd, --item */
 #define REQUEST_TIMEOUT_S 30L
+
+/* Replies are lists that grow with the lab (store.h lets 100000 machines
+ * register): bounded by the reply size bsdpctl_http.c accepts, not by the
+ * 64 KiB of a request body.  A value takes at least two bytes of text, so
+ * an eighth of that is room for a reply of real records. */
+static const struct json_limits reply_limits = {
+	.size_max = CTL_BODY_MAX, .values_max = CTL_BODY_MAX / 8,
+};
 
 enum exit_code {
 	EXIT_OK = 0,
@@ -329,24 +337,35 @@ static int load_token(const struct cli *cli, struct ctx *c, char *tok, size_t ca
 
 /* ---- requests ------------------------------------------------------------------- */
 
-/* "bsdpctl: 422: profile "x" does not exist (field profile)". */
+/* The API's {"error":..,"field":..} as "bsdpctl: 422: profile "x" does
+ * not exist (field profile)"; false for a body of another shape. */
+static bool print_api_error(long status, const struct ctl_reply *r)
+{
+	char msg[1024], field[256];
+	struct json_parse_error perr;
+	struct json_doc d;
+	int rc = json_parse(r->body ? r->body : "", r->len, &d, &perr);
+	const struct json_node *root = rc == 0 ? json_root(&d) : NULL;
+	const char *s;
+	size_t n;
+	bool ok = json_string_get(json_get(&d, root, "error"), &s, &n) == 0;
+
+	if (ok) {
+		fprintf(stderr, "bsdpctl: %ld: %s", status, log_escape(msg, sizeof(msg), s, n));
+		if (json_string_get(json_get(&d, root, "field"), &s, &n) == 0)
+			fprintf(stderr, " (field %s)", log_escape(field, sizeof(field), s, n));
+		fputc('\n', stderr);
+	}
+	json_doc_free(&d);
+	return ok;
+}
+
 static void print_refusal(long status, const struct ctl_reply *r)
 {
-	char msg[1024], field[256], raw[128];
-	struct jv v;
+	char msg[1024], raw[128];
 
-	if (jv_parse(r->body ? r->body : "", r->len, &v) == 0 && jv_get(&v, "error") &&
-	    jv_get(&v, "error")->type == JV_STRING) {
-		const struct jv *f = jv_get(&v, "field");
-
-		fprintf(stderr, "bsdpctl: %ld: %s", status, esc(jv_get(&v, "error")->s, msg,
-								  sizeof(msg)));
-		if (f && f->type == JV_STRING)
-			fprintf(stderr, " (field %s)", esc(f->s, field, sizeof(field)));
-		fputc('\n', stderr);
-		jv_free(&v);
+	if (print_api_error(status, r))
 		return;
-	}
 	/* Not the API's error shape: the start of the body, if any. */
 	snprintf(raw, sizeof(raw), "%.*s", (int)strcspn(r->body ? r->body : "", "\r\n"),
 		 r->body ? r->body : "");
@@ -368,31 +387,53 @@ static int answer_status(struct ctx *c, const struct ctl_reply *r)
 	return EXIT_OK;
 }
 
-/* One request; on 2xx the reply's JSON in *out (JV_NULL when it had no
- * body), and with --json the body printed as it came. */
-static int call(struct ctx *c, const char *method, const char *path, const char *body,
-		struct jv *out)
+/* The reply's JSON into out: 0, or -1 said (the answer is not the API's). */
+static int parse_reply(struct ctx *c, const char *method, const char *path,
+		       const struct ctl_reply *r, struct json_doc *out)
 {
+	struct json_parse_error perr;
+
+	if (json_parse_limited(r->body, r->len, &reply_limits, out, &perr) == 0)
+		return 0;
+	json_doc_free(out);
+	fprintf(stderr, "bsdpctl: %s %s: the reply (%ld) is not JSON (%s, byte %zu): is %s "
+		"bsdpd?\n", method, path, r->status, perr.msg, perr.offset, c->http.server);
+	return -1;
+}
+
+/* A reply kept with its JSON: the tree's numbers point into the body. */
+struct reply {
+	struct ctl_reply http;
+	struct json_doc doc;     /* empty (json_root() NULL) without a body */
+};
+
+static void reply_free(struct reply *rp)
+{
+	json_doc_free(&rp->doc);
+	ctl_reply_free(&rp->http);
+}
+
+/* One request; on 2xx the reply's JSON in out->doc, and with --json the
+ * body printed as it came.  out needs reply_free afterwards either way. */
+static int call(struct ctx *c, const char *method, const char *path, const char *body,
+		struct reply *out)
+{
+	const struct ctl_reply *r = &out->http;
 	char err[512], e[1024];
-	struct ctl_reply r;
 	int code;
 
-	*out = (struct jv){ .type = JV_NULL };
+	*out = (struct reply){ 0 };
 	if (!c->token[0] && load_token(c->cli, c, c->token, sizeof(c->token)) < 0)
 		return EXIT_AUTH;
-	if (ctl_request(&c->http, method, path, body, &r, err, sizeof(err)) < 0) {
+	if (ctl_request(&c->http, method, path, body, &out->http, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bsdpctl: cannot reach bsdpd: %s\n", esc(err, e, sizeof(e)));
 		return EXIT_UNREACHABLE;
 	}
-	code = answer_status(c, &r);
-	if (code == EXIT_OK && r.len > 0 && jv_parse(r.body, r.len, out) < 0) {
-		fprintf(stderr, "bsdpctl: %s %s: the reply (%ld) is not JSON: is %s bsdpd?\n",
-			method, path, r.status, c->http.server);
+	code = answer_status(c, r);
+	if (code == EXIT_OK && r->len > 0 && parse_reply(c, method, path, r, &out->doc) < 0)
 		code = EXIT_UNREACHABLE;
-	}
-	if (code == EXIT_OK && c->json && r.len > 0)
-		printf("%s%s", r.body, r.body[r.len - 1] == '\n' ? "" : "\n");
-	ctl_reply_free(&r);
+	if (code == EXIT_OK && c->json && r->len > 0)
+		printf("%s%s", r->body, r->body[r->len - 1] == '\n' ? "" : "\n");
 	return code;
 }
 
@@ -403,26 +444,85 @@ struct column {
 	const char *key;
 };
 
-#define CELL_MAX 256              /* longer values are cut: --json has them whole */
+#define CELL_MAX 256              /* bytes of a value shown: --json has them whole */
+#define CELL_CAP (4 * CELL_MAX)   /* escaped, every byte can become \xNN */
 
-/* One cell: the member's text, escaped for the terminal. */
-static void cell(const struct jv *row, const char *key, char out[4 * CELL_MAX])
+/* A cell being written: the escaped text, and the value's bytes it may
+ * still show.  Counting the bytes before escaping cuts a long value
+ * between two of them, never inside an escape. */
+struct cell {
+	char *out;                /* CELL_CAP bytes */
+	size_t len, left;
+};
+
+static void cell_add(struct cell *cl, const char *s, size_t n)
 {
-	char text[CELL_MAX];
-
-	jv_text(jv_get(row, key), text, sizeof(text));
-	esc(text, out, 4 * CELL_MAX);
+	if (n > cl->left)
+		n = cl->left;
+	log_escape(cl->out + cl->len, CELL_CAP - cl->len, s, n);
+	cl->len += strlen(cl->out + cl->len);
+	cl->left -= n;
 }
 
-static void widths(const struct jv *rows, const struct column *cols, size_t n, size_t *w)
+static void cell_value(struct cell *cl, const struct json_doc *d, const struct json_node *v);
+
+/* Arrays joined with ",", objects as k=v joined with ","; empty: "-". */
+static void cell_container(struct cell *cl, const struct json_doc *d, const struct json_node *v)
 {
-	char buf[4 * CELL_MAX];
+	if (v->count == 0)
+		cell_add(cl, "-", 1);
+	for (const struct json_node *m = json_first(d, v); m; m = json_next(d, m)) {
+		if (m != json_first(d, v))
+			cell_add(cl, ",", 1);
+		if (v->type == JSON_OBJECT) {
+			cell_add(cl, m->key, m->key_len);
+			cell_add(cl, "=", 1);
+		}
+		cell_value(cl, d, m);
+	}
+}
+
+/* Strings (a "\u0000" in one included) and numbers as they are; null,
+ * absent and "" as "-"; booleans as yes and no. */
+static void cell_value(struct cell *cl, const struct json_doc *d, const struct json_node *v)
+{
+	if (!v || v->type == JSON_NULL || (v->type == JSON_STRING && v->len == 0))
+		cell_add(cl, "-", 1);
+	else if (v->type == JSON_TRUE || v->type == JSON_FALSE)
+		cell_add(cl, v->type == JSON_TRUE ? "yes" : "no", v->type == JSON_TRUE ? 3 : 2);
+	else if (v->type == JSON_STRING || v->type == JSON_NUMBER)
+		cell_add(cl, v->str, v->len);
+	else
+		cell_container(cl, d, v);
+}
+
+/* One cell: the value's text, escaped for the terminal, in out. */
+static const char *cell_text(const struct json_doc *d, const struct json_node *v,
+			     char out[CELL_CAP])
+{
+	struct cell cl = { .out = out, .left = CELL_MAX };
+
+	out[0] = '\0';
+	cell_value(&cl, d, v);
+	return out;
+}
+
+static const char *cell(const struct json_doc *d, const struct json_node *row, const char *key,
+			char out[CELL_CAP])
+{
+	return cell_text(d, json_get(d, row, key), out);
+}
+
+static void widths(const struct json_doc *d, const struct json_node *rows,
+		   const struct column *cols, size_t n, size_t *w)
+{
+	char buf[CELL_CAP];
 
 	for (size_t k = 0; k < n; k++)
 		w[k] = strlen(cols[k].title);
-	for (size_t i = 0; i < rows->n; i++)
+	for (const struct json_node *r = json_first(d, rows); r; r = json_next(d, r))
 		for (size_t k = 0; k < n; k++) {
-			cell(&rows->v[i], cols[k].key, buf);
+			cell(d, r, cols[k].key, buf);
 			if (strlen(buf) > w[k])
 				w[k] = strlen(buf);
 		}
@@ -436,42 +536,40 @@ static void print_row(const char *const *cells, const size_t *w, size_t n)
 	printf("%s\n", cells[n - 1]);
 }
 
-static void print_table(const struct jv *rows, const struct column *cols, size_t n)
+static void print_table(const struct json_doc *d, const struct json_node *rows,
+			const struct column *cols, size_t n)
 {
-	static char buf[8][4 * CELL_MAX];
+	static char buf[8][CELL_CAP];
 	const char *cells[8];
 	size_t w[8];
 
-	if (!rows || rows->type != JV_ARRAY || n > 8)
+	if (!rows || rows->type != JSON_ARRAY || n > 8)
 		return;
-	widths(rows, cols, n, w);
+	widths(d, rows, cols, n, w);
 	for (size_t k = 0; k < n; k++)
 		cells[k] = cols[k].title;
 	print_row(cells, w, n);
-	for (size_t i = 0; i < rows->n; i++) {
-		for (size_t k = 0; k < n; k++) {
-			cell(&rows->v[i], cols[k].key, buf[k]);
-			cells[k] = buf[k];
-		}
+	for (const struct json_node *r = json_first(d, rows); r; r = json_next(d, r)) {
+		for (size_t k = 0; k < n; k++)
+			cells[k] = cell(d, r, cols[k].key, buf[k]);
 		print_row(cells, w, n);
 	}
 }
 
 /* An object as "key: value" lines, keys aligned. */
-static void print_object(const struct jv *obj)
+static void print_object(const struct json_doc *d, const struct json_node *obj)
 {
-	char key[4 * CELL_MAX], val[4 * CELL_MAX];
+	char key[CELL_CAP], val[CELL_CAP];
 	size_t w = 0;
 
-	if (!obj || obj->type != JV_OBJECT)
+	if (!obj || obj->type != JSON_OBJECT)
 		return;
-	for (size_t i = 0; i < obj->n; i++)
-		if (strlen(esc(obj->k[i], key, sizeof(key))) > w)
+	for (const struct json_node *m = json_first(d, obj); m; m = json_next(d, m))
+		if (strlen(log_escape(key, sizeof(key), m->key, m->key_len)) > w)
 			w = strlen(key);
-	for (size_t i = 0; i < obj->n; i++) {
-		esc(obj->k[i], key, sizeof(key));
-		cell(obj, obj->k[i], val);
-		printf("%s:%*s %s\n", key, (int)(w - strlen(key)), "", val);
+	for (const struct json_node *m = json_first(d, obj); m; m = json_next(d, m)) {
+		log_escape(key, sizeof(key), m->key, m->key_len);
+		printf("%s:%*s %s\n", key, (int)(w - strlen(key)), "", cell_text(d, m, val));
 	}
 }
 
@@ -479,33 +577,33 @@ static void print_object(const struct jv *obj)
 static int list(struct ctx *c, const char *path, const char *member,
 		const struct column *cols, size_t n)
 {
-	struct jv v;
-	int code = call(c, "GET", path, NULL, &v);
+	struct reply rp;
+	int code = call(c, "GET", path, NULL, &rp);
 
 	if (code == EXIT_OK && !c->json)
-		print_table(jv_get(&v, member), cols, n);
-	jv_free(&v);
+		print_table(&rp.doc, json_get(&rp.doc, json_root(&rp.doc), member), cols, n);
+	reply_free(&rp);
 	return code;
 }
 
 static int show(struct ctx *c, const char *path)
 {
-	struct jv v;
-	int code = call(c, "GET", path, NULL, &v);
+	struct reply rp;
+	int code = call(c, "GET", path, NULL, &rp);
 
 	if (code == EXIT_OK && !c->json)
-		print_object(&v);
-	jv_free(&v);
+		print_object(&rp.doc, json_root(&rp.doc));
+	reply_free(&rp);
 	return code;
 }
 
 /* PUT or DELETE: quiet on success, unless --json has something to print. */
 static int change(struct ctx *c, const char *method, const char *path, const char *body)
 {
-	struct jv v;
-	int code = call(c, method, path, body, &v);
+	struct reply rp;
+	int code = call(c, method, path, body, &rp);
 
-	jv_free(&v);
+	reply_free(&rp);
 	return code;
 }
 
@@ -526,7 +624,7 @@ static int body_open(struct body *b)
 		fprintf(stderr, "bsdpctl: out of memory\n");
 		return -1;
 	}
-	json_init(&b->j, b->f);
+	json_init(&b->j, b->f, JSON_COMPACT);
 	json_begin(&b->j, '{');
 	return 0;
 }
@@ -898,21 +996,23 @@ static const struct column problem_cols[] = { { "BUNDLE", "bundle" }, { "ERROR",
 
 static int cmd_catalog(struct ctx *c, const struct cli *cli, const char *const *a)
 {
-	const struct jv *problems;
-	struct jv v;
-	int code = call(c, "GET", API "/catalog", NULL, &v);
+	const struct json_node *problems;
+	struct reply rp;
+	int code = call(c, "GET", API "/catalog", NULL, &rp);
+	const struct json_doc *d = &rp.doc;
 
 	(void)cli;
 	(void)a;
 	if (code == EXIT_OK && !c->json) {
-		print_table(jv_get(&v, "images"), image_cols, ARRAY_SIZE(image_cols));
-		problems = jv_get(&v, "problems");
-		if (problems && problems->type == JV_ARRAY && problems->n > 0) {
+		print_table(d, json_get(d, json_root(d), "images"), image_cols,
+			    ARRAY_SIZE(image_cols));
+		problems = json_get(d, json_root(d), "problems");
+		if (problems && problems->type == JSON_ARRAY && problems->count > 0) {
 			printf("\n");
-			print_table(problems, problem_cols, ARRAY_SIZE(problem_cols));
+			print_table(d, problems, problem_cols, ARRAY_SIZE(problem_cols));
 		}
 	}
-	jv_free(&v);
+	reply_free(&rp);
 	return code;
 }
 
@@ -929,7 +1029,7 @@ static const size_t event_widths[] = { 27, 17, 12, 3, 10, 6, 12, 0 };
 struct follow {
 	struct ctx *c;
 	char mac[MAC_STR_LEN];          /* "" for every machine */
-	unsigned long long last_id;     /* the newest printed: the stream may overlap */
+	int64_t last_id;                /* the newest printed: the stream may overlap */
 	char line[BODY_MAX];
 	size_t line_len;
 	char data[BODY_MAX];
@@ -937,44 +1037,48 @@ struct follow {
 	bool overflow;                  /* this event is too big: dropped */
 };
 
-static unsigned long long event_id(const struct jv *ev)
+/* The event's id, 0 when it has none the stream could repeat. */
+static int64_t event_id(const struct json_doc *d, const struct json_node *ev)
 {
-	const struct jv *id = jv_get(ev, "id");
+	int64_t id;
 
-	return id && id->type == JV_NUMBER ? strtoull(id->s, NULL, 10) : 0;
+	return json_int64(json_get(d, ev, "id"), &id) == 0 && id > 0 ? id : 0;
 }
 
-static bool event_wanted(const struct follow *fw, const struct jv *ev)
+static bool event_wanted(const struct follow *fw, const struct json_doc *d,
+			 const struct json_node *ev)
 {
-	const struct jv *mac = jv_get(ev, "mac");
+	const char *mac;
+	size_t n;
 
-	if (event_id(ev) != 0 && event_id(ev) <= fw->last_id)
+	if (event_id(d, ev) != 0 && event_id(d, ev) <= fw->last_id)
 		return false;
-	return !fw->mac[0] || (mac && mac->type == JV_STRING && strcmp(mac->s, fw->mac) == 0);
+	return !fw->mac[0] || (json_string_get(json_get(d, ev, "mac"), &mac, &n) == 0 &&
+			       n == strlen(fw->mac) && memcmp(mac, fw->mac, n) == 0);
 }
 
-static void print_event_row(const struct jv *ev)
+static void print_event_row(const struct json_doc *d, const struct json_node *ev)
 {
-	static char buf[ARRAY_SIZE(event_cols)][4 * CELL_MAX];
+	static char buf[ARRAY_SIZE(event_cols)][CELL_CAP];
 	const char *cells[ARRAY_SIZE(event_cols)];
 
-	for (size_t k = 0; k < ARRAY_SIZE(event_cols); k++) {
-		cell(ev, event_cols[k].key, buf[k]);
-		cells[k] = buf[k];
-	}
+	for (size_t k = 0; k < ARRAY_SIZE(event_cols); k++)
+		cells[k] = cell(d, ev, event_cols[k].key, buf[k]);
 	print_row(cells, event_widths, ARRAY_SIZE(event_cols));
 }
 
-static void print_event(struct follow *fw, const struct jv *ev, const char *json)
+static void print_event(struct follow *fw, const struct json_doc *d, const char *json)
 {
-	if (!event_wanted(fw, ev))
+	const struct json_node *ev = json_root(d);
+
+	if (!event_wanted(fw, d, ev))
 		return;
-	if (event_id(ev) > fw->last_id)
-		fw->last_id = event_id(ev);
+	if (event_id(d, ev) > fw->last_id)
+		fw->last_id = event_id(d, ev);
 	if (fw->c->json)
 		printf("%s\n", json);
 	else
-		print_event_row(ev);
+		print_event_row(d, ev);
 	fflush(stdout);
 }
 
@@ -982,14 +1086,14 @@ static void print_event(struct follow *fw, const struct jv *ev, const char *json
  * interpretation): its data lines, joined, are one JSON event. */
 static void dispatch_event(struct follow *fw)
 {
-	struct jv ev;
+	struct json_parse_error perr;
+	struct json_doc d;
 
 	if (!fw->overflow && fw->data_len > 0) {
 		fw->data[fw->data_len] = '\0';
-		if (jv_parse(fw->data, fw->data_len, &ev) == 0) {
-			print_event(fw, &ev, fw->data);
-			jv_free(&ev);
-		}
+		if (json_parse(fw->data, fw->data_len, &d, &perr) == 0)
+			print_event(fw, &d, fw->data);
+		json_doc_free(&d);
 	}
 	fw->data_len = 0;
 	fw->overflow = false;
@@ -1058,25 +1162,28 @@ static void events_path(const struct cli *cli, const char *mac, char *path)
 static int past_events(struct ctx *c, const struct cli *cli, struct follow *fw)
 {
 	char path[PATH_MAX_LEN];
-	const struct jv *evs;
-	struct jv v;
+	const struct json_node *evs;
+	const struct json_doc *d;
+	struct reply rp;
 	int code;
 
 	events_path(cli, fw->mac, path);
-	code = call(c, "GET", path, NULL, &v);
-	evs = jv_get(&v, "events");
+	code = call(c, "GET", path, NULL, &rp);
+	d = &rp.doc;
+	evs = json_get(d, json_root(d), "events");
 	if (code == EXIT_OK && !c->json && !GIVEN(cli, OPT_FOLLOW))
-		print_table(evs, event_cols, ARRAY_SIZE(event_cols));
+		print_table(d, evs, event_cols, ARRAY_SIZE(event_cols));
 	else if (code == EXIT_OK && !c->json)
 		print_row((const char *[]){ "TIME", "MAC", "KIND", "OK", "BYTES", "MS", "RULE",
 					    "DETAIL" }, event_widths, ARRAY_SIZE(event_cols));
-	for (size_t i = 0; code == EXIT_OK && evs && evs->type == JV_ARRAY && i < evs->n; i++) {
-		if (event_id(&evs->v[i]) > fw->last_id)
-			fw->last_id = event_id(&evs->v[i]);
+	for (const struct json_node *ev = json_first(d, evs); code == EXIT_OK && ev;
+	     ev = json_next(d, ev)) {
+		if (event_id(d, ev) > fw->last_id)
+			fw->last_id = event_id(d, ev);
 		if (GIVEN(cli, OPT_FOLLOW) && !c->json)
-			print_event_row(&evs->v[i]);
+			print_event_row(d, ev);
 	}
-	jv_free(&v);
+	reply_free(&rp);
 	return code;
 }
 

@@ -129,6 +129,38 @@ static void limits_depth_size_and_values(void **state)
 	free(s);
 }
 
+/* bsdpctl reads the server's lists, past a body's bounds, with its own. */
+static void limits_of_the_callers_choice(void **state)
+{
+	const struct json_limits wide = { .size_max = 4 * JSON_PARSE_SIZE_MAX,
+					  .values_max = 4 * JSON_PARSE_VALUES_MAX };
+	const struct json_limits narrow = { .size_max = 8, .values_max = 2 };
+	struct json_parse_error err;
+	struct json_doc doc;
+	size_t n = 0;
+	char *s = malloc(4 * JSON_PARSE_SIZE_MAX);
+
+	(void)state;
+	assert_non_null(s);
+	s[n++] = '[';
+	for (size_t i = 0; i < 2 * JSON_PARSE_VALUES_MAX; i++)
+		n += (size_t)sprintf(s + n, i ? ",\"abcdefghijklmno\"" : "0");
+	s[n++] = ']';
+	assert_true(n > JSON_PARSE_SIZE_MAX);
+	assert_int_equal(json_parse(s, n, &doc, &err), -E2BIG);
+	json_doc_free(&doc);
+	assert_int_equal(json_parse_limited(s, n, &wide, &doc, &err), 0);
+	assert_int_equal(json_root(&doc)->count, 2 * JSON_PARSE_VALUES_MAX);
+	json_doc_free(&doc);
+	assert_int_equal(json_parse_limited("[0,0]", 5, &narrow, &doc, &err), -E2BIG);
+	assert_string_equal(err.msg, "too many values");
+	json_doc_free(&doc);
+	assert_int_equal(json_parse_limited("[0]      ", 9, &narrow, &doc, &err), -E2BIG);
+	assert_string_equal(err.msg, "larger than 8 bytes");
+	json_doc_free(&doc);
+	free(s);
+}
+
 static void accessors_read_the_tree(void **state)
 {
 	const char *text = "{\"s\":\"a\\u0000b\",\"n\":-9223372036854775808,\"big\":"
@@ -236,6 +268,7 @@ int main(void)
 		cmocka_unit_test(refuses_what_rfc8259_does_not_allow),
 		cmocka_unit_test(refuses_a_nul_byte_outside_strings),
 		cmocka_unit_test(limits_depth_size_and_values),
+		cmocka_unit_test(limits_of_the_callers_choice),
 		cmocka_unit_test(accessors_read_the_tree),
 		cmocka_unit_test(writer_output_parses),
 	};
