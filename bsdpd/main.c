@@ -20,6 +20,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "bindings.h"
 #include "boot_policy.h"
 #include "bsdp.h"
@@ -651,6 +652,9 @@ static int prepare_state_dir(const char *dir, const struct run_as *as)
 		return dfd;
 	for (size_t i = 0; bindings_files[i] && r == 0; i++)
 		r = check_db_file(dfd, dir, bindings_files[i], as);
+	/* The API token, made by an earlier start as root, is --user's too. */
+	if (r == 0)
+		r = check_db_file(dfd, dir, API_TOKEN_FILE, as);
 	close(dfd);
 	return r;
 }
