@@ -268,8 +268,8 @@ static void sizes_types_paths_and_methods(void **state)
 	assert_error(f, call(f, API_POST, "/api/v1/profiles/p", "{}"), 405, "");
 	assert_string_equal(f->rsp.allow_methods, "GET, HEAD, PUT, DELETE");
 	assert_error(f, call(f, API_DELETE, "/api/v1/catalog", NULL), 405, "");
-	assert_error(f, call(f, API_DELETE, "/api/v1/default", NULL), 405, "");
-	assert_string_equal(f->rsp.allow_methods, "GET, HEAD, PUT");
+	assert_error(f, call(f, API_POST, "/api/v1/default", "{}"), 405, "");
+	assert_string_equal(f->rsp.allow_methods, "GET, HEAD, PUT, DELETE");
 }
 
 static void machine_round_trip_with_hyphens(void **state)
@@ -344,6 +344,11 @@ static void group_and_default_round_trip(void **state)
 	assert_error(f, call(f, API_PUT, "/api/v1/default", "{\"profile\":\"disk\",\"x\":1}"),
 		     400, "x");
 	assert_error(f, call(f, API_DELETE, "/api/v1/profiles/disk", NULL), 409, "");
+	/* DELETE clears the default, and the profile is free to go. */
+	assert_int_equal(call(f, API_DELETE, "/api/v1/default", NULL), 204);
+	assert_int_equal(call(f, API_GET, "/api/v1/default", NULL), 200);
+	assert_string_equal(member(f, "profile"), "(null)");
+	assert_int_equal(call(f, API_DELETE, "/api/v1/profiles/disk", NULL), 204);
 }
 
 static void add_event(struct fixture *f, const uint8_t *mac, int64_t t, enum event_kind k)
