@@ -350,7 +350,9 @@ static int write_profile_cb(void *ctx, const struct profile *p)
 	return 0;
 }
 
-static void profiles_list(const struct api_ctx *ctx, struct http_response *rsp)
+/* {"KEY":[...]}: every record that each writes into the list. */
+static void respond_list(const struct api_ctx *ctx, const char *key,
+			 int (*each)(struct store *s, struct json *j), struct http_response *rsp)
 {
 	struct out o;
 	int rc;
@@ -360,14 +362,24 @@ static void profiles_list(const struct api_ctx *ctx, struct http_response *rsp)
 		return;
 	}
 	json_begin(&o.j, '{');
-	json_key(&o.j, "profiles");
+	json_key(&o.j, key);
 	json_begin(&o.j, '[');
-	rc = store_profiles_each(ctx->store, write_profile_cb, &o.j);
+	rc = each(ctx->store, &o.j);
 	json_end(&o.j, ']');
 	json_end(&o.j, '}');
 	out_close(&o, rsp, 200);
 	if (rc < 0)
 		respond_store_error(rsp, rc, NULL);
+}
+
+static int each_profile(struct store *s, struct json *j)
+{
+	return store_profiles_each(s, write_profile_cb, j);
+}
+
+static void profiles_list(const struct api_ctx *ctx, struct http_response *rsp)
+{
+	respond_list(ctx, "profiles", each_profile, rsp);
 }
 
 static void profile_get(const struct api_ctx *ctx, const char *name, struct http_response *rsp)
@@ -451,24 +463,14 @@ static int write_machine_cb(void *ctx, const struct machine *m)
 	return 0;
 }
 
+static int each_machine(struct store *s, struct json *j)
+{
+	return store_machines_each(s, write_machine_cb, j);
+}
+
 static void machines_list(const struct api_ctx *ctx, struct http_response *rsp)
 {
-	struct out o;
-	int rc;
-
-	if (!out_open(&o)) {
-		respond_empty(rsp, 500);
-		return;
-	}
-	json_begin(&o.j, '{');
-	json_key(&o.j, "machines");
-	json_begin(&o.j, '[');
-	rc = store_machines_each(ctx->store, write_machine_cb, &o.j);
-	json_end(&o.j, ']');
-	json_end(&o.j, '}');
-	out_close(&o, rsp, 200);
-	if (rc < 0)
-		respond_store_error(rsp, rc, NULL);
+	respond_list(ctx, "machines", each_machine, rsp);
 }
 
 static void machine_get(const struct api_ctx *ctx, const uint8_t mac[6], unsigned status,
@@ -599,24 +601,20 @@ static void machines_route(const struct api_ctx *ctx, const struct api_request *
 
 /* ---- groups and the default ------------------------------------------------------ */
 
-static void groups_list(const struct api_ctx *ctx, struct http_response *rsp)
+/* Groups are in memory (store_groups): the listing cannot fail. */
+static int each_group(struct store *s, struct json *j)
 {
 	size_t n;
-	const struct policy_group *g = store_groups(ctx->store, &n);
-	struct out o;
+	const struct policy_group *g = store_groups(s, &n);
 
-	if (!out_open(&o)) {
-		respond_empty(rsp, 500);
-		return;
-	}
-	json_begin(&o.j, '{');
-	json_key(&o.j, "groups");
-	json_begin(&o.j, '[');
 	for (size_t i = 0; i < n; i++)
-		policy_json_write_group(&o.j, &g[i]);
-	json_end(&o.j, ']');
-	json_end(&o.j, '}');
-	out_close(&o, rsp, 200);
+		policy_json_write_group(j, &g[i]);
+	return 0;
+}
+
+static void groups_list(const struct api_ctx *ctx, struct http_response *rsp)
+{
+	respond_list(ctx, "groups", each_group, rsp);
 }
 
 static void group_get(const struct api_ctx *ctx, const char *name, unsigned status,

@@ -142,7 +142,7 @@ check "a deleted profile: 404, exit 1" eval '[ "$RC" -eq 1 ] && grep -q "^bsdpct
 echo '{"kind":"shell","bogus":1}' >"$WORK/p.json"
 ctl profile put sh "$WORK/p.json"
 check "an unknown field: 400 naming it, exit 1" eval '[ "$RC" -eq 1 ] &&
-	err_is "bsdpctl: 400: unknown field \"bogus\""'
+	err_is "bsdpctl: 400: unknown field (field bogus)"'
 
 ctl machine set "$MAC" --profile missing
 check "a missing profile: 422 naming the field, exit 1" eval '[ "$RC" -eq 1 ] &&
