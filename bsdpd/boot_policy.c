@@ -480,20 +480,18 @@ void boot_policy_http_hooks(struct boot_policy *bp, struct bsdp_service *dhcp,
 
 /* ---- a profile's files ---------------------------------------------------------- */
 
-/* Whether path is the last file of the machine's next boot. */
+/* Whether serving path (whole or not) ends the machine's next boot. */
 static bool ends_next_boot(struct boot_policy *bp, const uint8_t mac[6], const char *path,
-			   char profile[POLICY_NAME_MAX])
+			   bool complete, char profile[POLICY_NAME_MAX])
 {
 	struct machine m;
 	struct profile p;
-	const char *last;
 	bool ends;
 
-	if (store_machine_get(bp->store, mac, &m) < 0 || !m.next_boot[0] ||
+	if (!complete || store_machine_get(bp->store, mac, &m) < 0 || !m.next_boot[0] ||
 	    store_profile_get(bp->store, m.next_boot, &p) < 0)
 		return false;
-	last = profile_last_file(&p);
-	ends = last && strcmp(last, path) == 0;
+	ends = profile_boot_done(&p, path, complete);
 	memcpy(profile, m.next_boot, POLICY_NAME_MAX);
 	profile_free(&p);
 	return ends;
@@ -512,7 +510,6 @@ void boot_policy_file_served(void *ctx, const uint8_t mac[6], const char *path,
 	memcpy(e.mac, mac, 6);
 	snprintf(e.detail, sizeof(e.detail), "%s", path);
 	boot_policy_event(bp, &e);
-	/* A download that broke off leaves the next boot for the retry. */
-	if (complete && ends_next_boot(bp, mac, path, profile))
+	if (ends_next_boot(bp, mac, path, complete, profile))
 		consume_next_boot(bp, mac, profile);
 }

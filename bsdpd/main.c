@@ -829,6 +829,9 @@ static int run_server(struct options *o)
 		log_msg(LOG_INFO, "bsdpd %s ready, priority %u", BSDPD_VERSION, o->cfg.priority);
 		r = loop_run(loop);
 	}
+	/* TFTP's transfers end after HTTP is gone, and are boot events. */
+	if (d.policy)
+		boot_policy_set_http(d.policy, NULL);
 	http_service_free(d.http);
 	tftp_service_free(d.tftp);
 	boot_policy_free(d.policy);

@@ -766,6 +766,13 @@ int policy_file_url(const char *http_base, const char *path, char *out, size_t c
 
 /* Files a URL names are not ours to serve, so they cannot tell us when a
  * boot is done: the last one served here counts. */
+bool profile_boot_done(const struct profile *p, const char *path, bool complete)
+{
+	const char *last = profile_last_file(p);
+
+	return complete && last && strcmp(last, path) == 0;
+}
+
 const char *profile_last_file(const struct profile *p)
 {
 	if (p->kind == PROFILE_CHAIN)

@@ -191,6 +191,10 @@ bool policy_is_url(const char *s);
  * kernel; the chain target), or NULL for a profile without files: its
  * next boot is consumed when that file has been served in full. */
 const char *profile_last_file(const struct profile *p);
+/* Whether serving path ends a boot of p, so that a next boot of p is
+ * spent: its last file, sent in full.  A download that broke off, or any
+ * other file, leaves the next boot for the retry. */
+bool profile_boot_done(const struct profile *p, const char *path, bool complete);
 /* Renders p as an iPXE script into out (NUL-terminated): "#!ipxe", a
  * comment with the rule that chose it, then the kind's commands.  A
  * missing file gives a script that says so on the console and falls

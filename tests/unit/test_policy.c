@@ -532,6 +532,11 @@ static void linux_per_firmware(void **state)
 			       " console=ttyS0 priority=low || goto failed\n"));
 	assert_non_null(strstr(s, "sanboot --no-describe --drive 0x80 || exit 1\n"));
 	assert_string_equal(profile_last_file(&p), "debian/initrd.gz");
+	/* The next boot is spent by the last file in full, and only by it. */
+	assert_true(profile_boot_done(&p, "debian/initrd.gz", true));
+	assert_false(profile_boot_done(&p, "debian/initrd.gz", false)); /* broken off */
+	assert_false(profile_boot_done(&p, "debian/vmlinuz", true));
+	assert_false(profile_boot_done(&p, "other/initrd.gz", true));
 	p.n_initrds = 0;
 	p.cmdline[0] = '\0';
 	assert_non_null(strstr(render(&p, true, RULE_MACHINE, NULL, NULL),
@@ -557,6 +562,7 @@ static void chain_shell_and_script(void **state)
 	assert_non_null(strstr(render(&p, true, RULE_MACHINE, NULL, NULL),
 			       "chain http://other.example/x.ipxe || goto failed\n"));
 	assert_null(profile_last_file(&p));
+	assert_false(profile_boot_done(&p, "x.ipxe", true)); /* spent when its script is */
 
 	p = prof("sh", PROFILE_SHELL);
 	for (int efi = 0; efi < 2; efi++)
