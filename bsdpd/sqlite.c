@@ -2,19 +2,85 @@
 #include "sqlite.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <sqlite3.h>
 
+/* How often the checkpointer moves the write-ahead log into the database. */
+#define CHECKPOINT_MS 1000
+
 /* A connection, and whether a batch (db_batch_begin) holds a transaction
- * open on it.  struct db_stmt is SQLite's own handle, under our name. */
+ * open on it.  struct db_stmt is SQLite's own handle, under our name.
+ *
+ * A file database has a checkpointer thread with a connection of its own:
+ * in WAL mode with synchronous=NORMAL a commit writes the log and never
+ * waits for the disk; only a checkpoint does (fdatasync, milliseconds), and
+ * SQLite would run it inside whichever commit crossed 1000 pages, on the
+ * loop thread, stalling every boot in flight.  So the loop's connection
+ * never checkpoints (wal_autocheckpoint=0) and the thread does, PASSIVE
+ * (never blocking a writer), every CHECKPOINT_MS.  The two share nothing
+ * but the file, which SQLite locks, and stop_fd, which says stop. */
 struct db {
 	sqlite3 *h;
 	bool batch;
+	char *path;                    /* of a file database; NULL in memory */
+	int stop_fd;                   /* eventfd; -1 without a checkpointer */
+	pthread_t checkpointer;
 };
+
+static void *checkpoint_loop(void *arg)
+{
+	struct db *db = arg;
+	struct pollfd p = { .fd = db->stop_fd, .events = POLLIN };
+	sqlite3 *h = NULL;
+
+	if (sqlite3_open_v2(db->path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(h);
+		return NULL;
+	}
+	sqlite3_busy_timeout(h, 100);
+	do
+		sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	while (poll(&p, 1, CHECKPOINT_MS) == 0);
+	sqlite3_close(h); /* the last connection to close checkpoints all */
+	return NULL;
+}
+
+static int start_checkpointer(struct db *db, const char *path)
+{
+	if (!(db->path = strdup(path)) ||
+	    (db->stop_fd = eventfd(0, EFD_CLOEXEC)) < 0)
+		return -ENOMEM;
+	if (sqlite3_exec(db->h, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) != SQLITE_OK ||
+	    pthread_create(&db->checkpointer, NULL, checkpoint_loop, db) != 0) {
+		close(db->stop_fd);
+		db->stop_fd = -1;
+		return -EIO;
+	}
+	return 0;
+}
+
+static void stop_checkpointer(struct db *db)
+{
+	uint64_t one = 1;
+
+	if (db->stop_fd < 0)
+		return;
+	if (write(db->stop_fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+		pthread_join(db->checkpointer, NULL);
+	else
+		pthread_detach(db->checkpointer);
+	close(db->stop_fd);
+}
 
 static sqlite3 *raw(struct db *db)
 {
@@ -54,6 +120,13 @@ int db_open(const char *path, struct db **out, char **err)
 		return -EIO;
 	}
 	d->h = db;
+	d->stop_fd = -1;
+	if (path && start_checkpointer(d, path) < 0) {
+		if (err && asprintf(err, "%s: cannot start its checkpointer", name) < 0)
+			*err = NULL;
+		db_close(d);
+		return -EIO;
+	}
 	*out = d;
 	return 0;
 }
@@ -62,7 +135,9 @@ void db_close(struct db *db)
 {
 	if (!db)
 		return;
+	stop_checkpointer(db);
 	sqlite3_close(raw(db));
+	free(db->path);
 	free(db);
 }
 
