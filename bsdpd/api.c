@@ -491,7 +491,7 @@ static void machine_get(const struct api_ctx *ctx, const uint8_t mac[6], unsigne
 }
 
 /* A PUT replaces the admin's fields but keeps the next boot, which has
- * its own route (policy-contract.md). */
+ * its own route (docs/api.md). */
 static void machine_put(const struct api_ctx *ctx, const struct api_request *rq,
 			const uint8_t mac[6], struct http_response *rsp)
 {

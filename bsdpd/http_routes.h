@@ -157,7 +157,7 @@ ssize_t http_path_decode(const char *raw, size_t n, char *out, size_t cap);
  * index pages) or -ENAMETOOLONG. */
 ssize_t http_path_resolve(const char *raw, size_t n, char *out, size_t cap);
 
-/* The identity the proxyDHCP script URL carries (chain-contract.md):
+/* The identity the proxyDHCP script URL carries (proxydhcp.c builds it):
  * ?mac=${mac:hexhyp}&uuid=${uuid}&arch=${buildarch}&platform=${platform}.
  * Each value is validated strictly and normalized; a bad, empty or
  * repeated one is treated as absent (never echoed). */

@@ -226,7 +226,7 @@ static const char *booter_for(const struct proxy_responder *pr, const struct pro
 	return pr->boot_file[slot];
 }
 
-/* "http://<addr>[:<port>]", the port left out when it is 80 (chain contract). */
+/* "http://<addr>[:<port>]", the port left out when it is 80 (docs/architecture.md). */
 static int http_base(char *buf, size_t cap, struct in_addr addr, uint16_t port)
 {
 	char a[INET_ADDRSTRLEN];
@@ -238,7 +238,7 @@ static int http_base(char *buf, size_t cap, struct in_addr addr, uint16_t port)
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
-/* The script URL of the chain contract.  iPXE expands ${...} in the
+/* The script URL (http_routes.h, http_query_identity).  iPXE expands ${...} in the
  * filename itself (ipxe.md X4), so one static string identifies every
  * machine.  It is at most 108 bytes: it always fits the file field. */
 static const char *script_url(const struct proxy_responder *pr, const struct proxy_rx *rx,

@@ -31,7 +31,7 @@
 #define DEFAULT_SERVER "http://127.0.0.1"
 #define DEFAULT_TOKEN_FILE "/var/lib/bsdpd/api-token" /* bsdpd's --state-dir default */
 #define TOKEN_MAX 256
-#define NAME_MAX_LEN 63               /* policy-contract.md: [A-Za-z0-9._-]{1,63} */
+#define NAME_MAX_LEN 63               /* docs/api.md: [A-Za-z0-9._-]{1,63} */
 #define BODY_MAX (64u << 10)          /* the server refuses bigger bodies (413) */
 #define LIST_MAX 64                   /* --label, --initrd, --item */
 #define REQUEST_TIMEOUT_S 30L

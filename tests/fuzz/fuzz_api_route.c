@@ -5,7 +5,7 @@
  * The input is: a method byte ('G' GET, 'H' HEAD, 'P' PUT, 'O' POST,
  * 'D' DELETE, else other), the request-target up to '\n', then the body.
  * Besides the sanitizers it checks:
- *   - every answer has a status the contract lists, never an fd;
+ *   - every answer has a status docs/api.md lists, never an fd;
  *   - a body is always JSON (an error has "error"), and never holds the
  *     token.  Inputs that hold it are skipped, so the store never does
  *     and a token in an answer can only have come from the server (an

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bsdpctl against bsdpd's real API (policy-contract.md), end to end:
+# bsdpctl against bsdpd's real API (docs/api.md), end to end:
 #   - --help; usage errors are exit 2 before the token is read, so before
 #     any request; a closed port is exit 3;
 #   - the token: STATE/api-token, mode 0600, read by bsdpctl from

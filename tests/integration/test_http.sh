@@ -1,6 +1,6 @@
 #!/bin/bash
 # bsdpd's HTTP server, end to end with curl, against the daemon's command
-# line (chain contract): --http-port, --http-root, --http-max-connections.
+# line: --http-port, --http-root, --http-max-connections.
 #   - GET and HEAD with Content-Length, a single Range (206, 416), ETag and
 #     Last-Modified with conditional GET (304), keep-alive, Content-Types;
 #   - the TFTP traversal corpus over HTTP, raw and percent-encoded: every

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bsdpd/api.c over an in-memory store: authentication, the status codes
- * of the contract (400 naming the field, 401, 404, 405, 409, 413, 415,
+ * of docs/api.md (400 naming the field, 401, 404, 405, 409, 413, 415,
  * 422), CRUD round trips of every record, MACs with hyphens, the next
  * boot, the event filter, the catalog, and the token file.
  */
