@@ -33,6 +33,7 @@ struct boot_policy {
 	int rootfd;                    /* the HTTP root, O_PATH */
 	char image[POLICY_NAME_MAX];   /* what boot_policy_image last returned */
 	struct api_ctx api;            /* the token; the catalog is set per request */
+	struct ipxe_template *fallback; /* policy_fallback_new */
 };
 
 static void end_batch(struct loop *loop, void *ctx);
@@ -68,6 +69,8 @@ struct boot_policy *boot_policy_new(struct store *store, struct loop *loop, int 
 	bp->api.store = store;
 	if ((bp->rootfd = open(http_root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return fail(bp, err, http_root, errno);
+	if (!(bp->fallback = policy_fallback_new()))
+		return fail(bp, err, "the built-in menu", ENOMEM);
 	if (api_token_load_or_create(state_dirfd, bp->api.token, sizeof(bp->api.token), msg,
 				     sizeof(msg)) < 0) {
 		if (asprintf(err, "policy: %s", msg) < 0)
@@ -86,6 +89,7 @@ void boot_policy_free(struct boot_policy *bp)
 	if (bp->rootfd >= 0)
 		close(bp->rootfd);
 	explicit_bzero(bp->api.token, sizeof(bp->api.token));
+	ipxe_template_free(bp->fallback);
 	free(bp);
 }
 
@@ -298,6 +302,7 @@ static ssize_t render(struct boot_policy *bp, const struct profile *p, const str
 		.efi = strcmp(id->platform, "pcbios") != 0, /* iPXE ${platform} */
 		.http_base = vals->v[IPXE_VAR_HTTP], .res = res, .values = vals,
 		.items = mi ? mi->ptr : NULL, .file_exists = file_exists, .ctx = bp,
+		.fallback = bp->fallback,
 	};
 	ssize_t n = mi || p->kind != PROFILE_MENU ? policy_render(p, &ctx, out, SCRIPT_CAP)
 						 : -ENOMEM;

@@ -903,14 +903,22 @@ static int put_text_template(struct out *o, const char *text, const struct polic
 	return 0;
 }
 
+struct ipxe_template *policy_fallback_new(void)
+{
+	struct ipxe_template_error e;
+	struct ipxe_template *t;
+
+	return ipxe_template_parse(http_builtin_menu, strlen(http_builtin_menu), &t, &e) < 0 ?
+		       NULL : t;
+}
+
 /* What a script falls back to when its profile cannot boot: the menu of
  * the built-in script (http_routes.c), local disk after 10 s. */
 static void put_fallback(struct out *o, const struct policy_render_ctx *ctx)
 {
-	int r = put_text_template(o, http_builtin_menu, ctx);
+	struct ipxe_values v = render_values(ctx);
 
-	if (r < 0 && !o->err)
-		o->err = r;
+	put_template(o, ctx->fallback, &v);
 }
 
 /* ---- rendering: the kinds ---------------------------------------------------------------- */

@@ -178,7 +178,13 @@ struct policy_render_ctx {
 	/* Whether a path names a servable file under the HTTP root; NULL: assume so. */
 	bool (*file_exists)(void *ctx, const char *path);
 	void *ctx;
+	/* What a script falls back to when it cannot boot: required, from
+	 * policy_fallback_new, parsed once rather than on every render. */
+	const struct ipxe_template *fallback;
 };
+/* The built-in menu (http_routes.c), parsed: NULL only without memory.
+ * Free with ipxe_template_free. */
+struct ipxe_template *policy_fallback_new(void);
 /* The URL a profile path becomes: a URL stays as it is; a path under the
  * root becomes http_base + "/" + path, each byte outside the unreserved
  * set percent-encoded, and "?mac=${mac:hexhyp}" appended so that the

@@ -20,6 +20,23 @@
 #define H "http://192.0.2.1:8080"
 #define Q "?mac=${mac:hexhyp}"
 
+/* The built-in menu every render falls back to, parsed once (group setup). */
+static struct ipxe_template *fallback;
+
+static int parse_fallback(void **state)
+{
+	(void)state;
+	fallback = policy_fallback_new();
+	return fallback ? 0 : -1;
+}
+
+static int free_fallback(void **state)
+{
+	(void)state;
+	ipxe_template_free(fallback);
+	return 0;
+}
+
 static struct profile prof(const char *name, enum profile_kind k)
 {
 	struct profile p = { .kind = k };
@@ -466,7 +483,7 @@ static const char *render(const struct profile *p, bool efi, enum policy_rule ru
 			  const struct profile *const *items, const struct ipxe_values *vals)
 {
 	struct resolution res = { .rule = rule };
-	struct policy_render_ctx ctx = { .efi = efi, .http_base = H, .res = &res, .items = items,
+	struct policy_render_ctx ctx = { .efi = efi, .http_base = H, .res = &res, .fallback = fallback, .items = items,
 					 .values = vals, .file_exists = exists };
 
 	if (rule == RULE_GROUP)
@@ -479,7 +496,7 @@ static void local_per_firmware(void **state)
 {
 	struct profile p = prof("disk", PROFILE_LOCAL);
 	struct resolution res = { .rule = RULE_MACHINE, .local = LOCAL_REBOOT };
-	struct policy_render_ctx ctx = { .efi = true, .http_base = H, .res = &res };
+	struct policy_render_ctx ctx = { .efi = true, .http_base = H, .res = &res, .fallback = fallback };
 
 	(void)state;
 	assert_string_equal(render(&p, true, RULE_MACHINE, NULL, NULL),
@@ -671,7 +688,7 @@ static void hostile_names_stay_inert_in_the_script(void **state)
 	 * cannot add a command: names are sanitized into the script. */
 	struct profile p = prof("x\nreboot", PROFILE_SHELL);
 	struct resolution res = { .rule = RULE_GROUP, .group = "g ${x};shell" };
-	struct policy_render_ctx ctx = { .http_base = H, .res = &res };
+	struct policy_render_ctx ctx = { .http_base = H, .res = &res, .fallback = fallback };
 
 	(void)state;
 	assert_true(policy_render(&p, &ctx, out, sizeof(out)) > 0);
@@ -686,7 +703,7 @@ static void rendering_fails_at_short_capacity(void **state)
 {
 	struct profile p = prof("inst", PROFILE_LINUX);
 	struct resolution res = { .rule = RULE_MACHINE };
-	struct policy_render_ctx ctx = { .efi = true, .http_base = H, .res = &res };
+	struct policy_render_ctx ctx = { .efi = true, .http_base = H, .res = &res, .fallback = fallback };
 	ssize_t need;
 
 	(void)state;
@@ -724,5 +741,5 @@ int main(void)
 		cmocka_unit_test(rendering_fails_at_short_capacity),
 	};
 
-	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("policy", tests, parse_fallback, free_fallback);
 }
