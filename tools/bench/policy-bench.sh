@@ -49,15 +49,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ip netns add "$SRV"
-ip netns add "$CLI"
-ip -n "$SRV" link add "${ID}s" type veth peer name "${ID}c" netns "$CLI"
-ip -n "$SRV" addr add "$SRV_IP/24" dev "${ID}s"
-ip -n "$CLI" addr add "$CLI_IP/24" dev "${ID}c"
-for ns in "$SRV" "$CLI"; do
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link set "${ID}$([ "$ns" = "$SRV" ] && echo s || echo c)" up
-done
+# shellcheck source=../../tests/integration/netns.sh
+. "$(dirname "$0")/../../tests/integration/netns.sh"
+netns_pair "$SRV" "$CLI" "${ID}s" "${ID}c" "$SRV_IP" "$CLI_IP"
 
 mkdir -p "$WORK/root/linux" "$WORK/state"
 chmod 700 "$WORK/state"
