@@ -19,6 +19,11 @@ struct db_stmt;
 
 enum { DB_DONE = 0, DB_ROW = 1 };
 
+/* A file database's log is checkpointed every second by a thread of its
+ * own, and started over once it holds this many frames (4 KiB pages:
+ * 16 MiB); see sqlite.c. */
+#define DB_WAL_RESTART_FRAMES 4096
+
 /* Opens path read-write, creating it, refusing a symbolic link (see
  * sqlite.c), in WAL mode; path NULL is an in-memory database.  0, or
  * -EIO and *err (to free) naming the path. */
