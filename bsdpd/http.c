@@ -319,6 +319,7 @@ static struct http_request make_request(const struct http_service *svc,
 							     MHD_HTTP_HEADER_IF_NONE_MATCH),
 		.if_modified_since = MHD_lookup_connection_value(
 			con, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MODIFIED_SINCE),
+		.if_range = header(con, MHD_HTTP_HEADER_IF_RANGE),
 		.client = ex->client,
 		.local = local_address(con),
 		.over_capacity = svc->active > svc->cfg.max_connections,
@@ -387,7 +388,7 @@ static void add_header(struct MHD_Response *r, const char *name, const char *val
 
 static void add_headers(struct MHD_Response *r, const struct http_response *rsp)
 {
-	char retry[16];
+	char retry[16], cache[40];
 
 	add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rsp->content_type);
 	add_header(r, MHD_HTTP_HEADER_ETAG, rsp->etag);
@@ -398,8 +399,12 @@ static void add_headers(struct MHD_Response *r, const struct http_response *rsp)
 	if (rsp->allow)
 		add_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	add_header(r, MHD_HTTP_HEADER_ALLOW, rsp->allow_methods);
-	if (rsp->no_store)
+	if (rsp->no_store) {
 		add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	} else if (rsp->max_age) {
+		snprintf(cache, sizeof(cache), "public, max-age=%u", rsp->max_age);
+		add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+	}
 	if (rsp->www_authenticate) /* RFC 6750 §3 */
 		add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"bsdpd\"");
 	if (rsp->retry_after) {
@@ -558,7 +563,7 @@ static enum MHD_Result queue(struct http_service *svc, struct MHD_Connection *co
 	if (rsp->event_stream && !(r = stream_response(svc, con))) {
 		http_response_release(rsp); /* STREAMS_MAX are open */
 		*rsp = (struct http_response){ .status = 503, .retry_after = STREAM_PING_SECONDS,
-					       .fd = -1 };
+					       .no_store = true, .fd = -1 };
 	}
 	if (!r && !(r = make_body(svc, rsp)))
 		return MHD_NO; /* out of memory: MHD closes the connection */
