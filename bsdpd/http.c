@@ -753,7 +753,8 @@ struct http_service *http_service_new(const struct http_config *cfg, struct loop
 	svc->loop = loop;
 	svc->timer_fd = svc->ping_fd = -1;
 	svc->routes = (struct http_routes){ .rootfd = -1, .hooks = cfg->hooks,
-					    .port = cfg->port, .metrics = cfg->metrics };
+					    .port = cfg->port, .file_base = cfg->file_base,
+					    .metrics = cfg->metrics };
 	if (open_root(svc, err) < 0 || load_script(svc, err) < 0 || start_listeners(svc, err) < 0 ||
 	    join_loop(svc, err) < 0) {
 		http_service_free(svc);
@@ -763,7 +764,15 @@ struct http_service *http_service_new(const struct http_config *cfg, struct loop
 		log_msg(LOG_INFO, "http: TCP %s:%u, at most %u connections, %u s idle timeout",
 			cfg->n_listen ? inet_ntop(AF_INET, &cfg->listen[i], addr, sizeof(addr)) : "*",
 			cfg->port, cfg->max_connections, cfg->idle_timeout);
+	if (cfg->file_base)
+		log_msg(LOG_INFO, "http: scripts point at %s for files (--http-base); next "
+			"boots are spent when their script is served", cfg->file_base);
 	return svc;
+}
+
+const char *http_file_base(const struct http_service *svc)
+{
+	return svc ? svc->cfg.file_base : NULL;
 }
 
 static void close_timer(struct http_service *svc, int fd)

@@ -33,6 +33,10 @@
 
 struct http_config {
 	const char *root;              /* --http-root (default: --root) */
+	/* --http-base, validated (policy_http_base_parse): what {{http}}
+	 * and a profile's file URLs name, a cache or mirror of the root;
+	 * NULL: bsdpd's own address. */
+	const char *file_base;
 	uint16_t port;                 /* --http-port */
 	struct file_cache *files;      /* shared with TFTP (file_cache.h) */
 	struct in_addr listen[HTTP_MAX_LISTEN]; /* one socket each */
@@ -60,6 +64,9 @@ void http_service_set_hooks(struct http_service *svc, const struct http_hooks *h
 void http_publish(struct http_service *svc, const char *text, size_t n);
 /* Whether any event stream is open: else there is nothing to format. */
 bool http_streaming(const struct http_service *svc);
+/* --http-base, or NULL when files come from bsdpd itself (svc may be
+ * NULL: no HTTP). */
+const char *http_file_base(const struct http_service *svc);
 /* Re-reads boot.ipxe; on an error (logged) the old script keeps serving. */
 void http_service_reload(struct http_service *svc);
 

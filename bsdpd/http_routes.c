@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "beneath.h"
+#include "policy.h"
 #include "tftp.h"
 
 #define SCRIPT_FILE "boot.ipxe"
@@ -629,7 +630,12 @@ static void fill_values(const struct http_routes *rt, const struct http_request 
 {
 	inet_ntop(AF_INET, &rq->client, addr[0], INET_ADDRSTRLEN);
 	inet_ntop(AF_INET, &rq->local, addr[1], INET_ADDRSTRLEN);
-	if (rt->port == 80)
+	/* {{http}} is where files come from: a template's "kernel
+	 * {{http}}/vmlinuz" goes through the cache as a profile's does;
+	 * {{server}} still names bsdpd. */
+	if (rt->file_base)
+		snprintf(http, cap, "%s", rt->file_base);
+	else if (rt->port == 80)
 		snprintf(http, cap, "http://%s", addr[1]);
 	else
 		snprintf(http, cap, "http://%s:%u", addr[1], rt->port);
@@ -649,7 +655,7 @@ static void fill_values(const struct http_routes *rt, const struct http_request 
 static void serve_script(const struct http_routes *rt, const struct http_request *rq,
 			 const char *query, size_t query_len, struct http_response *rsp)
 {
-	char addr[2][INET_ADDRSTRLEN], http[32];
+	char addr[2][INET_ADDRSTRLEN], http[POLICY_HTTP_BASE_MAX];
 	struct http_client_info info;
 	struct http_identity id;
 	struct ipxe_values vals;

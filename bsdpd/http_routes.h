@@ -130,6 +130,7 @@ struct http_routes {
 	struct http_hooks hooks;
 	const struct ipxe_template *script; /* required: see http_script_load */
 	uint16_t port;                      /* for {{http}} */
+	const char *file_base;              /* --http-base for {{http}}; NULL: ours */
 	struct metrics *metrics;            /* NULL: no counting, /metrics is 404 */
 };
 

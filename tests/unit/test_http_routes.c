@@ -609,6 +609,21 @@ static void the_builtin_script_shows_the_identity(void **state)
 	free(s);
 }
 
+/* With --http-base, {{http}} is the cache the files come through;
+ * {{server}} is still bsdpd. */
+static void http_base_becomes_the_scripts_http(void **state)
+{
+	struct fixture *f = *state;
+	char *s;
+
+	f->rt.file_base = "http://cache.example:3128/netboot";
+	s = script_for(f, "/boot.ipxe?mac=52-54-00-12-34-56");
+	f->rt.file_base = NULL;
+	assert_non_null(strstr(s, "menu bsdpd http://cache.example:3128/netboot\n"));
+	assert_non_null(strstr(s, "echo bsdpd at 192.0.2.1: "));
+	free(s);
+}
+
 static void hostile_queries_are_not_echoed(void **state)
 {
 	struct fixture *f = *state;
@@ -669,6 +684,7 @@ int main(void)
 		cmocka_unit_test(other_methods_get_405_and_overload_503),
 		cmocka_unit_test(the_query_is_validated_strictly),
 		cmocka_unit_test(the_builtin_script_shows_the_identity),
+		cmocka_unit_test(http_base_becomes_the_scripts_http),
 		cmocka_unit_test(hostile_queries_are_not_echoed),
 		cmocka_unit_test(a_template_in_the_root_is_rendered_or_reported),
 	};
