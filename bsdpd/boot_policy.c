@@ -340,7 +340,8 @@ static ssize_t render(struct boot_policy *bp, const struct profile *p, const str
 	struct menu_items *mi = p->kind == PROFILE_MENU ? load_items(bp, p) : NULL;
 	struct policy_render_ctx ctx = {
 		.efi = strcmp(id->platform, "pcbios") != 0, /* iPXE ${platform} */
-		.http_base = vals->v[IPXE_VAR_HTTP], .res = res, .values = vals,
+		.http_base = vals->v[IPXE_VAR_HTTP], .via_cache = http_file_base(bp->http) != NULL,
+		.res = res, .values = vals,
 		.items = mi ? mi->ptr : NULL, .file_exists = file_exists, .ctx = bp,
 		.fallback = bp->fallback,
 	};
@@ -372,6 +373,18 @@ static void answer_script(struct http_response *rsp, char *text, size_t n)
 	rsp->buf_len = n;
 }
 
+/* Whether serving the script ends a next boot: when its profile has no
+ * file of ours to wait for, and with --http-base, where the files come
+ * through a cache: a hit never reaches bsdpd, so waiting for the last
+ * file would leave the next boot pending and the machine would boot it
+ * again and again (a reinstall loop).  Spent at the script instead, a
+ * boot that fails after it needs the next boot set again, which the
+ * admin sees in the events (docs/policy.md §5). */
+static bool script_ends_next_boot(const struct boot_policy *bp, const struct profile *p)
+{
+	return !profile_last_file(p) || http_file_base(bp->http);
+}
+
 /* Renders the resolved profile; false (the template answers instead)
  * when no policy applies or the profile cannot be rendered. */
 static bool script_of(struct boot_policy *bp, const struct http_identity *id,
@@ -391,7 +404,7 @@ static bool script_of(struct boot_policy *bp, const struct http_identity *id,
 	script_event(bp, id, &res, n >= 0);
 	if (n >= 0) {
 		answer_script(rsp, out, (size_t)n);
-		if (res.rule == RULE_NEXT_BOOT && !profile_last_file(&p))
+		if (res.rule == RULE_NEXT_BOOT && script_ends_next_boot(bp, &p))
 			consume_next_boot(bp, id->mac, res.profile);
 	} else {
 		free(out);

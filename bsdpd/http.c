@@ -452,6 +452,7 @@ static struct http_request make_request(const struct http_service *svc,
 		.if_modified_since = MHD_lookup_connection_value(
 			con, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MODIFIED_SINCE),
 		.last_event_id = header(con, "Last-Event-ID"),
+		.if_range = header(con, MHD_HTTP_HEADER_IF_RANGE),
 		.client = ex->client,
 		.local = local_address(con),
 		.over_capacity = svc->active > svc->cfg.max_connections,
@@ -520,7 +521,7 @@ static void add_header(struct MHD_Response *r, const char *name, const char *val
 
 static void add_headers(struct MHD_Response *r, const struct http_response *rsp)
 {
-	char retry[16];
+	char retry[16], cache[40];
 
 	add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rsp->content_type);
 	add_header(r, MHD_HTTP_HEADER_ETAG, rsp->etag);
@@ -531,8 +532,12 @@ static void add_headers(struct MHD_Response *r, const struct http_response *rsp)
 	if (rsp->allow)
 		add_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	add_header(r, MHD_HTTP_HEADER_ALLOW, rsp->allow_methods);
-	if (rsp->no_store)
+	if (rsp->no_store) {
 		add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	} else if (rsp->max_age) {
+		snprintf(cache, sizeof(cache), "public, max-age=%u", rsp->max_age);
+		add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+	}
 	if (rsp->www_authenticate) /* RFC 6750 §3 */
 		add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"bsdpd\"");
 	if (rsp->retry_after) {
@@ -699,7 +704,7 @@ static enum MHD_Result queue(struct http_service *svc, struct MHD_Connection *co
 	if (rsp->event_stream && !(r = stream_response(svc, con, rsp))) {
 		http_response_release(rsp); /* STREAMS_MAX are open */
 		*rsp = (struct http_response){ .status = 503, .retry_after = STREAM_PING_SECONDS,
-					       .fd = -1 };
+					       .no_store = true, .fd = -1 };
 	}
 	if (!r && !(r = make_body(svc, rsp)))
 		return MHD_NO; /* out of memory: MHD closes the connection */
@@ -891,7 +896,8 @@ struct http_service *http_service_new(const struct http_config *cfg, struct loop
 	svc->loop = loop;
 	svc->timer_fd = svc->ping_fd = -1;
 	svc->routes = (struct http_routes){ .rootfd = -1, .hooks = cfg->hooks,
-					    .port = cfg->port, .metrics = cfg->metrics };
+					    .port = cfg->port, .file_base = cfg->file_base,
+					    .metrics = cfg->metrics };
 	if (open_root(svc, err) < 0 || load_script(svc, err) < 0 || start_listeners(svc, err) < 0 ||
 	    join_loop(svc, err) < 0) {
 		http_service_free(svc);
@@ -901,7 +907,15 @@ struct http_service *http_service_new(const struct http_config *cfg, struct loop
 		log_msg(LOG_INFO, "http: TCP %s:%u, at most %u connections, %u s idle timeout",
 			cfg->n_listen ? inet_ntop(AF_INET, &cfg->listen[i], addr, sizeof(addr)) : "*",
 			cfg->port, cfg->max_connections, cfg->idle_timeout);
+	if (cfg->file_base)
+		log_msg(LOG_INFO, "http: scripts point at %s for files (--http-base); next "
+			"boots are spent when their script is served", cfg->file_base);
 	return svc;
+}
+
+const char *http_file_base(const struct http_service *svc)
+{
+	return svc ? svc->cfg.file_base : NULL;
 }
 
 static void close_timer(struct http_service *svc, int fd)

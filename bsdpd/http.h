@@ -34,6 +34,10 @@
 
 struct http_config {
 	const char *root;              /* --http-root (default: --root) */
+	/* --http-base, validated (policy_http_base_parse): what {{http}}
+	 * and a profile's file URLs name, a cache or mirror of the root;
+	 * NULL: bsdpd's own address. */
+	const char *file_base;
 	uint16_t port;                 /* --http-port */
 	struct file_cache *files;      /* shared with TFTP (file_cache.h) */
 	struct in_addr listen[HTTP_MAX_LISTEN]; /* one socket each */
@@ -72,6 +76,9 @@ void http_service_watch(struct http_service *svc, const struct transfer_watch *w
 /* Open connections and event streams; svc may be NULL (both 0). */
 void http_service_stats(const struct http_service *svc, unsigned *connections,
 			unsigned *streams);
+/* --http-base, or NULL when files come from bsdpd itself (svc may be
+ * NULL: no HTTP). */
+const char *http_file_base(const struct http_service *svc);
 /* Re-reads boot.ipxe; on an error (logged) the old script keeps serving. */
 void http_service_reload(struct http_service *svc);
 

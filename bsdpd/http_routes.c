@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "beneath.h"
+#include "policy.h"
 #include "tftp.h"
 
 #define SCRIPT_FILE "boot.ipxe"
@@ -375,11 +376,18 @@ static bool parse_http_date(const char *s, time_t *out)
 	return *out != (time_t)-1;
 }
 
-/* A strong validator from what changes when the file does. */
+/* A strong validator (RFC 9110 §8.8.3): the size and the modification
+ * time to the nanosecond, which change whenever the file's bytes do.
+ * Not the device or the inode: device numbers may change across a
+ * reboot, and an inode differs between servers holding copies of the
+ * same file, while `rsync -a` or `cp -p` keep size and mtime — so the
+ * servers behind one cache give a file one ETag, and the cache
+ * revalidates it against any of them (Apache 2.4 dropped the inode from
+ * its default FileETag for the same reason).  rsync's own quick check
+ * compares the same two values. */
 static void make_etag(const struct stat *st, char *out, size_t cap)
 {
-	snprintf(out, cap, "\"%llx-%llx-%llx-%llx.%lx\"", (unsigned long long)st->st_dev,
-		 (unsigned long long)st->st_ino, (unsigned long long)st->st_size,
+	snprintf(out, cap, "\"%llx-%llx.%08lx\"", (unsigned long long)st->st_size,
 		 (unsigned long long)st->st_mtim.tv_sec, (unsigned long)st->st_mtim.tv_nsec);
 }
 
@@ -408,6 +416,26 @@ static bool etag_matches(const char *inm, const char *etag)
 	return false;
 }
 
+/* If-Range (RFC 9110 §13.1.5): the Range applies only to the version
+ * the client already holds part of.  An entity-tag is compared
+ * strongly (a W/ tag never matches); a date must equal Last-Modified
+ * exactly, and that date is a strong validator only when the file is at
+ * least a second older than now (§8.8.2.2).  Anything else: the whole
+ * file, which a resuming client then starts over with. */
+static bool if_range_holds(const struct http_request *rq, const char *etag,
+			   const struct stat *st)
+{
+	const char *v = rq->if_range;
+	time_t t;
+
+	if (!v)
+		return true;
+	v = skip_ows(v);
+	if (*v == '"')
+		return strcmp(v, etag) == 0;
+	return parse_http_date(v, &t) && t == st->st_mtim.tv_sec && t < rq->now;
+}
+
 /* RFC 9110 §13.2.2: If-None-Match decides when present; otherwise
  * If-Modified-Since, at one-second resolution. */
 static bool not_modified(const struct http_request *rq, const char *etag, time_t mtime)
@@ -422,10 +450,14 @@ static bool not_modified(const struct http_request *rq, const char *etag, time_t
 
 /* ---- responses --------------------------------------------------------------- */
 
+/* Text answers are errors, or a script's failure for one machine:
+ * never kept by a cache (a 404 is heuristically cacheable, RFC 9111
+ * §4.2.2, and would outlive the file the admin adds next). */
 static void set_text(struct http_response *rsp, unsigned status, const char *text)
 {
 	rsp->status = status;
 	rsp->content_type = TEXT_PLAIN;
+	rsp->no_store = true;
 	rsp->body = HTTP_BODY_BUFFER;
 	rsp->buf = strdup(text);
 	rsp->buf_len = rsp->buf ? strlen(text) : 0;
@@ -484,11 +516,13 @@ static void file_body(const struct http_request *rq, const struct stat *st, int 
 		      struct http_response *rsp)
 {
 	uint64_t size = (uint64_t)st->st_size, first = 0, last = 0;
-	int r = http_range_parse(rq->range, size, &first, &last);
+	const char *range = if_range_holds(rq, rsp->etag, st) ? rq->range : NULL;
+	int r = http_range_parse(range, size, &first, &last);
 
 	if (r < 0) {
 		close(fd);
 		set_text(rsp, 416, "416 Range Not Satisfiable\n");
+		rsp->max_age = 0;
 		snprintf(rsp->content_range, sizeof(rsp->content_range), "bytes */%llu",
 			 (unsigned long long)size);
 		return;
@@ -517,6 +551,7 @@ static void serve_file(const struct http_routes *rt, const struct http_request *
 	make_etag(&st, rsp->etag, sizeof(rsp->etag));
 	http_date(st.st_mtim.tv_sec, rsp->last_modified, sizeof(rsp->last_modified));
 	rsp->accept_ranges = true;
+	rsp->max_age = HTTP_FILE_MAX_AGE; /* on a 304 too: it renews the cache's copy */
 	rsp->content_type = http_content_type(path);
 	if (not_modified(rq, rsp->etag, st.st_mtim.tv_sec)) {
 		close(fd);
@@ -589,7 +624,6 @@ static void script_failure(const char *reason, struct http_response *rsp)
 		 "#!ipxe\necho bsdpd: cannot render boot.ipxe for this machine: %s\nshell\n",
 		 clean);
 	set_text(rsp, 200, text);
-	rsp->no_store = true;
 }
 
 static void fill_values(const struct http_routes *rt, const struct http_request *rq,
@@ -599,7 +633,12 @@ static void fill_values(const struct http_routes *rt, const struct http_request 
 {
 	inet_ntop(AF_INET, &rq->client, addr[0], INET_ADDRSTRLEN);
 	inet_ntop(AF_INET, &rq->local, addr[1], INET_ADDRSTRLEN);
-	if (rt->port == 80)
+	/* {{http}} is where files come from: a template's "kernel
+	 * {{http}}/vmlinuz" goes through the cache as a profile's does;
+	 * {{server}} still names bsdpd. */
+	if (rt->file_base)
+		snprintf(http, cap, "%s", rt->file_base);
+	else if (rt->port == 80)
 		snprintf(http, cap, "http://%s", addr[1]);
 	else
 		snprintf(http, cap, "http://%s:%u", addr[1], rt->port);
@@ -619,7 +658,7 @@ static void fill_values(const struct http_routes *rt, const struct http_request 
 static void serve_script(const struct http_routes *rt, const struct http_request *rq,
 			 const char *query, size_t query_len, struct http_response *rsp)
 {
-	char addr[2][INET_ADDRSTRLEN], http[32];
+	char addr[2][INET_ADDRSTRLEN], http[POLICY_HTTP_BASE_MAX];
 	struct http_client_info info;
 	struct http_identity id;
 	struct ipxe_values vals;

@@ -11,6 +11,13 @@
  * server's tftp_path_clean and opened by
  * the same beneath_open_served (lib/beneath.c): a regular, world-readable
  * file that resolves beneath the root, never a device, FIFO or directory.
+ *
+ * Caching (RFC 9111): a file under the root is "public, max-age=
+ * HTTP_FILE_MAX_AGE" with an ETag that is the same on every restart and
+ * on every server holding the same copy, so a shared cache keeps one
+ * copy and revalidates it cheaply; the script, the API, /metrics and
+ * every error are "no-store": they are per machine, per moment, or
+ * wrong soon.
  */
 #ifndef BSDPD_HTTP_ROUTES_H
 #define BSDPD_HTTP_ROUTES_H
@@ -29,6 +36,11 @@
 #define HTTP_RETRY_AFTER_SECONDS 2 /* with 503: iPXE retries after it (X6) */
 #define HTTP_TARGET_MAX 2048       /* longest request-target we look at */
 #define HTTP_STAGE_MAX 8           /* "kernel", "initrd", "chain" or "" */
+/* How long any cache may serve a file under the root before it asks
+ * again (If-None-Match, answered 304 when nothing changed): short,
+ * because a file replaced in place reaches the machines behind a cache
+ * only once it has passed (docs/scaling.md, "Caches"). */
+#define HTTP_FILE_MAX_AGE 60
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_PUT, HTTP_POST, HTTP_DELETE, HTTP_OTHER };
 
@@ -42,6 +54,7 @@ struct http_request {
 	const char *if_none_match;
 	const char *if_modified_since;
 	const char *last_event_id;     /* the event stream's resumption (WHATWG HTML §9.2) */
+	const char *if_range;
 	const char *authorization;
 	const char *content_type;
 	const char *body;              /* the request body; NULL when none */
@@ -65,6 +78,7 @@ struct http_response {
 	bool accept_ranges;            /* Accept-Ranges: bytes */
 	bool allow;                    /* Allow: GET, HEAD (with 405) */
 	bool no_store;                 /* Cache-Control: no-store */
+	unsigned max_age;              /* Cache-Control: public, max-age=N; 0: not sent */
 	const char *allow_methods;     /* static; the API's Allow with 405 ("GET, PUT, DELETE") */
 	bool www_authenticate;         /* WWW-Authenticate: Bearer (the API's 401) */
 	enum http_body body;
@@ -125,6 +139,7 @@ struct http_routes {
 	struct http_hooks hooks;
 	const struct ipxe_template *script; /* required: see http_script_load */
 	uint16_t port;                      /* for {{http}} */
+	const char *file_base;              /* --http-base for {{http}}; NULL: ours */
 	struct metrics *metrics;            /* NULL: no counting, /metrics is 404 */
 };
 

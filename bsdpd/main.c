@@ -131,6 +131,11 @@ static const char usage_text[] =
 "      --http-port N     TCP port of the HTTP server (default 80)\n"
 "      --http-root DIR   where HTTP files and the boot.ipxe template live\n"
 "                        (default: the --root DIR)\n"
+"      --http-base URL   where rendered scripts fetch kernels, initrds and EFI\n"
+"                        binaries: an HTTP cache or mirror of the HTTP root,\n"
+"                        http:// or https:// (default: bsdpd itself); the\n"
+"                        script still comes from bsdpd, and a next boot is\n"
+"                        spent when its script is served\n"
 "      --http-max-connections N\n"
 "                        concurrent HTTP connections, 1-65535 (default 256);\n"
 "                        beyond them a request gets 503 with Retry-After,\n"
@@ -180,6 +185,7 @@ enum {
 	OPT_HTTP_PORT,
 	OPT_HTTP_ROOT,
 	OPT_HTTP_MAX_CONNECTIONS,
+	OPT_HTTP_BASE,
 	OPT_MAX_BINDINGS,
 	OPT_BINDING_EXPIRY,
 	OPT_MAX_EVENTS,
@@ -191,6 +197,7 @@ struct options {
 	bool foreground;
 	bool check;
 	struct http_config http;     /* outlives the HTTP service */
+	char http_base[POLICY_HTTP_BASE_MAX]; /* --http-base, normalized; "" none */
 	const char *user;
 	int log_level;
 	char hostname[256];
@@ -255,6 +262,15 @@ static void add_boot_file(struct options *o, const char *arg)
 	o->cfg.boot_file[bf.arch] = bf.path;
 }
 
+/* Validated and normalized once, here (policy_http_base_parse). */
+static void set_http_base(struct options *o, const char *arg)
+{
+	struct policy_error err;
+
+	if (policy_http_base_parse(arg, o->http_base, &err) < 0)
+		usage_error("%s %s: %s", err.field, arg, err.msg);
+}
+
 static void parse_options(struct options *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -275,6 +291,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "http-port", required_argument, NULL, OPT_HTTP_PORT },
 		{ "http-root", required_argument, NULL, OPT_HTTP_ROOT },
 		{ "http-max-connections", required_argument, NULL, OPT_HTTP_MAX_CONNECTIONS },
+		{ "http-base", required_argument, NULL, OPT_HTTP_BASE },
 		{ "max-bindings", required_argument, NULL, OPT_MAX_BINDINGS },
 		{ "binding-expiry", required_argument, NULL, OPT_BINDING_EXPIRY },
 		{ "max-events", required_argument, NULL, OPT_MAX_EVENTS },
@@ -328,6 +345,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 			o->cfg.http_max_connections = (unsigned)parse_number(
 				"--http-max-connections", optarg, 1, 65535);
 			break;
+		case OPT_HTTP_BASE: set_http_base(o, optarg); break;
 		case OPT_MAX_BINDINGS:
 			o->cfg.max_bindings = (unsigned)parse_number("--max-bindings", optarg, 1,
 								     MAX_BINDINGS_LIMIT);
@@ -356,6 +374,9 @@ static void parse_options(struct options *o, int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->http_base[0] && o->cfg.http_disabled)
+		usage_error("--http-base names where scripts fetch files; with --no-http there "
+			    "are no scripts");
 }
 
 /* ---- --check ----------------------------------------------------------- */
@@ -733,6 +754,7 @@ static int start_http(struct options *o, struct loop *loop, struct daemon *d)
 
 	o->http = (struct http_config){
 		.root = o->cfg.http_root, .port = o->cfg.http_port,
+		.file_base = o->http_base[0] ? o->http_base : NULL,
 		.max_connections = o->cfg.http_max_connections,
 		.idle_timeout = HTTP_DEFAULT_IDLE_TIMEOUT, .files = &d->files,
 		.hooks = { .ctx = d->dhcp, .client_info = bsdp_service_client_info,

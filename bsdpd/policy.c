@@ -732,11 +732,12 @@ static bool url_unreserved(unsigned char c)
 	return is_alnum(c) || in_set(c, "-._~/"); /* RFC 3986 §2.3, and the separator */
 }
 
-int policy_file_url(const char *http_base, const char *path, char *out, size_t cap)
+int policy_file_url(const char *http_base, bool tag_mac, const char *path, char *out,
+		    size_t cap)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	static const char query[] = "?mac=${mac:hexhyp}";
-	size_t o;
+	const char *query = tag_mac ? "?mac=${mac:hexhyp}" : "";
+	size_t o, qlen = strlen(query);
 	int n;
 
 	if (policy_is_url(path)) {
@@ -758,10 +759,38 @@ int policy_file_url(const char *http_base, const char *path, char *out, size_t c
 			out[o++] = hex[*c & 15];
 		}
 	}
-	if (sizeof(query) > cap - o)
+	if (qlen + 1 > cap - o)
 		return -ENOSPC;
-	memcpy(out + o, query, sizeof(query));
-	return (int)(o + sizeof(query) - 1);
+	memcpy(out + o, query, qlen + 1);
+	return (int)(o + qlen);
+}
+
+int policy_http_base_parse(const char *s, char out[POLICY_HTTP_BASE_MAX],
+			   struct policy_error *err)
+{
+	static const char field[] = "--http-base";
+	ssize_t n = field_len(s, POLICY_HTTP_BASE_MAX);
+	const char *host;
+	int r;
+
+	if (n < 0)
+		return fail(err, field, "longer than %d bytes", POLICY_HTTP_BASE_MAX - 1);
+	if (!policy_is_url(s))
+		return fail(err, field, "an http:// or https:// URL is required");
+	for (ssize_t i = 0; i < n; i++) {
+		if ((r = path_byte_check(s, (size_t)i, true, field, err)) < 0)
+			return r;
+		if (s[i] == '?')
+			return fail(err, field, "a query ('?' at byte %zd): file paths follow the base", i);
+	}
+	while (n > 0 && s[n - 1] == '/')
+		n--;
+	host = strstr(s, "//") + 2;
+	if (host >= s + n || *host == '/')
+		return fail(err, field, "a URL without a host");
+	memcpy(out, s, (size_t)n);
+	out[n] = '\0';
+	return 0;
 }
 
 /* Files a URL names are not ours to serve, so they cannot tell us when a
@@ -970,7 +999,8 @@ static void put_url(struct out *o, const struct policy_render_ctx *ctx, const ch
 {
 	char url[3 * POLICY_PATH_MAX + 128];
 
-	if (policy_file_url(ctx->http_base, path, url, sizeof(url)) < 0 && !o->err)
+	if (policy_file_url(ctx->http_base, !ctx->via_cache, path, url, sizeof(url)) < 0 &&
+	    !o->err)
 		o->err = -ENOSPC;
 	put(o, "%s", url);
 }

@@ -170,6 +170,10 @@ void policy_resolve(const struct machine *m, const struct policy_group *groups, 
 struct policy_render_ctx {
 	bool efi;                    /* iPXE ${platform} is "efi" */
 	const char *http_base;       /* "http://192.0.2.1" or with ":port"; no '/' at the end */
+	/* http_base is --http-base, a cache or mirror: file URLs carry no
+	 * ?mac= (policy_file_url), which would give every machine its own
+	 * cache entry for the same file and which bsdpd never sees on a hit. */
+	bool via_cache;
 	const struct resolution *res;
 	/* For PROFILE_MENU: the profiles its items name (NULL for a missing
 	 * one), and for PROFILE_SCRIPT the values of the template. */
@@ -187,9 +191,19 @@ struct policy_render_ctx {
 struct ipxe_template *policy_fallback_new(void);
 /* The URL a profile path becomes: a URL stays as it is; a path under the
  * root becomes http_base + "/" + path, each byte outside the unreserved
- * set percent-encoded, and "?mac=${mac:hexhyp}" appended so that the
- * file route can tell whose boot finished (next boot, events). */
-int policy_file_url(const char *http_base, const char *path, char *out, size_t cap);
+ * set percent-encoded, and, with tag_mac, "?mac=${mac:hexhyp}" appended
+ * so that the file route can tell whose boot finished (next boot,
+ * events).  The length, or -ENOSPC. */
+int policy_file_url(const char *http_base, bool tag_mac, const char *path, char *out,
+		    size_t cap);
+/* --http-base (docs/scaling.md, "Caches"): an http:// or https:// URL
+ * with a host and perhaps a path, every byte one an iPXE command line
+ * takes literally (no blank, quote, '$', '#', ...), no query; the '/'s
+ * at its end are dropped, so that base + "/" + path has one.  0 and out,
+ * or -EINVAL with err saying why. */
+#define POLICY_HTTP_BASE_MAX 256
+int policy_http_base_parse(const char *s, char out[POLICY_HTTP_BASE_MAX],
+			   struct policy_error *err);
 /* Whether a profile path is a URL (http:// or https://) rather than a
  * path under the HTTP root. */
 bool policy_is_url(const char *s);

@@ -2,12 +2,14 @@
 /*
  * libFuzzer target for what an HTTP client controls before a file is
  * opened: the request-target (path decoding, the TFTP path cleaner, the
- * /boot.ipxe query), and the Range and If-None-Match headers.  The input is
- * target '\n' range '\n' if-none-match.  Besides the sanitizers it checks:
+ * /boot.ipxe query), and the Range, If-None-Match and If-Range headers.
+ * The input is target '\n' range '\n' if-none-match '\n' if-range.  Besides
+ * the sanitizers it checks:
  *   - a resolved path is relative, at most TFTP_PATH_MAX bytes, with no
  *     "", "." or ".." component, no backslash, no control byte;
- *   - every answer is a status with a body or an fd (never leaked), and a
- *     refusal always has a body (the root is an empty directory);
+ *   - every answer is a status with a body, or an fd for the root's one
+ *     file (FILE_NAME, whose range lies inside it), and a refusal always
+ *     has a body;
  *   - the identity from a query is either absent or well-formed;
  *   - a satisfiable range lies inside the file.
  */
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "http_routes.h"
@@ -23,6 +26,50 @@
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The root's one file, so that ranges and validators reach file_body. */
+#define FILE_NAME "ten.bin"
+#define FILE_SIZE 10
+static char root_dir[] = "/tmp/fuzz_http_path-XXXXXX";
+
+static void remove_root(void)
+{
+	char path[sizeof(root_dir) + sizeof(FILE_NAME) + 1];
+
+	snprintf(path, sizeof(path), "%s/%s", root_dir, FILE_NAME);
+	unlink(path);
+	rmdir(root_dir);
+}
+
+static int open_root(void)
+{
+	char path[sizeof(root_dir) + sizeof(FILE_NAME) + 1];
+	FILE *f;
+	int fd;
+
+	CHECK(mkdtemp(root_dir));
+	atexit(remove_root);
+	snprintf(path, sizeof(path), "%s/%s", root_dir, FILE_NAME);
+	CHECK((f = fopen(path, "w")) && fputs("0123456789", f) >= 0 && fclose(f) == 0);
+	CHECK(chmod(path, 0644) == 0);
+	CHECK((fd = open(root_dir, O_PATH | O_DIRECTORY)) >= 0);
+	return fd;
+}
+
+static void check_answer(const struct http_response *rsp)
+{
+	CHECK(rsp->status >= 200 && rsp->status < 600);
+	if (rsp->status >= 400)
+		CHECK(rsp->body == HTTP_BODY_BUFFER && rsp->buf_len > 0 && rsp->no_store);
+	if (rsp->body != HTTP_BODY_FILE) {
+		CHECK(rsp->fd == -1);
+		return;
+	}
+	CHECK(rsp->fd >= 0 && (rsp->status == 200 || rsp->status == 206));
+	CHECK(rsp->offset <= FILE_SIZE && rsp->length <= FILE_SIZE - rsp->offset);
+	CHECK(rsp->status == 206 || rsp->length == FILE_SIZE);
+	CHECK(rsp->max_age > 0 && !rsp->no_store);
+}
 
 static void check_component(const char *c, size_t n)
 {
@@ -89,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ipxe_template *script;
 	static int rootfd = -1;
-	char *text = malloc(size + 1), *range = NULL, *inm = NULL, *nl;
+	char *text = malloc(size + 1), *range = NULL, *inm = NULL, *ir = NULL, *nl;
 	struct http_routes rt = { .port = 80 };
 	struct http_request rq = { .method = HTTP_GET };
 	struct http_response rsp;
@@ -99,10 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!text)
 		return 0;
 	if (rootfd < 0) {
-		char dir[] = "/tmp/fuzz_http_path-XXXXXX";
-
-		CHECK(mkdtemp(dir) && (rootfd = open(dir, O_PATH | O_DIRECTORY)) >= 0);
-		rmdir(dir); /* stays open, and empty: every file is missing */
+		rootfd = open_root();
 		CHECK(http_script_load(rootfd, &script, &builtin, err, sizeof(err)) == 0);
 	}
 	memcpy(text, data, size);
@@ -113,6 +157,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((nl = strchr(range, '\n'))) {
 			*nl = '\0';
 			inm = nl + 1;
+			if ((nl = strchr(inm, '\n'))) {
+				*nl = '\0';
+				ir = nl + 1;
+			}
 		}
 	}
 	rt.rootfd = rootfd;
@@ -120,10 +168,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rq.target = text;
 	rq.range = range;
 	rq.if_none_match = inm;
+	rq.if_range = ir;
+	rq.now = 2000000000;
 	http_route(&rt, &rq, &rsp);
-	CHECK(rsp.status >= 200 && rsp.status < 600 && rsp.fd == -1);
-	if (rsp.status >= 400)
-		CHECK(rsp.body == HTTP_BODY_BUFFER && rsp.buf_len > 0);
+	check_answer(&rsp);
 	http_response_release(&rsp);
 	check_resolved(text);
 	check_identity(text);

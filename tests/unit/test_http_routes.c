@@ -316,6 +316,138 @@ static void conditional_get_answers_304(void **state)
 	}
 }
 
+/* ---- caches ----------------------------------------------------------------------- */
+
+static void set_mtime(const char *root, const char *name, time_t sec, long nsec)
+{
+	char path[PATH_MAX + 16];
+	struct timespec ts[2] = { { sec, nsec }, { sec, nsec } };
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void etag_of(const struct fixture *f, const char *target, char out[64])
+{
+	struct http_request rq = get(target);
+	struct http_response rsp;
+
+	http_route(&f->rt, &rq, &rsp);
+	assert_int_equal(rsp.status, 200);
+	snprintf(out, 64, "%s", rsp.etag);
+	http_response_release(&rsp);
+}
+
+/* The ETag is the file's size and mtime: the same for a copy on another
+ * inode (another server, a restored backup) that kept its mtime, and
+ * different once the bytes change, even at the same size. */
+static void etags_are_strong_and_the_same_for_the_same_copy(void **state)
+{
+	struct fixture *f = *state;
+	char a[64], b[64], c[64];
+
+	put(f->root, "copy.bin", "0123456789", 0644);
+	set_mtime(f->root, "ten.bin", 1600000000, 123456789);
+	set_mtime(f->root, "copy.bin", 1600000000, 123456789);
+	etag_of(f, "/ten.bin", a);
+	etag_of(f, "/copy.bin", b);
+	assert_string_equal(a, "\"a-5f5e1000.075bcd15\"");
+	assert_string_equal(a, b);
+	put(f->root, "copy.bin", "9876543210", 0644);
+	set_mtime(f->root, "copy.bin", 1600000000, 123456790);
+	etag_of(f, "/copy.bin", c);
+	assert_string_not_equal(a, c);
+	assert_int_equal(c[0], '"'); /* never W/ */
+}
+
+static void expect_cache(const struct fixture *f, struct http_request rq, unsigned status,
+			 bool shared)
+{
+	struct http_response rsp;
+
+	http_route(&f->rt, &rq, &rsp);
+	assert_int_equal(rsp.status, status);
+	if (shared) {
+		assert_false(rsp.no_store);
+		assert_int_equal(rsp.max_age, HTTP_FILE_MAX_AGE);
+		assert_int_not_equal(rsp.etag[0], '\0');
+	} else {
+		assert_true(rsp.no_store);
+	}
+	http_response_release(&rsp);
+}
+
+/* Files (200, 206, and the 304 that renews a cache's copy) are public
+ * for HTTP_FILE_MAX_AGE; scripts, /metrics and every error no-store. */
+static void cache_control_suits_each_kind(void **state)
+{
+	struct fixture *f = *state;
+	struct metrics m = { 0 };
+	struct http_request rq = get("/ten.bin");
+	char etag[64];
+
+	expect_cache(f, rq, 200, true);
+	rq.range = "bytes=1-2";
+	expect_cache(f, rq, 206, true);
+	etag_of(f, "/ten.bin", etag);
+	rq = get("/ten.bin");
+	rq.if_none_match = etag;
+	expect_cache(f, rq, 304, true);
+	rq = get("/ten.bin");
+	rq.range = "bytes=10-";
+	expect_cache(f, rq, 416, false);
+	expect_cache(f, get("/missing"), 404, false);
+	expect_cache(f, get("/private"), 403, false);
+	expect_cache(f, get("/boot.ipxe?mac=52-54-00-12-34-56"), 200, false);
+	rq = get("/ten.bin");
+	rq.method = HTTP_OTHER;
+	expect_cache(f, rq, 405, false);
+	rq = get("/ten.bin");
+	rq.over_capacity = true;
+	expect_cache(f, rq, 503, false);
+	expect_cache(f, get("/metrics"), 404, false);
+	f->rt.metrics = &m;
+	expect_cache(f, get("/metrics"), 200, false);
+	f->rt.metrics = NULL;
+}
+
+static unsigned ranged_status(const struct fixture *f, const char *if_range, time_t now)
+{
+	struct http_request rq = get("/ten.bin");
+	struct http_response rsp;
+	unsigned s;
+
+	rq.range = "bytes=2-4";
+	rq.if_range = if_range;
+	rq.now = now;
+	http_route(&f->rt, &rq, &rsp);
+	s = rsp.status;
+	assert_int_equal(rsp.length, s == 206 ? 3 : 10);
+	http_response_release(&rsp);
+	return s;
+}
+
+/* If-Range: the range of the version the client holds, else all of it. */
+static void if_range_applies_the_range_only_to_the_same_version(void **state)
+{
+	struct fixture *f = *state;
+	const time_t later = 1600000100;
+	char etag[64], weak[80];
+
+	set_mtime(f->root, "ten.bin", 1600000000, 5);
+	etag_of(f, "/ten.bin", etag);
+	snprintf(weak, sizeof(weak), "W/%s", etag);
+	assert_int_equal(ranged_status(f, NULL, later), 206);
+	assert_int_equal(ranged_status(f, etag, later), 206);
+	assert_int_equal(ranged_status(f, "\"a-5f5e1000.00000006\"", later), 200);
+	assert_int_equal(ranged_status(f, weak, later), 200); /* compared strongly */
+	assert_int_equal(ranged_status(f, "Sun, 13 Sep 2020 12:26:40 GMT", later), 206);
+	assert_int_equal(ranged_status(f, "Sun, 13 Sep 2020 12:26:41 GMT", later), 200);
+	/* Modified within the second of the request: the date is weak. */
+	assert_int_equal(ranged_status(f, "Sun, 13 Sep 2020 12:26:40 GMT", 1600000000), 200);
+	assert_int_equal(ranged_status(f, "yesterday", later), 200);
+}
+
 static void content_types_follow_the_extension(void **state)
 {
 	(void)state;
@@ -517,6 +649,21 @@ static void the_builtin_script_shows_the_identity(void **state)
 	free(s);
 }
 
+/* With --http-base, {{http}} is the cache the files come through;
+ * {{server}} is still bsdpd. */
+static void http_base_becomes_the_scripts_http(void **state)
+{
+	struct fixture *f = *state;
+	char *s;
+
+	f->rt.file_base = "http://cache.example:3128/netboot";
+	s = script_for(f, "/boot.ipxe?mac=52-54-00-12-34-56");
+	f->rt.file_base = NULL;
+	assert_non_null(strstr(s, "menu bsdpd http://cache.example:3128/netboot\n"));
+	assert_non_null(strstr(s, "echo bsdpd at 192.0.2.1: "));
+	free(s);
+}
+
 static void hostile_queries_are_not_echoed(void **state)
 {
 	struct fixture *f = *state;
@@ -568,6 +715,9 @@ int main(void)
 		cmocka_unit_test(a_single_range_gets_206_and_a_bad_one_416),
 		cmocka_unit_test(ranges_parse_strictly),
 		cmocka_unit_test(conditional_get_answers_304),
+		cmocka_unit_test(etags_are_strong_and_the_same_for_the_same_copy),
+		cmocka_unit_test(cache_control_suits_each_kind),
+		cmocka_unit_test(if_range_applies_the_range_only_to_the_same_version),
 		cmocka_unit_test(content_types_follow_the_extension),
 		cmocka_unit_test(nothing_outside_the_root_or_irregular_is_served),
 		cmocka_unit_test(absolute_form_keeps_the_query),
@@ -575,6 +725,7 @@ int main(void)
 		cmocka_unit_test(other_methods_get_405_and_overload_503),
 		cmocka_unit_test(the_query_is_validated_strictly),
 		cmocka_unit_test(the_builtin_script_shows_the_identity),
+		cmocka_unit_test(http_base_becomes_the_scripts_http),
 		cmocka_unit_test(hostile_queries_are_not_echoed),
 		cmocka_unit_test(a_template_in_the_root_is_rendered_or_reported),
 	};

@@ -679,15 +679,96 @@ static void urls_are_encoded(void **state)
 	char url[128];
 
 	(void)state;
-	assert_int_equal(policy_file_url(H, "a b/%c~_.-/\xc3\xa9?x", url, sizeof(url)),
+	assert_int_equal(policy_file_url(H, true, "a b/%c~_.-/\xc3\xa9?x", url, sizeof(url)),
 			 (int)strlen(H "/a%20b/%25c~_.-/%C3%A9%3Fx" Q));
 	assert_string_equal(url, H "/a%20b/%25c~_.-/%C3%A9%3Fx" Q);
 	for (size_t cap = 0; cap <= strlen(H "/vmlinuz" Q); cap++)
-		assert_int_equal(policy_file_url(H, "vmlinuz", url, cap), -ENOSPC);
-	assert_int_equal(policy_file_url(H, "vmlinuz", url, strlen(H "/vmlinuz" Q) + 1),
+		assert_int_equal(policy_file_url(H, true, "vmlinuz", url, cap), -ENOSPC);
+	assert_int_equal(policy_file_url(H, true, "vmlinuz", url, strlen(H "/vmlinuz" Q) + 1),
 			 (int)strlen(H "/vmlinuz" Q));
-	assert_int_equal(policy_file_url(H, "https://x/y", url, sizeof(url)), 11);
+	assert_int_equal(policy_file_url(H, true, "https://x/y", url, sizeof(url)), 11);
 	assert_string_equal(url, "https://x/y");
+}
+
+/* Through --http-base: the cache's URL, and no ?mac= (one cache entry
+ * for every machine); a chain target too. */
+static void files_through_a_cache_are_untagged(void **state)
+{
+	static const char cache[] = "http://cache.example:3128/netboot";
+	struct profile p = prof("inst", PROFILE_LINUX);
+	struct resolution res = { .rule = RULE_NEXT_BOOT };
+	struct policy_render_ctx ctx = { .efi = true, .http_base = cache, .via_cache = true,
+					 .res = &res, .fallback = fallback };
+	char url[128];
+
+	(void)state;
+	assert_int_equal(policy_file_url(cache, false, "a b/vmlinuz", url, sizeof(url)),
+			 (int)strlen(cache) + 14);
+	assert_string_equal(url, "http://cache.example:3128/netboot/a%20b/vmlinuz");
+	for (size_t cap = 0; cap <= strlen(url); cap++)
+		assert_int_equal(policy_file_url(cache, false, "a b/vmlinuz", url, cap), -ENOSPC);
+	strcpy(p.kernel, "debian/vmlinuz");
+	strcpy(p.initrds[0], "debian/initrd.gz");
+	p.n_initrds = 1;
+	assert_true(policy_render(&p, &ctx, out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, "kernel http://cache.example:3128/netboot/debian/vmlinuz "
+				    "initrd=initrd0 || goto failed\n"
+				    "initrd --name initrd0 http://cache.example:3128/netboot/"
+				    "debian/initrd.gz || goto failed\n"));
+	assert_null(strstr(out, "?mac="));
+	p = prof("efi", PROFILE_CHAIN);
+	strcpy(p.chain, "ipxe/snponly.efi");
+	assert_true(policy_render(&p, &ctx, out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, "chain http://cache.example:3128/netboot/ipxe/snponly.efi "
+				    "|| goto failed\n"));
+}
+
+static void http_base_is_validated_and_normalized(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} good[] = {
+		{ "http://cache.example", "http://cache.example" },
+		{ "http://192.0.2.7:8080/", "http://192.0.2.7:8080" },
+		{ "https://mirror.example/net%20boot///", "https://mirror.example/net%20boot" },
+		{ "http://[2001:db8::1]:80/x", "http://[2001:db8::1]:80/x" },
+	};
+	static const struct {
+		const char *in, *why;
+	} bad[] = {
+		{ "cache.example", "an http:// or https:// URL is required" },
+		{ "ftp://cache.example", "an http:// or https:// URL is required" },
+		{ "HTTP://cache.example", "an http:// or https:// URL is required" },
+		{ "http://", "a URL without a host" },
+		{ "http:///x", "a URL without a host" },
+		{ "http:////", "a URL without a host" },
+		{ "http://c.example/a b", "a blank at byte 18: iPXE would split the command there" },
+		{ "http://c.example/${x}", "'$' at byte 17: iPXE would expand ${...} settings in it" },
+		{ "http://c.example/x;shell", "';' at byte 18: iPXE would take it as a command separator" },
+		{ "http://c.example/#x", "'#' at byte 17: iPXE's parser gives '#' a meaning" },
+		{ "http://c.example/?a=1", "a query ('?' at byte 17): file paths follow the base" },
+		{ "http://c.example/\n", "control byte 0x0a at byte 17" },
+		{ "http://c.example/\xc3\xa9", "byte 17 (0xc3) of a URL is not ASCII" },
+	};
+	char out_base[POLICY_HTTP_BASE_MAX], big[POLICY_HTTP_BASE_MAX + 8];
+	struct policy_error err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(policy_http_base_parse(good[i].in, out_base, &err), 0);
+		assert_string_equal(out_base, good[i].out);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(policy_http_base_parse(bad[i].in, out_base, &err), -EINVAL);
+		assert_string_equal(err.field, "--http-base");
+		if (!strstr(err.msg, bad[i].why))
+			fail_msg("'%s': '%s', not '%s'", bad[i].in, err.msg, bad[i].why);
+	}
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "http://", 7);
+	assert_int_equal(policy_http_base_parse(big, out_base, &err), -EINVAL);
+	assert_string_equal(err.msg, "longer than 255 bytes");
 }
 
 static void hostile_names_stay_inert_in_the_script(void **state)
@@ -745,6 +826,8 @@ int main(void)
 		cmocka_unit_test(menus_render_each_item),
 		cmocka_unit_test(a_missing_file_falls_back),
 		cmocka_unit_test(urls_are_encoded),
+		cmocka_unit_test(files_through_a_cache_are_untagged),
+		cmocka_unit_test(http_base_is_validated_and_normalized),
 		cmocka_unit_test(hostile_names_stay_inert_in_the_script),
 		cmocka_unit_test(rendering_fails_at_short_capacity),
 	};
