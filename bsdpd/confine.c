@@ -367,6 +367,8 @@ int confine_apply(const struct confine_paths *p, char *msg, size_t cap)
 	unsigned threads = thread_count();
 	int abi = landlock_abi(), r = 0;
 
+	if (threads == 0)
+		return say(msg, cap, "cannot count the threads in /proc/self/status");
 	if (threads != 1)
 		return say(msg, cap, "%u threads run already: Landlock would bind only this one",
 			   threads);
