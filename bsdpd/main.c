@@ -679,12 +679,13 @@ static int look_up_user(const char *user, struct run_as *as)
 /* OpenBSD tftpd's order: bind first, then give up root for good, and
  * forbid regaining privileges through exec (PR_SET_NO_NEW_PRIVS).  The
  * capability bounding set goes first, while root still holds CAP_SETPCAP
- * (confine.h). */
+ * (confine.h); a root whose manager bounded it without CAP_SETPCAP keeps
+ * the set it was given, and the "confined:" line does not call it empty. */
 static int drop_privileges(const struct run_as *as)
 {
 	int r = confine_drop_bounding_set();
 
-	if (r < 0) {
+	if (r < 0 && r != -EPERM) {
 		log_msg(LOG_ERR, "cannot empty the capability bounding set: %s", strerror(-r));
 		return r;
 	}

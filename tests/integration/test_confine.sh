@@ -16,9 +16,10 @@
 #   - detached (no --foreground): SIGHUP and SIGTERM still reach it and
 #     its checkpointer thread runs (fork keeps no thread; both are set up
 #     after daemon());
-#   - started unprivileged, it cannot empty the bounding set and says so
-#     by leaving it out of the log line; on a kernel without Landlock it
-#     says so and starts.
+#   - started unprivileged with an ambient capability (as systemd does),
+#     or as root in a bounding set without CAP_SETPCAP, it cannot empty the
+#     bounding set and leaves that out of the log line, but keeps no
+#     capability; on a kernel without Landlock it says so and starts.
 BSDPD=${BSDPD:-build/san/bsdpd}
 BSDPC=${BSDPC:-build/san/bsdpc}
 LAB_PREFIX=bcf
@@ -292,6 +293,16 @@ check "unprivileged: CapEff, CapPrm and CapInh 0" bash -c \
 	"status_is() { for f in /proc/$BSDPD_PID/task/*/status; do grep -q \"^\$1:.0000000000000000\" \$f || return 1; done; }
 	 status_is CapEff && status_is CapPrm && status_is CapInh"
 check "unprivileged: Seccomp 2" status_is Seccomp 2
+lab_stop "$BSDPD_PID"
+
+# Root in a bounding set without CAP_SETPCAP (a service manager's
+# CapabilityBoundingSet=): --user still works, and the set stays as given.
+start_bsdpd "$WORK/bounded.log" setpriv --bounding-set -setpcap "$BSDPD" --user nobody
+check "bounded root: --user works, the set is not called empty" bash -c \
+	"grep -q 'confined: landlock ABI [0-9]*, seccomp.*, no capabilities, no_new_privs' \
+	'$WORK/bounded.log' && ! grep -q 'bounding set empty' '$WORK/bounded.log'"
+check "bounded root: CapEff, CapPrm and CapAmb 0" bash -c \
+	"for c in CapEff CapPrm CapAmb; do grep -q \"^\$c:.0000000000000000\" /proc/$BSDPD_PID/status || exit 1; done"
 lab_stop "$BSDPD_PID"
 
 cc -O2 -Wall -o "$WORK/no_landlock" "$(dirname "$0")/no_landlock.c"
