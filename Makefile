@@ -5,7 +5,7 @@
 CC      ?= cc
 CLANG   ?= clang
 PREFIX  ?= /usr/local
-PKGS    := libplist-2.0 libxml-2.0 sqlite3 libmicrohttpd
+PKGS    := libplist-2.0 libxml-2.0 sqlite3 libmicrohttpd libseccomp
 B       := build
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -28,7 +28,7 @@ CORE_SRCS := bsdpd/metrics.c bsdpd/responder.c bsdpd/bindings.c bsdpd/sqlite.c b
              bsdpd/ipxe_template.c bsdpd/http_routes.c bsdpd/policy.c bsdpd/policy_json.c \
              bsdpd/api.c bsdpd/transfer.c nbi/nbimage.c nbi/catalog.c nbi/pe.c
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
-              bsdpd/http.c bsdpd/boot_policy.c bsdpd/live.c
+              bsdpd/http.c bsdpd/boot_policy.c bsdpd/live.c bsdpd/confine.c
 BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c
 # bsdpctl: libcurl only through tools/bsdpctl_http.c; JSON (lib/json.c)
 # from libbsdpd.a.

@@ -130,6 +130,12 @@ static void end_batch(struct loop *loop, void *ctx)
 	bp->batch = false;
 }
 
+void boot_policy_commit(struct boot_policy *bp)
+{
+	if (bp)
+		end_batch(bp->loop, bp);
+}
+
 /* What the boots of one loop step write (registrations, events, a next
  * boot spent) is committed once, after the step: in a boot storm one
  * commit serves every request MHD handled in it.  Without a loop (tests,

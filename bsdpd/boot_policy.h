@@ -43,6 +43,12 @@ void boot_policy_set_http(struct boot_policy *bp, struct http_service *http);
 struct api_live;
 void boot_policy_set_live(struct boot_policy *bp, const struct api_live *live);
 
+/* Commits what this loop step has written so far (the batch): an
+ * acknowledgement of a write (ACK[SELECT]) must not leave before the
+ * write is in the database, or a kill -9 right after it loses what the
+ * client was told is kept.  bp may be NULL. */
+void boot_policy_commit(struct boot_policy *bp);
+
 void boot_policy_seen(struct boot_policy *bp, const struct boot_sighting *s);
 /* Records e (time and id are filled in) and publishes it. */
 void boot_policy_event(struct boot_policy *bp, struct event *e);

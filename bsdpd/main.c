@@ -24,6 +24,7 @@
 #include "bindings.h"
 #include "boot_policy.h"
 #include "bsdp.h"
+#include "confine.h"
 #include "file_cache.h"
 #include "http.h"
 #include "http_routes.h"
@@ -35,6 +36,7 @@
 #include "nbimage.h"
 #include "net.h"
 #include "server.h"
+#include "sqlite.h"
 #include "store.h"
 #include "tftp.h"
 #include "tftp_server.h"
@@ -698,9 +700,18 @@ static int look_up_user(const char *user, struct run_as *as)
 }
 
 /* OpenBSD tftpd's order: bind first, then give up root for good, and
- * forbid regaining privileges through exec (PR_SET_NO_NEW_PRIVS). */
+ * forbid regaining privileges through exec (PR_SET_NO_NEW_PRIVS).  The
+ * capability bounding set goes first, while root still holds CAP_SETPCAP
+ * (confine.h); a root whose manager bounded it without CAP_SETPCAP keeps
+ * the set it was given, and the "confined:" line does not call it empty. */
 static int drop_privileges(const struct run_as *as)
 {
+	int r = confine_drop_bounding_set();
+
+	if (r < 0 && r != -EPERM) {
+		log_msg(LOG_ERR, "cannot empty the capability bounding set: %s", strerror(-r));
+		return r;
+	}
 	if (setgroups(0, NULL) < 0 || setresgid(as->gid, as->gid, as->gid) < 0 ||
 	    setresuid(as->uid, as->uid, as->uid) < 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
@@ -858,6 +869,35 @@ static int detach(const struct options *o)
 	return 0;
 }
 
+/* After detach and before "ready": fork keeps no thread, and a signalfd
+ * watched by the parent's epoll would not wake the child's, so the
+ * checkpointer starts and the signals are watched only here; and both
+ * come after confine_apply, whose Landlock binds only threads started
+ * after it.  Signals sent meanwhile wait, blocked, in the signalfd. */
+static int confine_daemon(const struct options *o, struct daemon *d)
+{
+	const struct confine_paths paths = {
+		.image_root = o->cfg.root, .http_root = o->cfg.http_root,
+		.state_dir = o->cfg.state_dir,
+	};
+	char msg[256];
+	int r;
+
+	if (confine_apply(&paths, msg, sizeof(msg)) < 0) {
+		log_msg(LOG_ERR, "cannot confine bsdpd: %s", msg);
+		return -1;
+	}
+	log_msg(LOG_INFO, "confined: %s", msg);
+	if ((r = db_start_checkpointer(bindings_db(bsdp_service_bindings(d->dhcp)))) < 0)
+		log_msg(LOG_WARNING, "database: no checkpoint thread (%s); commits checkpoint",
+			strerror(-r));
+	if (loop_add(d->loop, d->signal_fd, EPOLLIN, on_signal, d) < 0) {
+		log_msg(LOG_ERR, "cannot watch signals: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int run_server(struct options *o)
 {
 	struct loop *loop = loop_new();
@@ -866,9 +906,9 @@ static int run_server(struct options *o)
 
 	/* Before any thread: the catalog loader runs libxml2 on its own. */
 	nb_init();
-	if (!loop || d.signal_fd < 0 || loop_add(loop, d.signal_fd, EPOLLIN, on_signal, &d) < 0)
+	if (!loop || d.signal_fd < 0)
 		log_msg(LOG_ERR, "cannot set up the event loop: %s", strerror(errno));
-	else if (start_services(o, loop, &d) == 0 && detach(o) == 0) {
+	else if (start_services(o, loop, &d) == 0 && detach(o) == 0 && confine_daemon(o, &d) == 0) {
 		log_msg(LOG_INFO, "bsdpd %s ready, priority %u", BSDPD_VERSION, o->cfg.priority);
 		r = loop_run(loop);
 	}

@@ -467,6 +467,10 @@ static void answer_bsdp(struct bsdp_service *svc, int fd, const struct net_iface
 		}
 		return;
 	}
+	/* The binding a SELECT wrote may sit in this step's batch, opened by
+	 * an earlier request: the ACK says it is kept, so it is committed. */
+	if (ev.bsdp_message == BSDP_SELECT)
+		boot_policy_commit(svc->policy);
 	r = net_send(fd, svc->tx.buf, svc->tx.len, svc->tx.dst, svc->tx.dst_port, rx->ifindex,
 		     ifc->addr);
 	if (r < 0) {

@@ -42,7 +42,12 @@
  * which holds the loop's next commit back (its busy timeout) while it
  * copies what is left, and lets the log start over in the file's own
  * pages.  Passive passes first make what is left small: each copies
- * what came in during the one before. */
+ * what came in during the one before.
+ *
+ * The thread starts only when asked (db_start_checkpointer), not in
+ * db_open: bsdpd opens the database before it detaches, and fork keeps no
+ * thread; and Landlock binds only the threads started after it
+ * (confine.h).  Until then SQLite checkpoints in the commit, as usual. */
 struct db {
 	sqlite3 *h;
 	bool batch;
@@ -90,15 +95,17 @@ static void *checkpoint_loop(void *arg)
 	return NULL;
 }
 
-static int start_checkpointer(struct db *db, const char *path)
+int db_start_checkpointer(struct db *db)
 {
-	if (!(db->path = strdup(path)) ||
-	    (db->stop_fd = eventfd(0, EFD_CLOEXEC)) < 0)
-		return -ENOMEM;
+	if (!db->path || db->stop_fd >= 0)
+		return 0;
+	if ((db->stop_fd = eventfd(0, EFD_CLOEXEC)) < 0)
+		return -errno;
 	if (sqlite3_exec(db->h, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) != SQLITE_OK ||
 	    pthread_create(&db->checkpointer, NULL, checkpoint_loop, db) != 0) {
 		close(db->stop_fd);
 		db->stop_fd = -1;
+		(void)sqlite3_exec(db->h, "PRAGMA wal_autocheckpoint = 1000", NULL, NULL, NULL);
 		return -EIO;
 	}
 	return 0;
@@ -131,12 +138,16 @@ static sqlite3_stmt *rst(struct db_stmt *st)
  * grown past 64 MiB in a burst, such as a lab of 10 000 machines loaded
  * through the API, is cut back to it.  cache_size: 16 MiB of pages (the
  * default is 2 MiB), so that the machines, profiles and recent events a
- * boot storm reads stay in memory rather than in pread(2). */
+ * boot storm reads stay in memory rather than in pread(2).  temp_store:
+ * SQLite's temporary files (a large sort, a statement journal) would go
+ * to /var/tmp or /tmp, where a confined bsdpd may not write
+ * (confine.h); they stay in memory instead. */
 static const char journal[] =
 	"PRAGMA journal_mode = WAL;"
 	"PRAGMA synchronous = NORMAL;"
 	"PRAGMA journal_size_limit = 67108864;"
-	"PRAGMA cache_size = -16384;";
+	"PRAGMA cache_size = -16384;"
+	"PRAGMA temp_store = MEMORY;";
 
 /* SQLITE_OPEN_NOFOLLOW refuses a database that is a symbolic link.  SQLite
  * opens the -wal and -shm files by name itself; bsdpd opens the database
@@ -163,11 +174,11 @@ int db_open(const char *path, struct db **out, char **err)
 	}
 	d->h = db;
 	d->stop_fd = -1;
-	if (path && start_checkpointer(d, path) < 0) {
-		if (err && asprintf(err, "%s: cannot start its checkpointer", name) < 0)
+	if (path && !(d->path = strdup(path))) {
+		if (err)
 			*err = NULL;
 		db_close(d);
-		return -EIO;
+		return -ENOMEM;
 	}
 	*out = d;
 	return 0;

@@ -28,6 +28,10 @@ enum { DB_DONE = 0, DB_ROW = 1 };
  * sqlite.c), in WAL mode; path NULL is an in-memory database.  0, or
  * -EIO and *err (to free) naming the path. */
 int db_open(const char *path, struct db **out, char **err);
+/* Moves a file database's WAL checkpoints off the caller's thread, onto
+ * one of their own (see sqlite.c); nothing for one in memory, or when it
+ * runs already.  0, or -errno, and SQLite goes on checkpointing itself. */
+int db_start_checkpointer(struct db *db);
 void db_close(struct db *db);
 const char *db_errmsg(struct db *db);
 

@@ -28,6 +28,7 @@ static void lab_open(struct lab *l)
 	l->dir = make_root();
 	snprintf(l->path, sizeof(l->path), "%s/test.sqlite", l->dir);
 	assert_int_equal(db_open(l->path, &l->db, NULL), 0);
+	assert_int_equal(db_start_checkpointer(l->db), 0);
 	assert_int_equal(db_exec(l->db, "CREATE TABLE t (v BLOB NOT NULL)"), 0);
 	assert_int_equal(db_prepare(l->db, "INSERT INTO t (v) VALUES (?1)", &l->insert), 0);
 }
