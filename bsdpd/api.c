@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bindings.h"
 #include "policy_json.h"
 #include "url.h"
 
@@ -457,9 +458,9 @@ static void profiles_route(const struct api_ctx *ctx, const struct api_request *
 
 /* ---- machines -------------------------------------------------------------------- */
 
-static int write_machine_cb(void *ctx, const struct machine *m)
+static int write_machine_cb(void *ctx, const struct machine *m, const struct event *last)
 {
-	policy_json_write_machine(ctx, m);
+	policy_json_write_machine(ctx, m, last);
 	return 0;
 }
 
@@ -477,13 +478,16 @@ static void machine_get(const struct api_ctx *ctx, const uint8_t mac[6], unsigne
 			struct http_response *rsp)
 {
 	struct machine m;
+	struct event last;
 	struct out o;
-	int rc = store_machine_get(ctx->store, mac, &m);
+	int rc = store_machine_get(ctx->store, mac, &m), has_last = -ENOENT;
 
+	if (rc == 0 && (has_last = store_event_last(ctx->store, mac, &last)) == -EIO)
+		rc = -EIO;
 	if (rc < 0) {
 		respond_store_error(rsp, rc, NULL);
 	} else if (out_open(&o)) {
-		policy_json_write_machine(&o.j, &m);
+		policy_json_write_machine(&o.j, &m, has_last == 0 ? &last : NULL);
 		out_close(&o, rsp, status);
 	} else {
 		respond_empty(rsp, 500);
@@ -769,11 +773,76 @@ static void catalog_problem(struct json *j, const struct nb_problem *p)
 	json_end(j, '}');
 }
 
+/* The image BSDP offers as the default to a Mac every image applies to
+ * (responder.c default_image: the first enabled one in catalog order,
+ * which puts IsDefault images first). */
+static void catalog_default(struct json *j, const struct nb_catalog *cat)
+{
+	json_key(j, "default");
+	for (size_t i = 0; cat && i < cat->n_images; i++) {
+		if (cat->images[i].enabled) {
+			json_uint(j, cat->images[i].id);
+			return;
+		}
+	}
+	json_null(j);
+}
+
+static const char *image_name(const struct nb_catalog *cat, uint32_t id)
+{
+	for (size_t i = 0; cat && i < cat->n_images; i++)
+		if (cat->images[i].id == id)
+			return cat->images[i].name;
+	return NULL;
+}
+
+struct selections {
+	struct json *j;
+	const struct nb_catalog *cat;
+};
+
+static int write_selection(void *ctx, const struct binding *bd)
+{
+	struct selections *sel = ctx;
+	char mac[18], t[32];
+
+	policy_mac_format(bd->mac, mac);
+	policy_json_time(bd->updated, -1, t);
+	json_begin(sel->j, '{');
+	json_key(sel->j, "mac");
+	json_string(sel->j, mac);
+	json_key(sel->j, "image_id");
+	json_uint(sel->j, bd->image_id);
+	json_key(sel->j, "image");
+	json_string(sel->j, image_name(sel->cat, bd->image_id));
+	json_key(sel->j, "number");
+	json_uint(sel->j, bd->number);
+	json_key(sel->j, "time");
+	json_string(sel->j, t);
+	json_end(sel->j, '}');
+	return 0;
+}
+
+/* Who SELECTed which image (bindings.h), the newest first. */
+static int catalog_selections(const struct api_ctx *ctx, struct json *j)
+{
+	struct selections sel = { .j = j, .cat = ctx->catalog };
+	int rc = 0;
+
+	json_key(j, "selections");
+	json_begin(j, '[');
+	if (ctx->bindings)
+		rc = bindings_newest(ctx->bindings, API_SELECTIONS_MAX, write_selection, &sel);
+	json_end(j, ']');
+	return rc;
+}
+
 static void catalog_get(const struct api_ctx *ctx, struct http_response *rsp)
 {
 	const struct nb_catalog *cat = ctx->catalog;
 	size_t n_images = cat ? cat->n_images : 0, n_problems = cat ? cat->problems.n : 0;
 	struct out o;
+	int rc;
 
 	if (!out_open(&o)) {
 		respond_empty(rsp, 500);
@@ -790,6 +859,177 @@ static void catalog_get(const struct api_ctx *ctx, struct http_response *rsp)
 	for (size_t i = 0; i < n_problems; i++)
 		catalog_problem(&o.j, &cat->problems.v[i]);
 	json_end(&o.j, ']');
+	catalog_default(&o.j, cat);
+	rc = catalog_selections(ctx, &o.j);
+	json_end(&o.j, '}');
+	out_close(&o, rsp, 200);
+	if (rc < 0)
+		respond_store_error(rsp, -EIO, NULL);
+}
+
+/* ---- the running daemon: transfers and the server ---------------------------------- */
+
+static void transfers_get(const struct api_ctx *ctx, struct http_response *rsp)
+{
+	struct transfer_list l = { 0 };
+	struct out o;
+
+	if (ctx->live && ctx->live->transfers)
+		ctx->live->transfers(ctx->live->ctx, transfer_list_add, &l);
+	transfer_list_sort(&l);
+	if (l.failed || !out_open(&o)) {
+		transfer_list_free(&l);
+		respond_empty(rsp, 500);
+		return;
+	}
+	json_begin(&o.j, '{');
+	json_key(&o.j, "transfers");
+	json_begin(&o.j, '[');
+	for (size_t i = 0; i < l.n && i < TRANSFER_LIST_MAX; i++)
+		transfer_json_write(&o.j, &l.v[i]);
+	json_end(&o.j, ']');
+	json_end(&o.j, '}');
+	out_close(&o, rsp, 200);
+	transfer_list_free(&l);
+}
+
+static void put_count(struct json *j, const char *key, uint64_t v)
+{
+	json_key(j, key);
+	json_uint(j, v);
+}
+
+static uint64_t sum(const uint64_t *v, size_t n)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += v[i];
+	return total;
+}
+
+static void server_bsdp_proxy(struct json *j, const struct metrics *m)
+{
+	json_key(j, "bsdp");
+	json_begin(j, '{');
+	put_count(j, "list", m->bsdp[METRICS_BSDP_LIST]);
+	put_count(j, "select", m->bsdp[METRICS_BSDP_SELECT]);
+	put_count(j, "failed", m->bsdp[METRICS_BSDP_FAILED]);
+	put_count(j, "offer", m->bsdp[METRICS_BSDP_OFFER]);
+	put_count(j, "ignored", m->bsdp[METRICS_BSDP_IGNORED]);
+	json_end(j, '}');
+	json_key(j, "proxy");
+	json_begin(j, '{');
+	put_count(j, "pxe", m->proxy[METRICS_PROXY_PXE]);
+	put_count(j, "ipxe", m->proxy[METRICS_PROXY_IPXE]);
+	put_count(j, "http_boot", m->proxy[METRICS_PROXY_HTTP_BOOT]);
+	put_count(j, "ignored", m->proxy[METRICS_PROXY_IGNORED]);
+	json_end(j, '}');
+}
+
+static void server_tftp(struct json *j, const struct api_server *sv)
+{
+	static const struct tftp_counters none;
+	const struct tftp_counters *t = sv->metrics && sv->metrics->tftp ? sv->metrics->tftp : &none;
+
+	json_key(j, "tftp");
+	json_begin(j, '{');
+	put_count(j, "started", t->started);
+	put_count(j, "completed", t->completed);
+	/* Every way a transfer ends badly but by the client's silence. */
+	put_count(j, "failed", t->failed + t->client_errors);
+	put_count(j, "timed_out", t->timed_out);
+	put_count(j, "bytes_sent", sv->tftp_bytes_sent);
+	put_count(j, "active", t->active);
+	json_end(j, '}');
+}
+
+static void server_http(struct json *j, const struct api_server *sv)
+{
+	const struct metrics *m = sv->metrics;
+	uint64_t requests = 0, errors = 0;
+
+	for (size_t r = 0; r < METRICS_ROUTE_COUNT; r++) {
+		requests += sum(m->http[r], METRICS_STATUS_CLASSES);
+		errors += m->http[r][4];
+	}
+	json_key(j, "http");
+	json_begin(j, '{');
+	put_count(j, "requests", requests);
+	put_count(j, "bytes_sent", sum(m->http_bytes, METRICS_ROUTE_COUNT));
+	put_count(j, "script", sum(m->http[METRICS_ROUTE_SCRIPT], METRICS_STATUS_CLASSES));
+	put_count(j, "file", sum(m->http[METRICS_ROUTE_FILE], METRICS_STATUS_CLASSES));
+	put_count(j, "api", sum(m->http[METRICS_ROUTE_API], METRICS_STATUS_CLASSES));
+	put_count(j, "errors_5xx", errors);
+	put_count(j, "connections", sv->http_connections);
+	json_end(j, '}');
+}
+
+static void server_services(struct json *j, const struct api_server *sv)
+{
+	json_key(j, "services");
+	json_begin(j, '{');
+	json_key(j, "bsdp");
+	json_bool(j, sv->bsdp);
+	json_key(j, "proxy");
+	json_string(j, sv->proxy ? sv->proxy : "off");
+	json_key(j, "tftp");
+	json_bool(j, sv->tftp);
+	json_key(j, "http");
+	json_bool(j, sv->http);
+	json_end(j, '}');
+}
+
+static void server_gauges(struct json *j, const struct metrics_gauges *g)
+{
+	json_key(j, "gauges");
+	json_begin(j, '{');
+	put_count(j, "catalog_images", g->catalog_images);
+	put_count(j, "catalog_problems", g->catalog_problems);
+	put_count(j, "machines", g->machines);
+	put_count(j, "bindings", g->bindings);
+	json_end(j, '}');
+}
+
+static void put_time_s(struct json *j, const char *key, int64_t t)
+{
+	char s[32];
+
+	policy_json_time(t, -1, s);
+	json_key(j, key);
+	json_string(j, s);
+}
+
+static void server_get(const struct api_ctx *ctx, const struct api_request *rq,
+		       struct http_response *rsp)
+{
+	static const struct metrics zero;
+	struct api_server sv = { .started = rq->now, .now = rq->now };
+	struct out o;
+
+	if (ctx->live && ctx->live->server)
+		ctx->live->server(ctx->live->ctx, &sv);
+	if (!sv.metrics)
+		sv.metrics = &zero;
+	if (!out_open(&o)) {
+		respond_empty(rsp, 500);
+		return;
+	}
+	json_begin(&o.j, '{');
+	json_key(&o.j, "version");
+	json_string(&o.j, sv.version ? sv.version : "");
+	put_time_s(&o.j, "started", sv.started);
+	put_time_s(&o.j, "now", sv.now);
+	put_count(&o.j, "uptime_s", sv.now > sv.started ? (uint64_t)(sv.now - sv.started) : 0);
+	server_services(&o.j, &sv);
+	json_key(&o.j, "counters");
+	json_begin(&o.j, '{');
+	server_bsdp_proxy(&o.j, sv.metrics);
+	server_tftp(&o.j, &sv);
+	server_http(&o.j, &sv);
+	put_count(&o.j, "events_streams", sv.events_streams);
+	json_end(&o.j, '}');
+	server_gauges(&o.j, &sv.gauges);
 	json_end(&o.j, '}');
 	out_close(&o, rsp, 200);
 }
@@ -972,6 +1212,64 @@ int api_sse_event(const struct event *e, char **out, size_t *len)
 	return 0;
 }
 
+/* The replay of a stream: events as api_sse_event writes them, up to
+ * API_REPLAY_BYTES. */
+struct replay {
+	FILE *f;
+	size_t *len;
+};
+
+static int replay_event(void *ctx, const struct event *e)
+{
+	struct replay *r = ctx;
+	char *text;
+	size_t n;
+
+	if (api_sse_event(e, &text, &n) < 0)
+		return -ENOMEM;
+	fflush(r->f);
+	if (n > API_REPLAY_BYTES - *r->len) {
+		free(text);
+		return 1; /* the rest is GET /api/v1/events's */
+	}
+	fwrite(text, 1, n, r->f);
+	free(text);
+	return 0;
+}
+
+/* Last-Event-ID is what we sent as id: a decimal event id. */
+static bool event_id_parse(const char *s, int64_t *id)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 18 || strspn(s, "0123456789") != n)
+		return false;
+	*id = strtoll(s, NULL, 10);
+	return true;
+}
+
+void api_stream_open(const struct api_ctx *ctx, const char *last_event_id,
+		     struct http_response *rsp)
+{
+	struct out o;
+	struct replay r = { .len = &o.len };
+	int64_t after;
+	int rc;
+
+	*rsp = (struct http_response){ .status = 200, .event_stream = true, .fd = -1 };
+	if (!event_id_parse(last_event_id, &after) || !out_open(&o))
+		return;
+	r.f = o.f;
+	rc = store_events_after(ctx->store, after, API_REPLAY_MAX, replay_event, &r);
+	if (fclose(o.f) != 0 || rc < 0 || o.len == 0) {
+		free(o.buf); /* a stream without its replay beats none */
+		return;
+	}
+	rsp->body = HTTP_BODY_BUFFER;
+	rsp->buf = o.buf;
+	rsp->buf_len = o.len;
+}
+
 /* ---- the router ------------------------------------------------------------------ */
 
 #define SEGMENT_MAX 128
@@ -996,6 +1294,16 @@ static bool path_segments(const char *path, char seg[3][SEGMENT_MAX], size_t *n)
 	return *n > 0;
 }
 
+static bool is_read_only(const char *what)
+{
+	static const char *const names[] = { "catalog", "events", "transfers", "server" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(what, names[i]) == 0)
+			return true;
+	return false;
+}
+
 static void read_only_route(const struct api_ctx *ctx, const struct api_request *rq,
 			    const char *what, struct http_response *rsp)
 {
@@ -1003,6 +1311,10 @@ static void read_only_route(const struct api_ctx *ctx, const struct api_request 
 		respond_method(rsp, "GET, HEAD");
 	else if (strcmp(what, "catalog") == 0)
 		catalog_get(ctx, rsp);
+	else if (strcmp(what, "transfers") == 0)
+		transfers_get(ctx, rsp);
+	else if (strcmp(what, "server") == 0)
+		server_get(ctx, rq, rsp);
 	else
 		events_get(ctx, rq, rsp);
 }
@@ -1024,7 +1336,7 @@ static void dispatch(const struct api_ctx *ctx, const struct api_request *rq,
 		respond_not_found(rsp);
 	else if (strcmp(seg[0], "default") == 0)
 		default_route(ctx, rq, rsp);
-	else if (strcmp(seg[0], "catalog") == 0 || strcmp(seg[0], "events") == 0)
+	else if (is_read_only(seg[0]))
 		read_only_route(ctx, rq, seg[0], rsp);
 	else
 		respond_not_found(rsp);

@@ -29,14 +29,21 @@
 
 #include "http_routes.h"
 #include "json.h"
+#include "metrics.h"
 #include "nbimage.h"
 #include "store.h"
+#include "transfer.h"
 
 #define API_BODY_MAX JSON_PARSE_SIZE_MAX   /* 64 KiB; larger: 413 */
 #define API_TOKEN_LEN 43                   /* 32 random bytes in base64url */
 #define API_TOKEN_FILE "api-token"
 #define API_EVENTS_LIMIT_DEFAULT 100
 #define API_EVENTS_LIMIT_MAX 1000
+#define API_SELECTIONS_MAX 10000           /* GET /api/v1/catalog: newest first */
+/* What a stream replays for its Last-Event-ID, at most: older events are
+ * GET /api/v1/events's.  Well inside the stream's backlog in http.c. */
+#define API_REPLAY_MAX 500
+#define API_REPLAY_BYTES (128 * 1024)
 
 enum api_method { API_GET, API_HEAD, API_PUT, API_POST, API_DELETE, API_OTHER };
 
@@ -52,9 +59,34 @@ struct api_request {
 	time_t now;
 };
 
+/* GET /api/v1/server: the running daemon, as main.c's live.c gathers it. */
+struct api_server {
+	const char *version;
+	int64_t started, now;              /* Unix time, seconds */
+	bool bsdp, tftp, http;             /* services running */
+	const char *proxy;                 /* --proxy-dhcp: "off", "known", "all" */
+	const struct metrics *metrics;     /* NULL: every counter 0 */
+	uint64_t tftp_bytes_sent;          /* ended and running transfers */
+	unsigned http_connections;
+	unsigned events_streams;
+	struct metrics_gauges gauges;
+};
+
+/* What the API reads of the services; each may be NULL (nothing runs). */
+struct api_live {
+	void *ctx;
+	/* fn(fctx, view) for every transfer in flight (transfer.h). */
+	void (*transfers)(void *ctx, transfer_fn fn, void *fctx);
+	void (*server)(void *ctx, struct api_server *out);
+};
+
+struct bindings;
+
 struct api_ctx {
 	struct store *store;
 	const struct nb_catalog *catalog;  /* the current snapshot; NULL: none yet */
+	struct bindings *bindings;         /* BSDP's: the catalog's selections; NULL: none */
+	const struct api_live *live;       /* NULL: no transfers, an idle server */
 	char token[API_TOKEN_LEN + 1];
 };
 
@@ -67,6 +99,14 @@ void api_route(const struct api_ctx *ctx, const struct api_request *rq,
  * JSON on one line as GET /api/v1/events gives it.  0 and a malloc'd
  * *out of *len bytes, or -ENOMEM. */
 int api_sse_event(const struct event *e, char **out, size_t *len);
+
+/* GET /api/v1/events/stream, once authorized: rsp asks http.c to hold
+ * the connection as a stream, beginning with the stored events whose id
+ * is above last_event_id (the header a reconnecting EventSource sends;
+ * NULL or not a number: none), oldest first, at most API_REPLAY_MAX of
+ * them and API_REPLAY_BYTES. */
+void api_stream_open(const struct api_ctx *ctx, const char *last_event_id,
+		     struct http_response *rsp);
 
 /* Whether an Authorization header value carries the token (RFC 6750
  * §2.1 "Bearer" credentials; the scheme is case-insensitive, RFC 9110

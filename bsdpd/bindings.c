@@ -26,6 +26,7 @@ enum stmt {
 	STMT_EVICT,
 	STMT_SEEN,
 	STMT_SET_IP,
+	STMT_NEWEST,
 	N_STMTS,
 };
 
@@ -49,6 +50,10 @@ static const char *const stmt_sql[N_STMTS] = {
 		       "ORDER BY last_seen, number LIMIT ?1)",
 	[STMT_SEEN] = "UPDATE clients SET last_seen = ?2 WHERE mac = ?1",
 	[STMT_SET_IP] = "UPDATE clients SET ip = ?2 WHERE mac = ?1",
+	/* No index on updated: a sort of at most --max-bindings rows, kept
+	 * to the LIMIT as it goes. */
+	[STMT_NEWEST] = "SELECT image_id, arch, model, ip, number, updated, last_seen, mac "
+			"FROM clients ORDER BY updated DESC, number DESC LIMIT ?1",
 };
 
 /* Version 0, as bsdpd 0.1.0 created it.  A new database is made as
@@ -258,19 +263,12 @@ static struct db_stmt *stmt_begin(struct bindings *b, enum stmt s, const uint8_t
 	return st;
 }
 
-int bindings_get(struct bindings *b, const uint8_t mac[6], struct binding *out)
+/* The columns of STMT_GET (and STMT_NEWEST) into out, but the MAC. */
+static void binding_from_row(struct db_stmt *st, struct binding *out)
 {
-	struct db_stmt *st = stmt_begin(b, STMT_GET, mac);
-	int rc = db_step(st);
 	size_t n;
 	const void *ip;
 
-	if (rc == DB_DONE)
-		return -ENOENT;
-	if (rc != DB_ROW)
-		return -EIO;
-	memset(out, 0, sizeof(*out));
-	memcpy(out->mac, mac, 6);
 	out->image_id = (uint32_t)db_column_int64(st, 0);
 	db_column_copy(st, 1, out->arch, sizeof(out->arch));
 	db_column_copy(st, 2, out->model, sizeof(out->model));
@@ -280,8 +278,46 @@ int bindings_get(struct bindings *b, const uint8_t mac[6], struct binding *out)
 	out->number = (unsigned)db_column_int64(st, 4);
 	out->updated = db_column_int64(st, 5);
 	out->last_seen = db_column_int64(st, 6);
+}
+
+int bindings_get(struct bindings *b, const uint8_t mac[6], struct binding *out)
+{
+	struct db_stmt *st = stmt_begin(b, STMT_GET, mac);
+	int rc = db_step(st);
+
+	if (rc == DB_DONE)
+		return -ENOENT;
+	if (rc != DB_ROW)
+		return -EIO;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->mac, mac, 6);
+	binding_from_row(st, out);
 	db_reset(st);
 	return 0;
+}
+
+int bindings_newest(struct bindings *b, unsigned limit,
+		    int (*fn)(void *ctx, const struct binding *bd), void *ctx)
+{
+	struct db_stmt *st = stmt_begin(b, STMT_NEWEST, NULL);
+	struct binding bd;
+	const void *mac;
+	size_t n;
+	int r = 0, step;
+
+	db_bind_int64(st, 1, limit);
+	while (r == 0 && (step = db_step(st)) == DB_ROW) {
+		memset(&bd, 0, sizeof(bd));
+		binding_from_row(st, &bd);
+		mac = db_column_blob(st, 7, &n);
+		if (n == 6)
+			memcpy(bd.mac, mac, 6);
+		r = fn(ctx, &bd);
+	}
+	if (r == 0 && step < 0)
+		r = -EIO;
+	db_reset(st);
+	return r;
 }
 
 /* Takes the next machine number; the counter remembers it, so deleting

@@ -78,6 +78,10 @@ int bindings_prune(struct bindings *b, int64_t now);
 /* Records the address a bound client was given by the site's DHCP server. */
 int bindings_set_ip(struct bindings *b, const uint8_t mac[6], struct in_addr ip);
 int bindings_delete(struct bindings *b, const uint8_t mac[6]);
+/* The bindings most recently SELECTed first, at most limit: fn for each
+ * (stops at and returns its non-zero result), or -EIO. */
+int bindings_newest(struct bindings *b, unsigned limit,
+		    int (*fn)(void *ctx, const struct binding *bd), void *ctx);
 /* Number of bound clients, or -EIO. */
 int bindings_count(struct bindings *b);
 

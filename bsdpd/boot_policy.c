@@ -98,6 +98,11 @@ void boot_policy_set_http(struct boot_policy *bp, struct http_service *http)
 	bp->http = http;
 }
 
+void boot_policy_set_live(struct boot_policy *bp, const struct api_live *live)
+{
+	bp->api.live = live;
+}
+
 /* ---- writes --------------------------------------------------------------------- */
 
 static void end_batch(struct loop *loop, void *ctx)
@@ -458,13 +463,13 @@ static void api(void *ctx, const struct http_request *rq, const char *path, size
 	bp->api.catalog = bsdp_service_catalog(bp->dhcp);
 	if (strcmp(p, EVENT_STREAM_PATH) == 0 && rq->method == HTTP_GET &&
 	    api_authorized(&bp->api, rq->authorization)) {
-		*rsp = (struct http_response){ .status = 200, .event_stream = true, .fd = -1 };
+		api_stream_open(&bp->api, rq->last_event_id, rsp);
 		return;
 	}
 	api_route(&bp->api, &arq, rsp);
 }
 
-static void gauges(void *ctx, struct metrics_gauges *out)
+void boot_policy_gauges(void *ctx, struct metrics_gauges *out)
 {
 	struct boot_policy *bp = ctx;
 	int n = store_machines_count(bp->store);
@@ -477,9 +482,11 @@ void boot_policy_http_hooks(struct boot_policy *bp, struct bsdp_service *dhcp,
 			    struct http_hooks *out)
 {
 	bp->dhcp = dhcp;
+	bp->api.bindings = bsdp_service_bindings(dhcp);
 	*out = (struct http_hooks){
 		.ctx = bp, .client_info = client_info, .script = boot_policy_script,
-		.file_served = boot_policy_file_served, .api = api, .gauges = gauges,
+		.file_stage = boot_policy_file_stage, .file_served = boot_policy_file_served,
+		.api = api, .gauges = boot_policy_gauges,
 	};
 }
 
@@ -502,9 +509,29 @@ static bool ends_next_boot(struct boot_policy *bp, const uint8_t mac[6], const c
 	return ends;
 }
 
+/* The stage is taken when the file is asked for, from the profile the
+ * machine resolves to then: a next boot spent by the last file must not
+ * make the earlier ones "another file". */
+void boot_policy_file_stage(void *ctx, const uint8_t mac[6], const char *path,
+			    char out[HTTP_STAGE_MAX])
+{
+	struct boot_policy *bp = ctx;
+	struct resolution res;
+	struct profile p;
+	struct machine m;
+
+	out[0] = '\0';
+	machine_for(bp, mac, NULL, &m);
+	resolve(bp, &m, &res);
+	if (res.rule == RULE_NONE || store_profile_get(bp->store, res.profile, &p) < 0)
+		return;
+	snprintf(out, HTTP_STAGE_MAX, "%s", profile_file_stage(&p, path));
+	profile_free(&p);
+}
+
 void boot_policy_file_served(void *ctx, const uint8_t mac[6], const char *path,
-			     struct in_addr client, uint64_t bytes, uint32_t duration_ms,
-			     bool complete)
+			     const char *stage, struct in_addr client, uint64_t bytes,
+			     uint32_t duration_ms, bool complete)
 {
 	struct boot_policy *bp = ctx;
 	struct event e = { .kind = EVENT_HTTP_FILE, .has_mac = true, .bytes = bytes,
@@ -514,6 +541,7 @@ void boot_policy_file_served(void *ctx, const uint8_t mac[6], const char *path,
 	(void)client;
 	memcpy(e.mac, mac, 6);
 	snprintf(e.detail, sizeof(e.detail), "%s", path);
+	snprintf(e.rule, sizeof(e.rule), "%s", stage ? stage : "");
 	boot_policy_event(bp, &e);
 	if (ends_next_boot(bp, mac, path, complete, profile))
 		consume_next_boot(bp, mac, profile);

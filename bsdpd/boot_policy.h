@@ -39,6 +39,9 @@ struct boot_policy *boot_policy_new(struct store *store, struct loop *loop, int 
 void boot_policy_free(struct boot_policy *bp);
 /* Where events go live; NULL: nowhere but the store. */
 void boot_policy_set_http(struct boot_policy *bp, struct http_service *http);
+/* What the API reads of the running daemon (transfers, server status). */
+struct api_live;
+void boot_policy_set_live(struct boot_policy *bp, const struct api_live *live);
 
 void boot_policy_seen(struct boot_policy *bp, const struct boot_sighting *s);
 /* Records e (time and id are filled in) and publishes it. */
@@ -67,8 +70,13 @@ void boot_policy_http_hooks(struct boot_policy *bp, struct bsdp_service *dhcp,
 			    struct http_hooks *out);
 bool boot_policy_script(void *bp, const struct http_request *rq, const struct http_identity *id,
 			const struct ipxe_values *vals, struct http_response *rsp);
+/* The /metrics gauges: BSDP's and the machines registered. */
+void boot_policy_gauges(void *bp, struct metrics_gauges *out);
+void boot_policy_file_stage(void *bp, const uint8_t mac[6], const char *path,
+			    char out[HTTP_STAGE_MAX]);
+/* Records an http-file event whose rule is the file's stage. */
 void boot_policy_file_served(void *bp, const uint8_t mac[6], const char *path,
-			     struct in_addr client, uint64_t bytes, uint32_t duration_ms,
-			     bool complete);
+			     const char *stage, struct in_addr client, uint64_t bytes,
+			     uint32_t duration_ms, bool complete);
 
 #endif

@@ -16,6 +16,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+/* tcp_info with tcpi_bytes_acked (Linux 4.2): glibc's <netinet/tcp.h>
+ * lacks it, and the two headers cannot both be included. */
+#include <linux/tcp.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +32,7 @@
 
 #include "file_cache.h"
 #include "log.h"
+#include "transfer.h"
 #include "ui.h"
 
 #define HTTP_RUNS_PER_WAKEUP 8
@@ -69,6 +73,11 @@ struct http_service {
 	unsigned n_streams;
 	struct ipxe_template *script;
 	struct http_routes routes;
+	struct exchange *sending;      /* served files in flight (the API's transfers) */
+	uint64_t serial;               /* of the last one: "http-N" */
+	struct transfer_watch watch;
+	void (*stream_opened)(void *ctx);
+	void *stream_opened_ctx;
 };
 
 /* One request, from its request line to its completion. */
@@ -85,14 +94,30 @@ struct exchange {
 	uint64_t bytes;
 	char *served_path;             /* a profile's file (http_response.served) */
 	uint8_t served_mac[6];
+	char served_stage[HTTP_STAGE_MAX];
+	/* While a served file goes out: in svc->sending, for the API. */
+	struct http_service *svc;
+	struct exchange *prev, *next;
+	int fd;                        /* the connection's socket */
+	uint64_t serial;
+	uint64_t size;
+	uint64_t acked_base;           /* TCP bytes acknowledged before the response */
+	int64_t sent_at_us;            /* the response queued, CLOCK_MONOTONIC */
+	int64_t started_real_us;       /* the same, Unix time */
+	struct transfer_rate rate;
 };
 
-static int64_t now_us(void)
+static int64_t clock_us(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t now_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
 }
 
 /* ---- running MHD on the loop ------------------------------------------------ */
@@ -220,9 +245,115 @@ static void tell_served(struct http_service *svc, const struct exchange *ex, boo
 	int64_t ms = (now_us() - ex->start_us) / 1000;
 
 	if (h->file_served)
-		h->file_served(h->ctx, ex->served_mac, ex->served_path, ex->client,
+		h->file_served(h->ctx, ex->served_mac, ex->served_path, ex->served_stage, ex->client,
 			       complete ? ex->bytes : 0, ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms,
 			       complete);
+}
+
+/* ---- served files in flight (the API's transfers) --------------------------------- */
+
+/* What TCP says the peer has acknowledged on fd: MHD sends a large file
+ * with sendfile(2) and cannot tell how far it got, the socket can. */
+static uint64_t tcp_acked(int fd)
+{
+	struct tcp_info ti = { 0 };
+	socklen_t len = sizeof(ti);
+
+	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
+		return 0;
+	return ti.tcpi_bytes_acked;
+}
+
+/* The response's bytes acknowledged: its headers count too, so at most
+ * the size (and a few hundred bytes early). */
+static struct transfer sending_view(struct exchange *ex, int64_t now)
+{
+	uint64_t acked = tcp_acked(ex->fd);
+	struct transfer t = {
+		.kind = TRANSFER_HTTP_FILE, .serial = ex->serial, .has_mac = true,
+		.ip = ex->client, .detail = ex->served_path, .stage = ex->served_stage,
+		.size = ex->size, .started_us = ex->started_real_us,
+		.elapsed_ms = (now - ex->sent_at_us) / 1000,
+	};
+
+	memcpy(t.mac, ex->served_mac, 6);
+	t.bytes = acked > ex->acked_base ? acked - ex->acked_base : 0;
+	if (t.bytes > t.size)
+		t.bytes = t.size;
+	t.rate = transfer_rate_sample(&ex->rate, t.bytes, now);
+	return t;
+}
+
+static int connection_fd(struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return ci ? ci->connect_fd : -1;
+}
+
+static void sending_begin(struct http_service *svc, struct MHD_Connection *con,
+			  struct exchange *ex, uint64_t size)
+{
+	const struct transfer_watch *w = &svc->watch;
+	struct transfer t;
+
+	ex->svc = svc;
+	ex->fd = connection_fd(con);
+	ex->serial = ++svc->serial;
+	ex->size = size;
+	ex->acked_base = tcp_acked(ex->fd);
+	ex->sent_at_us = now_us();
+	ex->started_real_us = clock_us(CLOCK_REALTIME);
+	transfer_rate_start(&ex->rate, ex->sent_at_us);
+	ex->next = svc->sending;
+	if (svc->sending)
+		svc->sending->prev = ex;
+	svc->sending = ex;
+	if (w->started && w->watching(w->ctx)) {
+		t = sending_view(ex, ex->sent_at_us);
+		w->started(w->ctx, &t);
+	}
+}
+
+static void sending_end(struct exchange *ex)
+{
+	if (!ex->svc)
+		return;
+	if (ex->prev)
+		ex->prev->next = ex->next;
+	else
+		ex->svc->sending = ex->next;
+	if (ex->next)
+		ex->next->prev = ex->prev;
+	ex->svc = NULL;
+}
+
+void http_service_transfers(struct http_service *svc, transfer_fn fn, void *ctx)
+{
+	int64_t now = now_us();
+	struct transfer t;
+
+	for (struct exchange *ex = svc ? svc->sending : NULL; ex; ex = ex->next) {
+		t = sending_view(ex, now);
+		fn(ctx, &t);
+	}
+}
+
+void http_service_watch(struct http_service *svc, const struct transfer_watch *w,
+			void (*stream_opened)(void *ctx))
+{
+	svc->watch = *w;
+	svc->stream_opened = stream_opened;
+	svc->stream_opened_ctx = w->ctx;
+}
+
+void http_service_stats(const struct http_service *svc, unsigned *connections,
+			unsigned *streams)
+{
+	*connections = svc ? svc->active : 0;
+	*streams = svc ? svc->n_streams : 0;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *con, void **req_ctx,
@@ -244,6 +375,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **req_ctx,
 		ex->method[0] ? ex->method : "-", target, status,
 		(unsigned long long)ex->bytes, (double)(now_us() - ex->start_us) / 1000.0,
 		termination(toe));
+	sending_end(ex);
 	if (ex->served_path)
 		tell_served(svc, ex, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	free(ex->served_path);
@@ -320,6 +452,7 @@ static struct http_request make_request(const struct http_service *svc,
 							     MHD_HTTP_HEADER_IF_NONE_MATCH),
 		.if_modified_since = MHD_lookup_connection_value(
 			con, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MODIFIED_SINCE),
+		.last_event_id = header(con, "Last-Event-ID"),
 		.client = ex->client,
 		.local = local_address(con),
 		.over_capacity = svc->active > svc->cfg.max_connections,
@@ -527,8 +660,11 @@ static void on_ping(struct loop *loop, int fd, uint32_t events, void *ctx)
 	timer_arm(svc);
 }
 
+/* The stream begins with what the route gave in rsp (the stored events a
+ * client missed, for its Last-Event-ID). */
 static struct MHD_Response *stream_response(struct http_service *svc,
-					    struct MHD_Connection *con)
+					    struct MHD_Connection *con,
+					    const struct http_response *rsp)
 {
 	static const char hello[] = ": bsdpd boot events\n\n";
 	struct stream *st;
@@ -546,8 +682,12 @@ static struct MHD_Response *stream_response(struct http_service *svc,
 	svc->streams = st;
 	svc->n_streams++;
 	stream_push(st, hello, sizeof(hello) - 1);
+	if (rsp->body == HTTP_BODY_BUFFER)
+		stream_push(st, rsp->buf, rsp->buf_len);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (svc->stream_opened)
+		svc->stream_opened(svc->stream_opened_ctx);
 	return r;
 }
 
@@ -567,6 +707,7 @@ static void keep_served(struct exchange *ex, const struct http_response *rsp)
 	if (!rsp->served || !(ex->served_path = strdup(rsp->served_path)))
 		return;
 	memcpy(ex->served_mac, rsp->served_mac, 6);
+	memcpy(ex->served_stage, rsp->served_stage, sizeof(ex->served_stage));
 }
 
 static enum MHD_Result queue(struct http_service *svc, struct MHD_Connection *con,
@@ -575,7 +716,7 @@ static enum MHD_Result queue(struct http_service *svc, struct MHD_Connection *co
 	struct MHD_Response *r = NULL;
 	enum MHD_Result ok;
 
-	if (rsp->event_stream && !(r = stream_response(svc, con))) {
+	if (rsp->event_stream && !(r = stream_response(svc, con, rsp))) {
 		http_response_release(rsp); /* STREAMS_MAX are open */
 		*rsp = (struct http_response){ .status = 503, .retry_after = STREAM_PING_SECONDS,
 					       .fd = -1 };
@@ -583,6 +724,8 @@ static enum MHD_Result queue(struct http_service *svc, struct MHD_Connection *co
 	if (!r && !(r = make_body(svc, rsp)))
 		return MHD_NO; /* out of memory: MHD closes the connection */
 	keep_served(ex, rsp);
+	if (ex->served_path)
+		sending_begin(svc, con, ex, rsp->length);
 	add_headers(r, rsp);
 	ex->status = rsp->status;
 	/* MHD sends no body for HEAD: log what goes on the wire. */

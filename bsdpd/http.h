@@ -23,6 +23,7 @@
 
 #include "http_routes.h"
 #include "loop.h"
+#include "transfer.h"
 
 #define HTTP_DEFAULT_PORT 80
 #define HTTP_DEFAULT_MAX_CONNECTIONS 256
@@ -60,6 +61,17 @@ void http_service_set_hooks(struct http_service *svc, const struct http_hooks *h
 void http_publish(struct http_service *svc, const char *text, size_t n);
 /* Whether any event stream is open: else there is nothing to format. */
 bool http_streaming(const struct http_service *svc);
+/* The API's view of the served files in flight (transfer.h): fn once for
+ * each, bytes as TCP_INFO's tcpi_bytes_acked counts them since the
+ * response began, clamped to the size. */
+void http_service_transfers(struct http_service *svc, transfer_fn fn, void *ctx);
+/* Tells w of each served file as its response is queued, and calls
+ * stream_opened(w->ctx) when an event stream opens. */
+void http_service_watch(struct http_service *svc, const struct transfer_watch *w,
+			void (*stream_opened)(void *ctx));
+/* Open connections and event streams; svc may be NULL (both 0). */
+void http_service_stats(const struct http_service *svc, unsigned *connections,
+			unsigned *streams);
 /* Re-reads boot.ipxe; on an error (logged) the old script keeps serving. */
 void http_service_reload(struct http_service *svc);
 

@@ -529,8 +529,9 @@ static void serve_file(const struct http_routes *rt, const struct http_request *
 
 /* Whose boot a whole file belongs to, for hooks.file_served: the query
  * policy_file_url puts on a profile's files. */
-static void note_served(const struct http_request *rq, const char *path, const char *query,
-			size_t query_len, struct http_response *rsp)
+static void note_served(const struct http_routes *rt, const struct http_request *rq,
+			const char *path, const char *query, size_t query_len,
+			struct http_response *rsp)
 {
 	struct http_identity id;
 
@@ -542,6 +543,8 @@ static void note_served(const struct http_request *rq, const char *path, const c
 	rsp->served = true;
 	memcpy(rsp->served_mac, id.mac, 6);
 	snprintf(rsp->served_path, sizeof(rsp->served_path), "%s", path);
+	if (rt->hooks.file_stage)
+		rt->hooks.file_stage(rt->hooks.ctx, id.mac, rsp->served_path, rsp->served_stage);
 }
 
 /* ---- /boot.ipxe ----------------------------------------------------------------- */
@@ -730,7 +733,7 @@ static enum metrics_route route_path(const struct http_routes *rt,
 		return METRICS_ROUTE_METRICS;
 	}
 	serve_file(rt, rq, path, rsp);
-	note_served(rq, path, query, query_len, rsp);
+	note_served(rt, rq, path, query, query_len, rsp);
 	return METRICS_ROUTE_FILE;
 }
 

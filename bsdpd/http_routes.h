@@ -29,6 +29,7 @@
 
 #define HTTP_RETRY_AFTER_SECONDS 2 /* with 503: iPXE retries after it (X6) */
 #define HTTP_TARGET_MAX 2048       /* longest request-target we look at */
+#define HTTP_STAGE_MAX 8           /* "kernel", "initrd", "chain" or "" */
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_PUT, HTTP_POST, HTTP_DELETE, HTTP_OTHER };
 
@@ -41,6 +42,7 @@ struct http_request {
 	const char *range;             /* header values; NULL when absent */
 	const char *if_none_match;
 	const char *if_modified_since;
+	const char *last_event_id;     /* the event stream's resumption (WHATWG HTML §9.2) */
 	const char *authorization;
 	const char *content_type;
 	const char *body;              /* the request body; NULL when none */
@@ -83,7 +85,10 @@ struct http_response {
 	bool served;
 	uint8_t served_mac[6];
 	char served_path[HTTP_TARGET_MAX + 1];
-	bool event_stream;             /* answer with hooks.stream (SSE) */
+	char served_stage[HTTP_STAGE_MAX]; /* of the machine's profile (hooks.file_stage) */
+	/* Hold the connection open as an event stream; a buffer body is
+	 * what it begins with (the events a client missed). */
+	bool event_stream;
 };
 
 /* What bsdpd knows about a machine beyond its request. */
@@ -110,8 +115,12 @@ struct http_hooks {
 	/* Everything under /api/ (path and query raw, as sent). */
 	void (*api)(void *ctx, const struct http_request *rq, const char *path, size_t path_len,
 		    const char *query, size_t query_len, struct http_response *rsp);
-	/* A served file's end: bytes sent, and whether all of them went. */
-	void (*file_served)(void *ctx, const uint8_t mac[6], const char *path,
+	/* What a served file is to the machine's resolved profile, now:
+	 * "kernel", "initrd", "chain", or "" for another file. */
+	void (*file_stage)(void *ctx, const uint8_t mac[6], const char *path,
+			   char out[HTTP_STAGE_MAX]);
+	/* A served file's end: its stage, bytes sent, and whether all went. */
+	void (*file_served)(void *ctx, const uint8_t mac[6], const char *path, const char *stage,
 			    struct in_addr client, uint64_t bytes, uint32_t duration_ms,
 			    bool complete);
 	/* The values /metrics reads when rendered (main.c).  Optional. */

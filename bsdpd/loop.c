@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 /* Watches are indexed by fd: descriptors are small and dense, so lookup
@@ -140,6 +141,68 @@ int loop_run(struct loop *l)
 	}
 	run_deferred(l);
 	return 0;
+}
+
+struct loop_timer {
+	struct loop *loop;
+	int fd;
+	bool armed;
+	loop_timer_fn fn;
+	void *ctx;
+};
+
+static void on_timer(struct loop *l, int fd, uint32_t events, void *ctx)
+{
+	struct loop_timer *t = ctx;
+	uint64_t expirations;
+
+	(void)events;
+	/* Missed periods are not made up for: one call per wake-up. */
+	if (read(fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	t->fn(l, t->ctx);
+}
+
+struct loop_timer *loop_timer_new(struct loop *l, loop_timer_fn fn, void *ctx)
+{
+	struct loop_timer *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	*t = (struct loop_timer){ .loop = l, .fn = fn, .ctx = ctx };
+	t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (t->fd < 0 || loop_add(l, t->fd, EPOLLIN, on_timer, t) < 0) {
+		if (t->fd >= 0)
+			close(t->fd);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void loop_timer_free(struct loop_timer *t)
+{
+	if (!t)
+		return;
+	loop_del(t->loop, t->fd);
+	close(t->fd);
+	free(t);
+}
+
+int loop_timer_every(struct loop_timer *t, unsigned ms)
+{
+	struct timespec every = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+	struct itimerspec its = { .it_interval = every, .it_value = every };
+
+	if (timerfd_settime(t->fd, 0, &its, NULL) < 0)
+		return -errno;
+	t->armed = ms > 0;
+	return 0;
+}
+
+bool loop_timer_armed(const struct loop_timer *t)
+{
+	return t->armed;
 }
 
 void loop_stop(struct loop *l)

@@ -24,6 +24,16 @@ int loop_del(struct loop *loop, int fd);
 #define LOOP_DEFER_MAX 8
 typedef void (*loop_defer_fn)(struct loop *loop, void *ctx);
 int loop_defer(struct loop *loop, loop_defer_fn fn, void *ctx);
+/* A periodic timer (a timerfd in the loop's epoll set): fn(loop, ctx)
+ * every ms milliseconds while armed; an unarmed one costs no wake-up. */
+struct loop_timer;
+typedef void (*loop_timer_fn)(struct loop *loop, void *ctx);
+struct loop_timer *loop_timer_new(struct loop *loop, loop_timer_fn fn, void *ctx);
+void loop_timer_free(struct loop_timer *t);
+/* Fires first ms from now, then every ms; 0 disarms.  0 or -errno. */
+int loop_timer_every(struct loop_timer *t, unsigned ms);
+bool loop_timer_armed(const struct loop_timer *t);
+
 /* Runs until loop_stop(); returns 0, or -errno if epoll fails.  Deferred
  * calls still pending when it stops are made before it returns. */
 int loop_run(struct loop *loop);

@@ -28,6 +28,7 @@
 #include "http.h"
 #include "http_routes.h"
 #include "ipxe_template.h"
+#include "live.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -490,6 +491,7 @@ struct daemon {
 	struct store *store;         /* the boot policy's records, beside the bindings */
 	struct boot_policy *policy;
 	struct metrics metrics;      /* every service counts here (metrics.h) */
+	struct live *live;           /* the API's view of the services (live.h) */
 };
 
 /* SIGHUP only starts the re-read (server.c loads it on another thread),
@@ -774,6 +776,24 @@ static int start_policy(const struct options *o, struct daemon *d)
 	return 0;
 }
 
+/* The transfers and the status the API shows, once every service is up. */
+static int start_live(const struct options *o, struct daemon *d)
+{
+	struct live_config lc = {
+		.version = BSDPD_VERSION, .loop = d->loop, .tftp = d->tftp, .http = d->http,
+		.metrics = &d->metrics, .proxy = proxy_mode_name(o->cfg.proxy_mode),
+		.gauges = boot_policy_gauges, .gauges_ctx = d->policy,
+	};
+
+	d->live = live_new(&lc);
+	if (!d->live) {
+		log_msg(LOG_ERR, "cannot set up the API's view of the services: out of memory");
+		return -1;
+	}
+	boot_policy_set_live(d->policy, live_api(d->live));
+	return 0;
+}
+
 static int start_services(struct options *o, struct loop *loop, struct daemon *d)
 {
 	struct run_as as;
@@ -798,7 +818,7 @@ static int start_services(struct options *o, struct loop *loop, struct daemon *d
 		return -1;
 	if (bsdp_service_open_bindings(d->dhcp, &err) < 0)
 		return log_failure(err);
-	return start_policy(o, d);
+	return start_policy(o, d) < 0 ? -1 : start_live(o, d);
 }
 
 /* Start-up errors (a busy port, a bad boot file, a state directory that is
@@ -831,8 +851,11 @@ static int run_server(struct options *o)
 		r = loop_run(loop);
 	}
 	/* TFTP's transfers end after HTTP is gone, and are boot events. */
-	if (d.policy)
+	if (d.policy) {
 		boot_policy_set_http(d.policy, NULL);
+		boot_policy_set_live(d.policy, NULL);
+	}
+	live_free(d.live);
 	http_service_free(d.http);
 	tftp_service_free(d.tftp);
 	boot_policy_free(d.policy);

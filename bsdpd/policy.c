@@ -773,6 +773,20 @@ bool profile_boot_done(const struct profile *p, const char *path, bool complete)
 	return complete && last && strcmp(last, path) == 0;
 }
 
+const char *profile_file_stage(const struct profile *p, const char *path)
+{
+	if (p->kind == PROFILE_CHAIN)
+		return strcmp(p->chain, path) == 0 ? "chain" : "";
+	if (p->kind != PROFILE_LINUX)
+		return "";
+	if (strcmp(p->kernel, path) == 0)
+		return "kernel";
+	for (size_t i = 0; i < p->n_initrds; i++)
+		if (strcmp(p->initrds[i], path) == 0)
+			return "initrd";
+	return "";
+}
+
 const char *profile_last_file(const struct profile *p)
 {
 	if (p->kind == PROFILE_CHAIN)

@@ -201,6 +201,9 @@ const char *profile_last_file(const struct profile *p);
  * spent: its last file, sent in full.  A download that broke off, or any
  * other file, leaves the next boot for the retry. */
 bool profile_boot_done(const struct profile *p, const char *path, bool complete);
+/* What path is to a boot of p: "kernel", "initrd" or "chain" (p's
+ * files, as relative to the HTTP root), or "" for any other file. */
+const char *profile_file_stage(const struct profile *p, const char *path);
 /* Renders p as an iPXE script into out (NUL-terminated): "#!ipxe", a
  * comment with the rule that chose it, then the kind's commands.  A
  * missing file gives a script that says so on the console and falls

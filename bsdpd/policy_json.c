@@ -487,7 +487,36 @@ static void put_opt(struct json *j, const char *key, const char *v)
 	put_str(j, key, v[0] ? v : NULL);
 }
 
-void policy_json_write_machine(struct json *j, const struct machine *m)
+static void put_event_time(struct json *j, const char *key, int64_t time_us)
+{
+	char t[32];
+	int64_t sec = time_us / 1000000, us = time_us % 1000000;
+
+	if (us < 0)
+		sec--, us += 1000000;
+	policy_json_time(sec, (int)us, t);
+	put_str(j, key, t);
+}
+
+static void put_last_event(struct json *j, const struct event *e)
+{
+	json_key(j, "last_event");
+	if (!e) {
+		json_null(j);
+		return;
+	}
+	json_begin(j, '{');
+	put_str(j, "kind", event_kind_name(e->kind));
+	put_event_time(j, "time", e->time_us);
+	json_key(j, "ok");
+	json_bool(j, e->ok);
+	put_str(j, "detail", e->detail);
+	put_str(j, "rule", e->rule);
+	json_end(j, '}');
+}
+
+void policy_json_write_machine(struct json *j, const struct machine *m,
+			       const struct event *last)
 {
 	char mac[18], ip[INET_ADDRSTRLEN];
 
@@ -506,6 +535,7 @@ void policy_json_write_machine(struct json *j, const struct machine *m)
 	put_str(j, "ip", m->ip.s_addr ? inet_ntop(AF_INET, &m->ip, ip, sizeof(ip)) : NULL);
 	put_time(j, "first_seen", m->first_seen);
 	put_time(j, "last_seen", m->last_seen);
+	put_last_event(j, last);
 	json_end(j, '}');
 }
 
@@ -541,17 +571,13 @@ void policy_json_write_group(struct json *j, const struct policy_group *g)
 
 void policy_json_write_event(struct json *j, const struct event *e)
 {
-	char t[32], mac[18];
-	int64_t sec = e->time_us / 1000000, us = e->time_us % 1000000;
+	char mac[18];
 
-	if (us < 0)
-		sec--, us += 1000000;
-	policy_json_time(sec, (int)us, t);
 	policy_mac_format(e->mac, mac);
 	json_begin(j, '{');
 	json_key(j, "id");
 	json_int(j, e->id);
-	put_str(j, "time", t);
+	put_event_time(j, "time", e->time_us);
 	put_str(j, "mac", e->has_mac ? mac : NULL);
 	put_str(j, "kind", event_kind_name(e->kind));
 	put_str(j, "detail", e->detail);

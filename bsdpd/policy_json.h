@@ -40,7 +40,10 @@ int policy_json_profile_ref(const char *body, size_t n, char out[POLICY_NAME_MAX
 
 /* The records as the API returns them (each one JSON object). */
 void policy_json_write_profile(struct json *j, const struct profile *p);
-void policy_json_write_machine(struct json *j, const struct machine *m);
+/* With "last_event": its newest event's kind, time, ok, detail and rule,
+ * or null when last is NULL. */
+void policy_json_write_machine(struct json *j, const struct machine *m,
+			       const struct event *last);
 void policy_json_write_group(struct json *j, const struct policy_group *g);
 void policy_json_write_event(struct json *j, const struct event *e);
 /* RFC 3339 UTC: "2026-12-01T22:00:00Z", or with micros ".123456Z". */

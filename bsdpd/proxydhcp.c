@@ -497,14 +497,20 @@ const char *proxy_arch_name(enum proxy_arch arch)
 	return (unsigned)arch < PROXY_ARCH_COUNT ? arch_names[arch].name : "?";
 }
 
+static const char *const proxy_mode_names[] = { [PROXY_MODE_OFF] = "off",
+						[PROXY_MODE_KNOWN] = "known",
+						[PROXY_MODE_ALL] = "all" };
+
+const char *proxy_mode_name(enum proxy_mode m)
+{
+	return (size_t)m < sizeof(proxy_mode_names) / sizeof(proxy_mode_names[0])
+		       ? proxy_mode_names[m] : "off";
+}
+
 int proxy_mode_parse(const char *s, enum proxy_mode *out)
 {
-	static const char *const names[] = { [PROXY_MODE_OFF] = "off",
-					     [PROXY_MODE_KNOWN] = "known",
-					     [PROXY_MODE_ALL] = "all" };
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(s, names[i]) == 0) {
+	for (size_t i = 0; i < sizeof(proxy_mode_names) / sizeof(proxy_mode_names[0]); i++)
+		if (strcmp(s, proxy_mode_names[i]) == 0) {
 			*out = (enum proxy_mode)i;
 			return 0;
 		}

@@ -150,6 +150,7 @@ int proxy_arch_slot(uint16_t type);
 
 /* --proxy-dhcp off|known|all; 0 or -EINVAL. */
 int proxy_mode_parse(const char *s, enum proxy_mode *out);
+const char *proxy_mode_name(enum proxy_mode m);   /* "off", "known", "all" */
 
 struct proxy_boot_file {
 	enum proxy_arch arch;

@@ -45,6 +45,7 @@ enum stmt {
 	ST_GLABELS_GET, ST_GLABELS_DELETE, ST_GLABEL_ADD,
 	ST_SETTING_GET, ST_SETTING_PUT,
 	ST_EVENT_ADD, ST_EVENTS_TRIM_COUNT, ST_EVENTS_TRIM_AGE, ST_EVENTS_ALL, ST_EVENTS_OF_MAC,
+	ST_EVENTS_AFTER, ST_EVENT_LAST_OF_MAC,
 	N_STMTS
 };
 
@@ -53,6 +54,13 @@ enum stmt {
 #define MACHINE_COLS "hostname, profile, next_boot, local, image, model, arch, uuid, ip, " \
 		     "first_seen, last_seen"
 #define EVENT_COLS "id, time_us, mac, kind, detail, rule, bytes, duration_ms, ok"
+#define EVENT_E_COLS "e.id, e.time_us, e.mac, e.kind, e.detail, e.rule, e.bytes, " \
+		     "e.duration_ms, e.ok"
+/* A machine's newest event: one step down events_by_mac (mac, time_us,
+ * and the rowid within), from its newest end. */
+#define LAST_EVENT_OF(mac) "(SELECT id FROM events WHERE events.mac = " mac " " \
+			   "ORDER BY time_us DESC, id DESC LIMIT 1)"
+#define MACHINE_COLUMNS 12        /* MACHINE_COLS and the MAC */
 
 static const char *const stmt_sql[N_STMTS] = {
 	[ST_PROFILE_GET] = "SELECT " PROFILE_COLS " FROM profiles WHERE name = ?1",
@@ -76,7 +84,11 @@ static const char *const stmt_sql[N_STMTS] = {
 	[ST_ITEMS_DELETE] = "DELETE FROM menu_items WHERE menu = ?1",
 	[ST_ITEM_ADD] = "INSERT INTO menu_items (menu, pos, item) VALUES (?1, ?2, ?3)",
 	[ST_MACHINE_GET] = "SELECT " MACHINE_COLS " FROM machines WHERE mac = ?1",
-	[ST_MACHINE_LIST] = "SELECT " MACHINE_COLS ", mac FROM machines ORDER BY mac",
+	/* With each machine's newest event, in the same statement: listing
+	 * 10 000 machines is one query, not one more per machine. */
+	[ST_MACHINE_LIST] = "SELECT " MACHINE_COLS ", machines.mac, " EVENT_E_COLS " "
+			    "FROM machines LEFT JOIN events AS e "
+			    "ON e.id = " LAST_EVENT_OF("machines.mac") " ORDER BY machines.mac",
 	/* The admin's fields; what was seen stays (a new row has seen nothing). */
 	[ST_MACHINE_PUT] = "INSERT INTO machines (mac, " MACHINE_COLS ") "
 			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', '', '', x'00000000', 0, 0) "
@@ -128,6 +140,9 @@ static const char *const stmt_sql[N_STMTS] = {
 			  "ORDER BY time_us, id LIMIT ?2",
 	[ST_EVENTS_OF_MAC] = "SELECT " EVENT_COLS " FROM events WHERE mac = ?3 AND time_us > ?1 "
 			     "ORDER BY time_us, id LIMIT ?2",
+	[ST_EVENTS_AFTER] = "SELECT " EVENT_COLS " FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+	[ST_EVENT_LAST_OF_MAC] = "SELECT " EVENT_COLS " FROM events WHERE id = "
+				 LAST_EVENT_OF("?1"),
 };
 
 struct store {
@@ -697,12 +712,24 @@ int store_machine_delete(struct store *s, const uint8_t mac[6])
 	return 0;
 }
 
-int store_machines_each(struct store *s, int (*fn)(void *ctx, const struct machine *m),
+static int event_from_columns(struct db_stmt *st, int at, struct event *e);
+
+/* The joined event of a ST_MACHINE_LIST row: 1, 0 for none, or -EIO. */
+static int last_event_of_row(struct db_stmt *st, struct event *e)
+{
+	if (db_column_is_null(st, MACHINE_COLUMNS))
+		return 0;
+	return event_from_columns(st, MACHINE_COLUMNS, e) < 0 ? -EIO : 1;
+}
+
+int store_machines_each(struct store *s,
+			int (*fn)(void *ctx, const struct machine *m, const struct event *last),
 			void *ctx)
 {
 	struct db_stmt *st = stmt(s, ST_MACHINE_LIST);
 	struct machine m;
-	int r = 0, step;
+	struct event last;
+	int r = 0, step, has_last = 0;
 	const void *mac;
 	size_t n;
 
@@ -713,8 +740,11 @@ int store_machines_each(struct store *s, int (*fn)(void *ctx, const struct machi
 			memcpy(m.mac, mac, 6);
 		r = machine_from_row(st, &m);
 		if (r == 0)
+			r = has_last = last_event_of_row(st, &last);
+		if (r >= 0)
 			r = labels_load(stmt_mac(s, ST_MLABELS_GET, m.mac), m.labels, &m.n_labels);
-		r = r < 0 ? db_failed(s, "reading the machines", NULL) : fn(ctx, &m);
+		r = r < 0 ? db_failed(s, "reading the machines", NULL)
+			  : fn(ctx, &m, has_last ? &last : NULL);
 	}
 	if (r == 0 && step < 0)
 		r = db_failed(s, "reading the machines", NULL);
@@ -1134,39 +1164,41 @@ int store_event_add(struct store *s, struct event *e)
 	return tx_end(s, r, NULL);
 }
 
-static int event_from_row(struct db_stmt *st, struct event *e)
+/* The EVENT_COLS of a row, from column at on. */
+static int event_from_columns(struct db_stmt *st, int at, struct event *e)
 {
 	const void *mac;
 	size_t n;
 
 	memset(e, 0, sizeof(*e));
-	if (event_kind_parse(db_column_text(st, 3), &e->kind) < 0)
+	if (event_kind_parse(db_column_text(st, at + 3), &e->kind) < 0)
 		return -EIO;
-	e->id = db_column_int64(st, 0);
-	e->time_us = db_column_int64(st, 1);
-	mac = db_column_blob(st, 2, &n);
+	e->id = db_column_int64(st, at);
+	e->time_us = db_column_int64(st, at + 1);
+	mac = db_column_blob(st, at + 2, &n);
 	e->has_mac = n == 6;
 	if (e->has_mac)
 		memcpy(e->mac, mac, 6);
-	db_column_copy(st, 4, e->detail, sizeof(e->detail));
-	db_column_copy(st, 5, e->rule, sizeof(e->rule));
-	e->bytes = (uint64_t)db_column_int64(st, 6);
-	e->duration_ms = (uint32_t)db_column_int64(st, 7);
-	e->ok = db_column_int64(st, 8) != 0;
+	db_column_copy(st, at + 4, e->detail, sizeof(e->detail));
+	db_column_copy(st, at + 5, e->rule, sizeof(e->rule));
+	e->bytes = (uint64_t)db_column_int64(st, at + 6);
+	e->duration_ms = (uint32_t)db_column_int64(st, at + 7);
+	e->ok = db_column_int64(st, at + 8) != 0;
 	return 0;
 }
 
-int store_events_each(struct store *s, const uint8_t *mac, int64_t since_us, unsigned limit,
-		      int (*fn)(void *ctx, const struct event *e), void *ctx)
+static int event_from_row(struct db_stmt *st, struct event *e)
 {
-	struct db_stmt *st = stmt(s, mac ? ST_EVENTS_OF_MAC : ST_EVENTS_ALL);
+	return event_from_columns(st, 0, e);
+}
+
+/* Calls fn for each row of st, bound and ready to step. */
+static int events_of(struct store *s, struct db_stmt *st,
+		     int (*fn)(void *ctx, const struct event *e), void *ctx)
+{
 	struct event e;
 	int r = 0, step;
 
-	db_bind_int64(st, 1, since_us);
-	db_bind_int64(st, 2, limit ? (int64_t)limit : -1); /* LIMIT -1: all */
-	if (mac)
-		db_bind_blob(st, 3, mac, 6);
 	while (r == 0 && (step = db_step(st)) == DB_ROW) {
 		r = event_from_row(st, &e);
 		r = r < 0 ? db_failed(s, "reading the events", NULL) : fn(ctx, &e);
@@ -1175,4 +1207,39 @@ int store_events_each(struct store *s, const uint8_t *mac, int64_t since_us, uns
 		r = db_failed(s, "reading the events", NULL);
 	db_reset(st);
 	return r;
+}
+
+int store_events_each(struct store *s, const uint8_t *mac, int64_t since_us, unsigned limit,
+		      int (*fn)(void *ctx, const struct event *e), void *ctx)
+{
+	struct db_stmt *st = stmt(s, mac ? ST_EVENTS_OF_MAC : ST_EVENTS_ALL);
+
+	db_bind_int64(st, 1, since_us);
+	db_bind_int64(st, 2, limit ? (int64_t)limit : -1); /* LIMIT -1: all */
+	if (mac)
+		db_bind_blob(st, 3, mac, 6);
+	return events_of(s, st, fn, ctx);
+}
+
+int store_events_after(struct store *s, int64_t after_id, unsigned limit,
+		       int (*fn)(void *ctx, const struct event *e), void *ctx)
+{
+	struct db_stmt *st = stmt(s, ST_EVENTS_AFTER);
+
+	db_bind_int64(st, 1, after_id);
+	db_bind_int64(st, 2, limit ? (int64_t)limit : -1);
+	return events_of(s, st, fn, ctx);
+}
+
+int store_event_last(struct store *s, const uint8_t mac[6], struct event *out)
+{
+	struct db_stmt *st = stmt_mac(s, ST_EVENT_LAST_OF_MAC, mac);
+	int r = db_step(st);
+
+	if (r == DB_ROW)
+		r = event_from_row(st, out);
+	else if (r == DB_DONE)
+		r = -ENOENT;
+	db_reset(st);
+	return r == -ENOENT || r == 0 ? r : db_failed(s, "reading the events", NULL);
 }

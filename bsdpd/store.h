@@ -78,7 +78,11 @@ int store_machine_put(struct store *s, const struct machine *m, bool *created,
 		      struct policy_error *err);
 int store_machine_get(struct store *s, const uint8_t mac[6], struct machine *out);
 int store_machine_delete(struct store *s, const uint8_t mac[6]);
-int store_machines_each(struct store *s, int (*fn)(void *ctx, const struct machine *m),
+/* Each machine in MAC order, with its newest event (NULL: none), read in
+ * one statement. */
+struct event;
+int store_machines_each(struct store *s,
+			int (*fn)(void *ctx, const struct machine *m, const struct event *last),
 			void *ctx);
 int store_machines_count(struct store *s);
 /* A machine seen on the wire: registers it the first time (under the
@@ -133,5 +137,11 @@ int store_event_add(struct store *s, struct event *e);
  * most limit; fn as in store_profiles_each. */
 int store_events_each(struct store *s, const uint8_t *mac, int64_t since_us, unsigned limit,
 		      int (*fn)(void *ctx, const struct event *e), void *ctx);
+/* Events with an id above after_id, in id order, at most limit (an event
+ * stream's Last-Event-ID). */
+int store_events_after(struct store *s, int64_t after_id, unsigned limit,
+		       int (*fn)(void *ctx, const struct event *e), void *ctx);
+/* The machine's newest event: 0 and *out, -ENOENT when it has none, -EIO. */
+int store_event_last(struct store *s, const uint8_t mac[6], struct event *out);
 
 #endif

@@ -31,6 +31,7 @@
 #include "file_cache.h"
 #include "net.h"
 #include "tftp.h"
+#include "transfer.h"
 
 #define RX_MAX 65536
 #define TX_MAX (TFTP_BLKSIZE_MAX + TFTP_HDR_LEN)
@@ -48,6 +49,12 @@ struct tftp_conn {
 	int64_t key;                 /* deadline as placed in the heap */
 	size_t heap_i;
 	int64_t started;
+	int64_t started_real_us;     /* Unix time, for the API */
+	uint64_t serial;             /* the API's "tftp-N" */
+	struct transfer_rate rate;
+	bool mac_known;              /* mac was looked up (once per transfer) */
+	bool has_mac;
+	uint8_t mac[6];
 	int fd;                      /* own socket, or the server socket (single port) */
 	bool own_fd;
 	int ifindex;
@@ -77,16 +84,22 @@ struct tftp_service {
 	struct tftp_counters ctr;
 	tftp_served_fn on_served;    /* loop thread only, like everything here */
 	void *on_served_ctx;
+	struct transfer_watch watch;
 	uint8_t rx[RX_MAX];
 	uint8_t tx[TX_MAX];
 };
 
-static int64_t now_us(void)
+static int64_t clock_us(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t now_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
 }
 
 /* ---- timer heap (min-heap on conn->key) -------------------------------------- */
@@ -386,6 +399,71 @@ static void tell_done(const struct tftp_conn *c, int64_t now)
 	c->svc->on_served(c->svc->on_served_ctx, &d);
 }
 
+/* ---- the API's view -------------------------------------------------------------- */
+
+/* The MAC from the kernel's neighbour table, asked once per transfer and
+ * only when someone looks (as bsdp_service_note_tftp does at the end). */
+static void conn_mac(struct tftp_conn *c)
+{
+	if (c->mac_known)
+		return;
+	c->mac_known = true;
+	c->has_mac = net_neighbour_mac(c->ifindex, c->peer.sin_addr, c->mac) == 0;
+}
+
+static struct transfer conn_view(struct tftp_conn *c, int64_t now)
+{
+	struct transfer t = {
+		.kind = TRANSFER_TFTP, .serial = c->serial, .ip = c->peer.sin_addr,
+		.detail = c->path, .stage = "booter", .bytes = tftp_xfer_acked(&c->x),
+		.size = c->x.size, .started_us = c->started_real_us,
+		.elapsed_ms = (now - c->started) / 1000,
+	};
+
+	conn_mac(c);
+	t.has_mac = c->has_mac;
+	memcpy(t.mac, c->mac, 6);
+	t.rate = transfer_rate_sample(&c->rate, t.bytes, now);
+	return t;
+}
+
+static void tell_started(struct tftp_conn *c, int64_t now)
+{
+	const struct transfer_watch *w = &c->svc->watch;
+	struct transfer t;
+
+	if (!w->started || !w->watching(w->ctx))
+		return;
+	t = conn_view(c, now);
+	w->started(w->ctx, &t);
+}
+
+void tftp_service_transfers(struct tftp_service *svc, transfer_fn fn, void *ctx)
+{
+	int64_t now = now_us();
+	struct transfer t;
+
+	/* Every running transfer is in the heap, once. */
+	for (size_t i = 0; i < svc->heap_n; i++) {
+		t = conn_view(svc->heap[i], now);
+		fn(ctx, &t);
+	}
+}
+
+uint64_t tftp_service_bytes_sent(const struct tftp_service *svc)
+{
+	uint64_t n = svc->ctr.bytes_sent;
+
+	for (size_t i = 0; i < svc->heap_n; i++)
+		n += svc->heap[i]->x.bytes_sent;
+	return n;
+}
+
+void tftp_service_watch(struct tftp_service *svc, const struct transfer_watch *w)
+{
+	svc->watch = *w;
+}
+
 static void conn_end(struct tftp_conn *c, int64_t now)
 {
 	struct tftp_service *svc = c->svc;
@@ -629,12 +707,16 @@ static void start_transfer(struct tftp_service *svc, int lfd, const struct net_r
 	tftp_xfer_init(&c->x, &p, now);
 	c->file = op->file;
 	c->started = now;
+	c->started_real_us = clock_us(CLOCK_REALTIME);
+	transfer_rate_start(&c->rate, now);
 	hash_insert(svc, c);
 	addr_insert(svc, c);
 	half_open_append(svc, c);
 	heap_push(svc, c);
 	svc->ctr.started++;
 	svc->ctr.active++;
+	c->serial = svc->ctr.started;
+	tell_started(c, now);
 	conn_pump(c, now);
 }
 

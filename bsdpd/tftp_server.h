@@ -36,6 +36,7 @@
 
 #include "loop.h"
 #include "server.h"
+#include "transfer.h"
 
 #define TFTP_DEFAULT_MAX_BLKSIZE 1468   /* Ethernet MTU 1500 - 32 */
 #define TFTP_DEFAULT_MAX_TRANSFERS 1000
@@ -93,5 +94,16 @@ struct tftp_done {
  * events record it (server.c bsdp_service_note_tftp). */
 typedef void (*tftp_served_fn)(void *ctx, const struct tftp_done *done);
 void tftp_service_on_served(struct tftp_service *svc, tftp_served_fn fn, void *ctx);
+
+/* The API's view of the running transfers (transfer.h): fn once for
+ * each, with bytes the client acknowledged.  Its MAC is looked up once
+ * per transfer, the first time it is viewed. */
+void tftp_service_transfers(struct tftp_service *svc, transfer_fn fn, void *ctx);
+/* Tells w of each transfer as it starts (its first DATA or OACK not yet
+ * out). */
+void tftp_service_watch(struct tftp_service *svc, const struct transfer_watch *w);
+/* File bytes sent so far: those of ended transfers (tftp_counters) and
+ * of the running ones, so that it grows while a long transfer runs. */
+uint64_t tftp_service_bytes_sent(const struct tftp_service *svc);
 
 #endif

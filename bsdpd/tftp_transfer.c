@@ -202,6 +202,18 @@ bool tftp_xfer_done(const struct tftp_xfer *x)
 	return x->outcome != TFTP_RUNNING && !x->error_pending;
 }
 
+uint64_t tftp_xfer_acked(const struct tftp_xfer *x)
+{
+	uint64_t blocks = x->una > 0 ? x->una - 1 : 0;
+
+	if (x->mode == TFTP_MODE_NETASCII)
+		return x->na_off_una;
+	/* Past size / blksize full blocks only the short final one is left. */
+	if (blocks > x->size / x->blksize)
+		return x->size;
+	return blocks * x->blksize;
+}
+
 int64_t tftp_xfer_deadline(const struct tftp_xfer *x)
 {
 	return x->deadline;

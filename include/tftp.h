@@ -268,6 +268,10 @@ ssize_t tftp_xfer_next(struct tftp_xfer *x, const struct tftp_source *src, uint8
 void tftp_xfer_abort(struct tftp_xfer *x, enum tftp_outcome why, int code, const char *msg);
 bool tftp_xfer_done(const struct tftp_xfer *x);
 int64_t tftp_xfer_deadline(const struct tftp_xfer *x);
+/* File bytes the client has acknowledged: the blocks before una (the
+ * OACK is block 0 and carries none), at most the size; in netascii the
+ * file offset at una, as the conversion reached it. */
+uint64_t tftp_xfer_acked(const struct tftp_xfer *x);
 /* The datagram buffer a transfer needs: blksize + 4, at least an OACK. */
 size_t tftp_xfer_bufsize(const struct tftp_xfer *x);
 const char *tftp_outcome_name(enum tftp_outcome o);

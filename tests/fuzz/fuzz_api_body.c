@@ -122,7 +122,7 @@ static void machine_written(const char *body, size_t n)
 	f = open_memstream(&s, &len);
 	CHECK(f);
 	json_init(&j, f, JSON_COMPACT);
-	policy_json_write_machine(&j, &m);
+	policy_json_write_machine(&j, &m, NULL);
 	CHECK(fclose(f) == 0);
 	CHECK(json_parse(s, len, &doc, &pe) == 0);
 	json_doc_free(&doc);

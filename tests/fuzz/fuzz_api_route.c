@@ -4,6 +4,8 @@
  * store that persists across inputs, so that writes meet earlier ones.
  * The input is: a method byte ('G' GET, 'H' HEAD, 'P' PUT, 'O' POST,
  * 'D' DELETE, else other), the request-target up to '\n', then the body.
+ * The running daemon's side (transfers, the server's status) is a fixed
+ * fake, and the bindings are the store's, so those routes run whole.
  * Besides the sanitizers it checks:
  *   - every answer has a status docs/api.md lists, never an fd;
  *   - a body is always JSON (an error has "error"), and never holds the
@@ -28,6 +30,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct bindings *b;
 static struct api_ctx ctx;
 
+static void fake_transfers(void *c, transfer_fn fn, void *fctx)
+{
+	static const struct transfer t[] = {
+		{ .kind = TRANSFER_TFTP, .serial = 1, .detail = "booter\n\"", .stage = "booter",
+		  .bytes = 1, .size = 2 },
+		{ .kind = TRANSFER_HTTP_FILE, .serial = 2, .has_mac = true, .detail = "vmlinuz",
+		  .stage = "kernel", .started_us = -1 },
+	};
+
+	(void)c;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		fn(fctx, &t[i]);
+}
+
+static void fake_server(void *c, struct api_server *out)
+{
+	static struct metrics m;
+
+	(void)c;
+	*out = (struct api_server){ .version = "fuzz", .metrics = &m, .proxy = "all" };
+}
+
+static const struct api_live live = { .transfers = fake_transfers, .server = fake_server };
+
 static void open_once(void)
 {
 	char *err = NULL;
@@ -39,6 +65,8 @@ static void open_once(void)
 	ctx.store = store_open(b, NULL, &err);
 	CHECK(ctx.store);
 	memcpy(ctx.token, TOKEN, sizeof(TOKEN));
+	ctx.bindings = b;
+	ctx.live = &live;
 }
 
 static enum api_method method_of(uint8_t c)

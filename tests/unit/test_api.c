@@ -3,7 +3,9 @@
  * bsdpd/api.c over an in-memory store: authentication, the status codes
  * of docs/api.md (400 naming the field, 401, 404, 405, 409, 413, 415,
  * 422), CRUD round trips of every record, MACs with hyphens, the next
- * boot, the event filter, the catalog, and the token file.
+ * boot, the event filter, the catalog with its default and selections,
+ * machines' last events, the stream's replay after Last-Event-ID, the
+ * transfers in flight and the server's status, and the token file.
  */
 #include "testlib.h"
 
@@ -444,6 +446,260 @@ static void catalog_lists_images_and_problems(void **state)
 	f->ctx.catalog = NULL;
 }
 
+/* A number member's value (the literal, as json_int64 reads it). */
+static int64_t num(const struct json_node *v)
+{
+	int64_t n;
+
+	assert_non_null(v);
+	assert_int_equal(json_int64(v, &n), 0);
+	return n;
+}
+
+static void catalog_has_default_and_selections(void **state)
+{
+	struct fixture *f = *state;
+	char off[] = "Off", on[] = "On", b1[] = "Off.nbi", b2[] = "On.nbi", booter[] = "x.efi";
+	struct nb_image img[2] = {
+		{ .bundle = b1, .name = off, .id = 1, .enabled = false, .boot_file = booter },
+		{ .bundle = b2, .name = on, .id = 2, .enabled = true, .boot_file = booter },
+	};
+	struct nb_catalog cat = { .images = img, .n_images = 2 };
+	struct binding a = { .image_id = 2, .updated = 1764626400 },
+		       b = { .image_id = 9, .updated = 1764626500 };
+	const struct json_node *sel, *i;
+
+	f->ctx.bindings = f->b;
+	assert_int_equal(call(f, API_GET, "/api/v1/catalog", NULL), 200);
+	assert_true(json_is_null(json_get(&f->doc, json_root(&f->doc), "default")));
+	assert_int_equal(list_len(f, "selections"), 0);
+	memcpy(a.mac, MAC1, 6);
+	memcpy(b.mac, MAC2, 6);
+	assert_int_equal(bindings_put(f->b, &a), 0);
+	assert_int_equal(bindings_put(f->b, &b), 0);
+	f->ctx.catalog = &cat;
+	assert_int_equal(call(f, API_GET, "/api/v1/catalog", NULL), 200);
+	/* the first enabled image, as BSDP offers it */
+	assert_int_equal(json_get(&f->doc, json_root(&f->doc), "default")->type, JSON_NUMBER);
+	assert_int_equal(num(json_get(&f->doc, json_root(&f->doc), "default")), 2);
+	assert_int_equal(list_len(f, "selections"), 2);
+	sel = json_get(&f->doc, json_root(&f->doc), "selections");
+	i = json_at(&f->doc, sel, 0); /* the newest first */
+	assert_string_equal(json_get(&f->doc, i, "mac")->str, "52:54:00:00:00:02");
+	assert_int_equal(num(json_get(&f->doc, i, "image_id")), 9);
+	assert_true(json_is_null(json_get(&f->doc, i, "image"))); /* gone from the catalog */
+	assert_string_equal(json_get(&f->doc, i, "time")->str, "2025-12-01T22:01:40Z");
+	i = json_at(&f->doc, sel, 1);
+	assert_string_equal(json_get(&f->doc, i, "mac")->str, "52:54:00:aa:bb:cc");
+	assert_string_equal(json_get(&f->doc, i, "image")->str, "On");
+	assert_int_equal(num(json_get(&f->doc, i, "number")), 1);
+	f->ctx.catalog = NULL;
+}
+
+static void machines_carry_their_last_event(void **state)
+{
+	struct fixture *f = *state;
+	const struct json_node *m, *e;
+
+	put_profile(f, "p");
+	assert_int_equal(call(f, API_PUT, "/api/v1/machines/52:54:00:aa:bb:cc",
+			      "{\"profile\":\"p\"}"), 201);
+	assert_int_equal(call(f, API_PUT, "/api/v1/machines/52:54:00:00:00:02",
+			      "{\"profile\":\"p\"}"), 201);
+	assert_true(json_is_null(json_get(&f->doc, json_root(&f->doc), "last_event")));
+	add_event(f, MAC1, 1764626400, EVENT_SCRIPT);
+	add_event(f, MAC2, 1764626401, EVENT_TFTP);
+	add_event(f, MAC1, 1764626460, EVENT_HTTP_FILE);
+	add_event(f, NULL, 1764626461, EVENT_BSDP_LIST);
+	assert_int_equal(call(f, API_GET, "/api/v1/machines", NULL), 200);
+	assert_int_equal(list_len(f, "machines"), 2);
+	m = json_at(&f->doc, json_get(&f->doc, json_root(&f->doc), "machines"), 0);
+	e = json_get(&f->doc, m, "last_event"); /* 52:54:00:00:00:02 sorts first */
+	assert_string_equal(json_get(&f->doc, e, "kind")->str, "tftp");
+	m = json_at(&f->doc, json_get(&f->doc, json_root(&f->doc), "machines"), 1);
+	e = json_get(&f->doc, m, "last_event");
+	assert_string_equal(json_get(&f->doc, e, "kind")->str, "http-file");
+	assert_string_equal(json_get(&f->doc, e, "time")->str, "2025-12-01T22:01:00.123456Z");
+	assert_string_equal(json_get(&f->doc, e, "detail")->str, "vmlinuz");
+	assert_string_equal(json_get(&f->doc, e, "rule")->str, "");
+	assert_int_equal(json_get(&f->doc, e, "ok")->type, JSON_TRUE);
+	assert_int_equal(e->count, 5);
+	assert_int_equal(call(f, API_GET, "/api/v1/machines/52-54-00-aa-bb-cc", NULL), 200);
+	e = json_get(&f->doc, json_root(&f->doc), "last_event");
+	assert_string_equal(json_get(&f->doc, e, "kind")->str, "http-file");
+}
+
+/* The buffer the stream begins with: the events after the id. */
+static void stream_replays_after_last_event_id(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const none[] = { NULL, "", "x", "-1", "1e3", "99999999999999999999" };
+	struct http_response rsp;
+
+	for (int i = 0; i < 5; i++)
+		add_event(f, MAC1, 1764626400 + i, EVENT_SCRIPT);
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		api_stream_open(&f->ctx, none[i], &rsp);
+		assert_true(rsp.event_stream);
+		assert_int_equal(rsp.status, 200);
+		assert_int_equal(rsp.body, HTTP_BODY_NONE);
+		http_response_release(&rsp);
+	}
+	api_stream_open(&f->ctx, "3", &rsp);
+	assert_int_equal(rsp.body, HTTP_BODY_BUFFER);
+	assert_true(rsp.buf_len > 0);
+	assert_true(strncmp(rsp.buf, "id: 4\nevent: script\ndata: {\"id\":4,", 27) == 0);
+	assert_non_null(memmem(rsp.buf, rsp.buf_len, "\n\nid: 5\nevent: script\n", 22));
+	assert_null(memmem(rsp.buf, rsp.buf_len, "id: 3\n", 6));
+	http_response_release(&rsp);
+	api_stream_open(&f->ctx, "5", &rsp); /* the newest: nothing to replay */
+	assert_int_equal(rsp.body, HTTP_BODY_NONE);
+	http_response_release(&rsp);
+	api_stream_open(&f->ctx, "0", &rsp);
+	assert_int_equal(rsp.body, HTTP_BODY_BUFFER);
+	assert_true(strncmp(rsp.buf, "id: 1\n", 6) == 0);
+	http_response_release(&rsp);
+}
+
+/* ---- the running daemon ---------------------------------------------------------------- */
+
+static const struct transfer fake_transfers[] = {
+	{ .kind = TRANSFER_TFTP, .serial = 17, .has_mac = true,
+	  .mac = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc }, .ip = { 0x020012c6 },
+	  .detail = "booter.efi", .stage = "booter", .bytes = 512, .size = 4096, .rate = 1024,
+	  .started_us = 1764626400000000LL, .elapsed_ms = 500 },
+	{ .kind = TRANSFER_HTTP_FILE, .serial = 3, .ip = { 0x030012c6 },
+	  .detail = "linux/vmlinuz", .stage = "kernel", .bytes = 10, .size = 20,
+	  .started_us = 1764626401500000LL, .elapsed_ms = 7 },
+};
+
+static void fake_each(void *ctx, transfer_fn fn, void *fctx)
+{
+	(void)ctx;
+	for (size_t i = 0; i < sizeof(fake_transfers) / sizeof(fake_transfers[0]); i++)
+		fn(fctx, &fake_transfers[i]);
+}
+
+static struct metrics fake_metrics;
+static struct tftp_counters fake_tftp;
+
+static void fake_server(void *ctx, struct api_server *out)
+{
+	(void)ctx;
+	*out = (struct api_server){
+		.version = "9.9", .started = 1764626400, .now = 1764626465, .bsdp = true,
+		.tftp = true, .http = true, .proxy = "known", .metrics = &fake_metrics,
+		.tftp_bytes_sent = 123456, .http_connections = 4, .events_streams = 2,
+		.gauges = { .catalog_images = 3, .catalog_problems = 1, .machines = 7,
+			    .bindings = 5 },
+	};
+}
+
+static const struct api_live fake_live = { .transfers = fake_each, .server = fake_server };
+
+static const char *str_at(struct fixture *f, const struct json_node *o, const char *key)
+{
+	const struct json_node *v = json_get(&f->doc, o, key);
+
+	assert_non_null(v);
+	return json_is_null(v) ? "(null)" : v->str;
+}
+
+static void transfers_newest_first(void **state)
+{
+	struct fixture *f = *state;
+	const struct json_node *t;
+
+	assert_int_equal(call(f, API_GET, "/api/v1/transfers", NULL), 200);
+	assert_int_equal(list_len(f, "transfers"), 0); /* nothing runs */
+	f->ctx.live = &fake_live;
+	assert_int_equal(call(f, API_GET, "/api/v1/transfers", NULL), 200);
+	assert_int_equal(list_len(f, "transfers"), 2);
+	t = json_at(&f->doc, json_get(&f->doc, json_root(&f->doc), "transfers"), 0);
+	assert_string_equal(str_at(f, t, "id"), "http-3");
+	assert_string_equal(str_at(f, t, "mac"), "(null)");
+	assert_string_equal(str_at(f, t, "kind"), "http-file");
+	assert_string_equal(str_at(f, t, "stage"), "kernel");
+	assert_string_equal(str_at(f, t, "started"), "2025-12-01T22:00:01.500000Z");
+	t = json_at(&f->doc, json_get(&f->doc, json_root(&f->doc), "transfers"), 1);
+	assert_int_equal(t->count, 11);
+	assert_string_equal(str_at(f, t, "id"), "tftp-17");
+	assert_string_equal(str_at(f, t, "mac"), "52:54:00:aa:bb:cc");
+	assert_string_equal(str_at(f, t, "ip"), "198.18.0.2");
+	assert_string_equal(str_at(f, t, "kind"), "tftp");
+	assert_string_equal(str_at(f, t, "detail"), "booter.efi");
+	assert_string_equal(str_at(f, t, "stage"), "booter");
+	assert_int_equal(num(json_get(&f->doc, t, "bytes")), 512);
+	assert_int_equal(num(json_get(&f->doc, t, "size")), 4096);
+	assert_int_equal(num(json_get(&f->doc, t, "rate")), 1024);
+	assert_int_equal(num(json_get(&f->doc, t, "elapsed_ms")), 500);
+	assert_int_equal(call(f, API_PUT, "/api/v1/transfers", "{}"), 405);
+	assert_string_equal(f->rsp.allow_methods, "GET, HEAD");
+	assert_int_equal(call(f, API_GET, "/api/v1/transfers/tftp-17", NULL), 404);
+	f->ctx.live = NULL;
+}
+
+static int64_t counter(struct fixture *f, const char *group, const char *key)
+{
+	const struct json_node *c = json_get(&f->doc, json_root(&f->doc), "counters");
+
+	return num(json_get(&f->doc, group ? json_get(&f->doc, c, group) : c, key));
+}
+
+static void server_status_shape(void **state)
+{
+	struct fixture *f = *state;
+	const struct json_node *root, *sv, *g;
+
+	fake_metrics = (struct metrics){ .tftp = &fake_tftp };
+	fake_metrics.bsdp[METRICS_BSDP_LIST] = 11;
+	fake_metrics.bsdp[METRICS_BSDP_SELECT] = 12;
+	fake_metrics.proxy[METRICS_PROXY_HTTP_BOOT] = 13;
+	fake_metrics.http[METRICS_ROUTE_FILE][1] = 20;  /* 2xx */
+	fake_metrics.http[METRICS_ROUTE_API][4] = 2;    /* 5xx */
+	fake_metrics.http[METRICS_ROUTE_SCRIPT][1] = 5;
+	fake_metrics.http_bytes[METRICS_ROUTE_FILE] = 1000;
+	fake_metrics.http_bytes[METRICS_ROUTE_API] = 50;
+	fake_tftp = (struct tftp_counters){ .started = 4, .completed = 2, .failed = 1,
+					    .client_errors = 1, .timed_out = 0, .active = 1 };
+	f->ctx.live = &fake_live;
+	assert_int_equal(call(f, API_GET, "/api/v1/server", NULL), 200);
+	root = json_root(&f->doc);
+	assert_string_equal(member(f, "version"), "9.9");
+	assert_string_equal(member(f, "started"), "2025-12-01T22:00:00Z");
+	assert_string_equal(member(f, "now"), "2025-12-01T22:01:05Z");
+	assert_int_equal(num(json_get(&f->doc, root, "uptime_s")), 65);
+	sv = json_get(&f->doc, root, "services");
+	assert_int_equal(json_get(&f->doc, sv, "bsdp")->type, JSON_TRUE);
+	assert_string_equal(str_at(f, sv, "proxy"), "known");
+	assert_int_equal(counter(f, "bsdp", "list"), 11);
+	assert_int_equal(counter(f, "bsdp", "select"), 12);
+	assert_int_equal(counter(f, "bsdp", "ignored"), 0);
+	assert_int_equal(counter(f, "proxy", "http_boot"), 13);
+	assert_int_equal(counter(f, "tftp", "started"), 4);
+	assert_int_equal(counter(f, "tftp", "failed"), 2);
+	assert_int_equal(counter(f, "tftp", "bytes_sent"), 123456);
+	assert_int_equal(counter(f, "tftp", "active"), 1);
+	assert_int_equal(counter(f, "http", "requests"), 27);
+	assert_int_equal(counter(f, "http", "bytes_sent"), 1050);
+	assert_int_equal(counter(f, "http", "script"), 5);
+	assert_int_equal(counter(f, "http", "file"), 20);
+	assert_int_equal(counter(f, "http", "api"), 2);
+	assert_int_equal(counter(f, "http", "errors_5xx"), 2);
+	assert_int_equal(counter(f, "http", "connections"), 4);
+	assert_int_equal(counter(f, NULL, "events_streams"), 2);
+	g = json_get(&f->doc, root, "gauges");
+	assert_int_equal(num(json_get(&f->doc, g, "catalog_images")), 3);
+	assert_int_equal(num(json_get(&f->doc, g, "catalog_problems")), 1);
+	assert_int_equal(num(json_get(&f->doc, g, "machines")), 7);
+	assert_int_equal(num(json_get(&f->doc, g, "bindings")), 5);
+	f->ctx.live = NULL;
+	/* Without the services: zeros, never a crash. */
+	assert_int_equal(call(f, API_GET, "/api/v1/server", NULL), 200);
+	assert_int_equal(counter(f, "tftp", "started"), 0);
+	assert_int_equal(call(f, API_DELETE, "/api/v1/server", NULL), 405);
+}
+
 /* ---- the token file ---------------------------------------------------------------- */
 
 static int token_at(const char *dir, char *out, char *err)
@@ -516,6 +772,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(group_and_default_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(events_are_filtered, setup, teardown),
 		cmocka_unit_test_setup_teardown(catalog_lists_images_and_problems, setup, teardown),
+		cmocka_unit_test_setup_teardown(catalog_has_default_and_selections, setup, teardown),
+		cmocka_unit_test_setup_teardown(machines_carry_their_last_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(stream_replays_after_last_event_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(transfers_newest_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(server_status_shape, setup, teardown),
 		cmocka_unit_test(events_stream_format),
 		cmocka_unit_test(token_is_made_once_and_kept_private),
 	};

@@ -157,6 +157,46 @@ static void a_file_is_served_whole_with_validators(void **state)
 	http_response_release(&rsp);
 }
 
+/* The stage hook sees the file of a machine that named itself, as served. */
+static unsigned stage_calls;
+
+static void stage_of(void *ctx, const uint8_t mac[6], const char *path,
+		     char out[HTTP_STAGE_MAX])
+{
+	(void)ctx;
+	stage_calls++;
+	assert_int_equal(mac[5], 0x56);
+	snprintf(out, HTTP_STAGE_MAX, "%s", strcmp(path, "ten.bin") == 0 ? "kernel" : "");
+}
+
+static void a_named_machines_file_gets_its_stage(void **state)
+{
+	struct fixture *f = *state;
+	struct http_request rq = get("/ten.bin?mac=52-54-00-12-34-56");
+	struct http_response rsp;
+
+	f->rt.hooks.file_stage = stage_of;
+	stage_calls = 0;
+	http_route(&f->rt, &rq, &rsp);
+	assert_true(rsp.served);
+	assert_string_equal(rsp.served_path, "ten.bin");
+	assert_string_equal(rsp.served_stage, "kernel");
+	assert_int_equal(stage_calls, 1);
+	http_response_release(&rsp);
+	rq = get("/ten.bin"); /* nobody named: no stage asked */
+	http_route(&f->rt, &rq, &rsp);
+	assert_false(rsp.served);
+	assert_string_equal(rsp.served_stage, "");
+	http_response_release(&rsp);
+	rq = get("/ten.bin?mac=52-54-00-12-34-56");
+	rq.method = HTTP_HEAD; /* no file goes out */
+	http_route(&f->rt, &rq, &rsp);
+	assert_false(rsp.served);
+	http_response_release(&rsp);
+	assert_int_equal(stage_calls, 1);
+	f->rt.hooks.file_stage = NULL;
+}
+
 static void a_single_range_gets_206_and_a_bad_one_416(void **state)
 {
 	struct fixture *f = *state;
@@ -524,6 +564,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_file_is_served_whole_with_validators),
+		cmocka_unit_test(a_named_machines_file_gets_its_stage),
 		cmocka_unit_test(a_single_range_gets_206_and_a_bad_one_416),
 		cmocka_unit_test(ranges_parse_strictly),
 		cmocka_unit_test(conditional_get_answers_304),

@@ -554,6 +554,11 @@ static void linux_per_firmware(void **state)
 	assert_false(profile_boot_done(&p, "debian/initrd.gz", false)); /* broken off */
 	assert_false(profile_boot_done(&p, "debian/vmlinuz", true));
 	assert_false(profile_boot_done(&p, "other/initrd.gz", true));
+	/* Each file's stage, for the http-file events (docs/api.md). */
+	assert_string_equal(profile_file_stage(&p, "debian/vmlinuz"), "kernel");
+	assert_string_equal(profile_file_stage(&p, "debian/initrd.gz"), "initrd");
+	assert_string_equal(profile_file_stage(&p, "debian/other"), "");
+	assert_string_equal(profile_file_stage(&p, "/debian/vmlinuz"), "");
 	p.n_initrds = 0;
 	p.cmdline[0] = '\0';
 	assert_non_null(strstr(render(&p, true, RULE_MACHINE, NULL, NULL),
@@ -575,6 +580,8 @@ static void chain_shell_and_script(void **state)
 				       "# bsdpd: profile other (rule machine)\n"
 				       "chain " H "/ipxe/snp.efi" Q " || goto failed\n:failed\n"));
 	assert_string_equal(profile_last_file(&p), "ipxe/snp.efi");
+	assert_string_equal(profile_file_stage(&p, "ipxe/snp.efi"), "chain");
+	assert_string_equal(profile_file_stage(&p, "ipxe/other.efi"), "");
 	strcpy(p.chain, "http://other.example/x.ipxe");
 	assert_non_null(strstr(render(&p, true, RULE_MACHINE, NULL, NULL),
 			       "chain http://other.example/x.ipxe || goto failed\n"));
@@ -586,6 +593,7 @@ static void chain_shell_and_script(void **state)
 		assert_string_equal(render(&p, efi, RULE_DEFAULT, NULL, NULL),
 				    "#!ipxe\n# bsdpd: profile sh (rule default)\nshell\n");
 	assert_null(profile_last_file(&p));
+	assert_string_equal(profile_file_stage(&p, "ipxe/snp.efi"), "");
 
 	/* Values from the wire are neutralized in the admin's template. */
 	p = prof("tpl", PROFILE_SCRIPT);

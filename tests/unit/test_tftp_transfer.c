@@ -110,13 +110,17 @@ static void rfc1350_lock_step_transfer(void **state)
 	(void)state;
 	rig_start(&r, f, 1300, &p);
 	expect_data(&r, 1, f, 512);
+	assert_int_equal(tftp_xfer_acked(&r.x), 0); /* sent, not acknowledged */
 	assert_int_equal(next(&r), 0); /* lock-step: one block in flight */
 	ack(&r, 1);
+	assert_int_equal(tftp_xfer_acked(&r.x), 512);
 	expect_data(&r, 2, f + 512, 512);
 	ack(&r, 2);
+	assert_int_equal(tftp_xfer_acked(&r.x), 1024);
 	expect_data(&r, 3, f + 1024, 276);
 	assert_false(tftp_xfer_done(&r.x));
 	ack(&r, 3);
+	assert_int_equal(tftp_xfer_acked(&r.x), 1300); /* the short last block */
 	assert_true(tftp_xfer_done(&r.x));
 	assert_int_equal(r.x.outcome, TFTP_COMPLETE);
 	assert_int_equal(r.x.bytes_sent, 1300);
@@ -138,8 +142,10 @@ static void exact_multiple_ends_with_empty_block(void **state)
 	ack(&r, 1);
 	expect_data(&r, 2, f + 512, 512);
 	ack(&r, 2);
+	assert_int_equal(tftp_xfer_acked(&r.x), 1024);
 	expect_data(&r, 3, NULL, 0);
 	ack(&r, 3);
+	assert_int_equal(tftp_xfer_acked(&r.x), 1024); /* the empty block adds none */
 	assert_int_equal(r.x.outcome, TFTP_COMPLETE);
 
 	rig_start(&r, f, 0, &(struct tftp_xfer_params){ .blksize = 512, .windowsize = 1 });
@@ -169,6 +175,7 @@ static void oack_is_block_zero(void **state)
 	ack(&r, 1); /* not sent yet: ignored */
 	assert_int_equal(next(&r), 0);
 	ack(&r, 0);
+	assert_int_equal(tftp_xfer_acked(&r.x), 0); /* the OACK carries no file bytes */
 	expect_data(&r, 1, f, 1432);
 	ack(&r, 1);
 	expect_data(&r, 2, f + 1432, 1432);
@@ -602,9 +609,14 @@ static void netascii_expands_and_resends_identically(void **state)
 	r.now = tftp_xfer_deadline(&r.x);
 	tftp_xfer_tick(&r.x, r.now);
 	expect_data(&r, 1, (const uint8_t *)"a\r\nb\r\0c\r", 8);
+	assert_int_equal(tftp_xfer_acked(&r.x), 0);
 	ack(&r, 1);
+	/* file bytes, not wire bytes: all 6 made the first 8, but for the
+	 * LF of the last newline's CR LF, held back */
+	assert_int_equal(tftp_xfer_acked(&r.x), 6);
 	expect_data(&r, 2, (const uint8_t *)"\n", 1); /* the held-back LF */
 	ack(&r, 2);
+	assert_int_equal(tftp_xfer_acked(&r.x), 6);
 	assert_int_equal(r.x.outcome, TFTP_COMPLETE);
 	assert_int_equal(r.x.bytes_sent, 9);
 }
