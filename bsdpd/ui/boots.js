@@ -266,6 +266,15 @@ function machineRow(view, mac) {
   return row;
 }
 
+// A boot that is over shows what it went through, not what a guess at
+// its profile said might follow.
+function shownStages(b, status) {
+  const keys = expectedStages(b);
+  if (status.kind !== 'ok') return keys;
+  const reached = Math.max(...keys.filter((k) => b.stages.has(k)).map((k) => STAGES[k].rank));
+  return keys.filter((k) => STAGES[k].rank <= reached);
+}
+
 function fillRow(view, row, b) {
   const status = bootStatus(b);
   const moving = liveTransfers(b.mac);
@@ -286,7 +295,7 @@ function fillRow(view, row, b) {
     row.toggle);
   replace(row.body,
     h('ol', { class: 'timeline', 'aria-label': 'Stages of the boot of ' + name.primary },
-      expectedStages(b).map((k) => stageCell(b, k, status, moving))),
+      shownStages(b, status).map((k) => stageCell(b, k, status, moving))),
     b.files.length ? h('p', { class: 'muted small' }, 'Other files: ' +
       b.files.map((f) => clean(f.detail) + ' (' + fmtBytes(f.bytes) + ')').join(', ')) : null);
   if (view.open.has(b.mac)) replace(row.details, eventsTable(b));

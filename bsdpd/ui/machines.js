@@ -7,19 +7,31 @@ import { api, macPath, ApiError } from './api.js';
 import { h, replace, fmtAgo, fmtDateTime, parseTime, badge, pageHeader, notice, emptyRow,
   toast } from './dom.js';
 import { state, subscribe, publish, loadMachines, loadProfiles } from './state.js';
-import { bootStatus } from './boots.js';
+import { bootStatus, STAGES } from './boots.js';
 import { field, formError, showError, clearErrors, openDialog, buttons, labelsText,
   parseLabels, select, LOCAL_METHODS } from './forms.js';
 
 const PAGE_ROWS = 200;
 const NONE = '';
 
+const EVENT_NAMES = {
+  'bsdp-list': STAGES.list.label, 'bsdp-select': STAGES.select.label, tftp: STAGES.booter.label,
+  'proxy-offer': 'Proxy offer', script: STAGES.script.label, 'http-file': 'HTTP file',
+  'next-boot-consumed': 'Next boot spent',
+};
+
+function eventName(e) {
+  if (e.kind === 'http-file' && STAGES[e.rule]) return STAGES[e.rule].label;
+  if (e.kind === 'proxy-offer' && e.rule) return e.rule + ' offer';
+  return EVENT_NAMES[e.kind] || e.kind;
+}
+
 // What a machine's last outcome says, from the API (last_event) or, on a
 // bsdpd without it, from the boots this page has seen.
 function outcome(m) {
   const e = m.last_event;
   if (e) {
-    return { kind: e.ok === false ? 'bad' : 'ok', text: e.kind + (e.ok === false ? ' failed' : ''),
+    return { kind: e.ok === false ? 'bad' : 'ok', text: eventName(e) + (e.ok === false ? ' failed' : ''),
       time: parseTime(e.time), title: [e.detail, e.rule].filter(Boolean).join(' · ') };
   }
   const boots = state.boots.get(m.mac);

@@ -156,7 +156,8 @@ export function serverPage(main) {
           h('dt', null, 'Services'), h('dd', { class: 'services' }, services),
           cur.gauges ? [h('dt', null, 'Machines'), h('dd', null, String(cur.gauges.machines ?? '–')),
             h('dt', null, 'Images'), h('dd', null, String(cur.gauges.catalog_images ?? '–') +
-              (cur.gauges.catalog_problems ? ' (' + cur.gauges.catalog_problems + ' problems)' : ''))] : null),
+              (cur.gauges.catalog_problems ? ' (' + cur.gauges.catalog_problems +
+                (cur.gauges.catalog_problems === 1 ? ' problem)' : ' problems)') : ''))] : null),
         lastError ? notice('warn', 'Last poll failed: ' + lastError) : null),
       h('div', { class: 'charts' },
         chart('TFTP sent', series('counters.tftp.bytes_sent'), fmtRate),

@@ -43,7 +43,9 @@ mkdir -p "$ROOT/ui" "$STATE" "$ARTIFACTS"
 chmod 700 "$STATE"
 make_bundle "$ROOT" iPXE 101 "<key>IsDefault</key><true/>"
 make_bundle "$ROOT" Broken 0
-head -c 2000000 /dev/urandom >"$ROOT/vmlinuz"
+# Larger than the socket buffers on both ends, so that what TCP has
+# acknowledged (the transfer's bytes) follows what curl reads.
+head -c 24000000 /dev/urandom >"$ROOT/vmlinuz"
 echo "a file the dashboard's path hides" >"$ROOT/ui/index.html"
 chmod -R a+rX "$ROOT"
 
@@ -123,6 +125,7 @@ BSDPC_CMD="'$BSDPC' list --interface '$CLI_IF' --timeout 1 >/dev/null &&
 ip netns exec "$CLI" /usr/bin/python3 "$(dirname "$0")/ui_driver.py" lab --base "$BASE" \
 	--token-file "$STATE/api-token" --artifacts "$ARTIFACTS" --mac "$CLI_MAC" \
 	--hostile-mac "$HOSTILE_MAC" --next-boot install --bsdpc "$BSDPC_CMD" \
+	--download "curl -sS -o /dev/null --limit-rate 4M '$BASE/vmlinuz?mac=${CLI_MAC//:/-}'" \
 	>"$WORK/driver.out" 2>"$WORK/driver.err" || true
 while read -r line; do
 	case $line in
@@ -133,6 +136,8 @@ done <"$WORK/driver.out"
 grep -q '^\(not \)\{0,1\}ok - the browser console shows no errors' "$WORK/driver.out" ||
 	{ not_ok "the browser test ran to its end"; tail -n 20 "$WORK/driver.err"; }
 check "bsdpd logged no error of its own" bash -c "! grep -qi 'sanitizer\|runtime error' '$WORK/bsdpd.log'"
+check "the slow download spent the next boot" \
+	test "$(api GET "/machines/$CLI_MAC" | jq -r '.next_boot // "none"')" = none
 check "screenshots of every page" bash -c "for p in boots machines policy images server; do
 	[ -s '$ARTIFACTS/'\$p.png ] && [ -s '$ARTIFACTS/'\$p-375.png ] || exit 1; done"
 lab_stop "$BSDPD_PID"

@@ -155,6 +155,8 @@ def lab(d, args):
           d.execute_script("return sessionStorage.getItem('bsdpd.token')") == args.token and
           d.execute_script("return localStorage.length") == 0)
     check("the event stream is live", lambda: wait(d, live))
+    check("the stream parser (api.js SseParser): CR, LF, CRLF, split chunks, comments, ids",
+          lambda: sse_parser_cases(d))
 
     # A marker that a reload would wipe: the boot must arrive without one.
     d.execute_script("window.__noReload = 42;")
@@ -168,7 +170,7 @@ def lab(d, args):
     check("... its booter download by TFTP too", lambda: wait(
         d, lambda drv: "stage-done" in stage_classes(drv, args.mac).get("booter", ""), 20))
     check("... without a reload", lambda: d.execute_script("return window.__noReload") == 42)
-    shot(d, args, "boots")
+    shot(d, args, "boots-select")
 
     # Keyboard: the nav is links; Enter on one opens its page.
     link = d.find_element(By.CSS_SELECTOR, '#nav a[data-page="machines"]')
@@ -187,6 +189,28 @@ def lab(d, args):
         return wait(d, lambda drv: (api(args, "GET", "/machines/" + args.mac).get("next_boot")
                                     == args.next_boot), 10)
     check("next boot set in the UI: the API shows it", set_next_boot)
+
+    # The kernel of that next boot, downloaded slowly: Boots shows it
+    # moving, with its rate, from the stream's transfer events.
+    goto(d, "boots")
+    dl = subprocess.Popen(args.download, shell=True, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+
+    def kernel_moving(drv):
+        li = drv.find_element(By.CSS_SELECTOR, 'article.boot[data-mac="%s"] li[data-stage="kernel"]'
+                              % args.mac)
+        bars = li.find_elements(By.TAG_NAME, "progress")
+        return "stage-active" in li.get_attribute("class") and "/s" in li.text and \
+            bars and float(bars[0].get_attribute("value")) > 0
+    check("a download in flight: its stage, progress and rate on Boots", lambda: wait(d, kernel_moving, 15))
+    shot(d, args, "boots-transfer")
+    dl.wait(timeout=60)
+    check("... then done, and the boot booted (next boot spent)", lambda: wait(
+        d, lambda drv: "stage-done" in stage_classes(drv, args.mac).get("kernel", "") and
+        drv.find_element(By.CSS_SELECTOR, 'article.boot[data-mac="%s"] .badge' % args.mac).text
+        == "Booted", 15))
+    shot(d, args, "boots")
+    goto(d, "machines")
 
     hostile = d.find_element(By.CSS_SELECTOR, 'tr[data-mac="%s"]' % args.hostile_mac)
     check("the hostile hostname is shown as text", lambda:
@@ -241,10 +265,14 @@ def lab(d, args):
         drv.find_elements(By.CSS_SELECTOR, "main .badge-idle")))
     check("Images shows the bundle left out, with its problem", lambda: wait(
         d, lambda drv: "Broken.nbi" in drv.find_element(By.CSS_SELECTOR, "main").text))
+    check("Images shows which Mac selected which image", lambda: wait(
+        d, lambda drv: args.mac in drv.find_element(By.CSS_SELECTOR, "main").text))
     shot(d, args, "images")
 
     goto(d, "server")
-    time.sleep(4.5)  # two polls: the charts have a rate
+    check("Server shows the counters and charts", lambda: wait(
+        d, lambda drv: len(drv.find_elements(By.CSS_SELECTOR, "main figure.chart svg path.line")) >= 3 and
+        "bytes sent" in drv.find_element(By.CSS_SELECTOR, "main").text, 15))
     shot(d, args, "server")
 
     viewport(d, 375, 812)
@@ -260,6 +288,28 @@ def lab(d, args):
     errs = console_errors(d, allowed)
     check("the browser console shows no errors" + ("" if not errs else ": " + " | ".join(errs)[:300]),
           lambda: not errs)
+
+
+SSE_CASES = r"""
+const { SseParser } = await import('./api.js');
+const got = [];
+const p = new SseParser((m) => got.push([m.type, m.data, m.id]));
+for (const chunk of [': hello\n\n', 'id: 7\nevent: tftp\nda', 'ta: {"a":1}\r', '\n\r\n',
+    'data: x\rdata: y\r', '\r', 'event: transfer\ndata:no-space\n\n', 'id\ndata\n\n',
+    'retry: 10\n: ping\n\n', 'data: tail-without-blank-line\n']) p.push(chunk);
+return JSON.stringify(got);
+"""
+
+
+def sse_parser_cases(d):
+    got = d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "(async () => {" + SSE_CASES + "})().then(done, (e) => done('error: ' + e));")
+    want = [["tftp", '{"a":1}', "7"], ["message", "x\ny", "7"], ["transfer", "no-space", "7"],
+            ["message", "", ""]]
+    if json.loads(got) != want:
+        raise AssertionError("got " + got)
+    return True
 
 
 def no_alert(d):
@@ -282,8 +332,12 @@ def qemu(d, args):
             d, lambda drv: "stage-done" in stage_classes(drv, args.mac).get(st, ""), 10))
     check("Boots says the VM booted", lambda: wait(d, lambda drv: drv.find_element(
         By.CSS_SELECTOR, 'article.boot[data-mac="%s"] .badge' % args.mac).text == "Booted", 10))
-    time.sleep(0.5)
     shot(d, args, "qemu-boots")
+    # The same, cut to the row, as README.md shows it (docs/ui-boots.png).
+    viewport(d, 1280, 300)
+    time.sleep(0.3)
+    shot(d, args, "qemu-boots-row")
+    viewport(d, 1280, 800)
     errs = console_errors(d, [])
     check("the browser console shows no errors" + ("" if not errs else ": " + " | ".join(errs)[:300]),
           lambda: not errs)
@@ -299,6 +353,7 @@ def main():
     ap.add_argument("--hostile-mac", help="lab: the machine with the hostile hostname")
     ap.add_argument("--next-boot", help="lab: the profile to set as next boot")
     ap.add_argument("--bsdpc", help="lab: the command that makes the machine LIST and SELECT")
+    ap.add_argument("--download", help="lab: a slow download of the next boot's kernel")
     ap.add_argument("--stages", help="qemu: the stages that must be shown done")
     args = ap.parse_args()
     with open(args.token_file) as f:
