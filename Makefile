@@ -105,6 +105,8 @@ $(B)/san/bsdpctl: $(call obj,$(B)/san-obj,$(BSDPCTL_SRCS)) $(B)/san-obj/libbsdpd
 $(B)/san/test_%: $(B)/san-obj/tests/unit/test_%.o $(call obj,$(B)/san-obj,$(CORE_SRCS)) \
 		$(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ $(LIBS) -lcmocka -o $@
+# test_ui reads the embedded dashboard too.
+$(B)/san/test_ui: $(B)/san-obj/ui_assets.o
 $(B)/san:
 	@mkdir -p $@
 
