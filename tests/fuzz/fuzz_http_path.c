@@ -9,17 +9,20 @@
  *   - every answer is a status with a body or an fd (never leaked), and a
  *     refusal always has a body (the root is an empty directory);
  *   - the identity from a query is either absent or well-formed;
- *   - a satisfiable range lies inside the file.
+ *   - a satisfiable range lies inside the file;
+ *   - the dashboard (a bundle of one page here) answers only under /ui.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "http_routes.h"
 #include "tftp.h"
+#include "ui.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -85,12 +88,18 @@ static void check_range(const char *range, uint64_t size)
 		CHECK(first <= last && last < size);
 }
 
+static const unsigned char page[] = "<!doctype html>";
+static const struct ui_asset assets[] = {
+	{ "index.html", "text/html; charset=utf-8", page, sizeof(page) - 1, "\"00ff\"" },
+};
+static const struct ui_bundle bundle = { assets, 1 };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ipxe_template *script;
 	static int rootfd = -1;
 	char *text = malloc(size + 1), *range = NULL, *inm = NULL, *nl;
-	struct http_routes rt = { .port = 80 };
+	struct http_routes rt = { .port = 80, .ui = &bundle };
 	struct http_request rq = { .method = HTTP_GET };
 	struct http_response rsp;
 	char err[128];
@@ -123,7 +132,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	http_route(&rt, &rq, &rsp);
 	CHECK(rsp.status >= 200 && rsp.status < 600 && rsp.fd == -1);
 	if (rsp.status >= 400)
-		CHECK(rsp.body == HTTP_BODY_BUFFER && rsp.buf_len > 0);
+		CHECK((rsp.body == HTTP_BODY_BUFFER || rsp.body == HTTP_BODY_STATIC) &&
+		      rsp.buf_len > 0);
+	/* The root is empty: only the dashboard's page can be a 200 or 304. */
+	if (rsp.status == 200 || rsp.status == 304 || rsp.status == 301)
+		CHECK(strncmp(text, "/ui", 3) == 0 || strncasecmp(text, "http://", 7) == 0 ||
+		      rsp.body == HTTP_BODY_BUFFER);
+	if (rsp.body == HTTP_BODY_STATIC && rsp.status == 200)
+		CHECK(rsp.static_buf == page && rsp.security_headers);
 	http_response_release(&rsp);
 	check_resolved(text);
 	check_identity(text);
