@@ -26,10 +26,15 @@ LIB_SRCS  := $(wildcard lib/*.c)
 CORE_SRCS := bsdpd/metrics.c bsdpd/responder.c bsdpd/bindings.c bsdpd/sqlite.c bsdpd/store.c \
              bsdpd/tftp_transfer.c bsdpd/proxydhcp.c bsdpd/file_cache.c bsdpd/catalog_loader.c \
              bsdpd/ipxe_template.c bsdpd/http_routes.c bsdpd/policy.c bsdpd/policy_json.c \
-             bsdpd/api.c bsdpd/transfer.c nbi/nbimage.c nbi/catalog.c nbi/pe.c
+             bsdpd/api.c bsdpd/transfer.c bsdpd/ui.c nbi/nbimage.c nbi/catalog.c nbi/pe.c
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
               bsdpd/http.c bsdpd/boot_policy.c bsdpd/live.c bsdpd/confine.c
 BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c
+# The dashboard (bsdpd/ui/, served under /ui/): its files become C at build
+# time (tools/embed-assets), linked into bsdpd alone.
+PYTHON    ?= python3
+UI_ASSETS := $(sort $(wildcard bsdpd/ui/*))
+UI_GEN    := $(B)/gen/ui_assets.c
 # bsdpctl: libcurl only through tools/bsdpctl_http.c; JSON (lib/json.c)
 # from libbsdpd.a.
 BSDPCTL_SRCS := tools/bsdpctl.c tools/bsdpctl_http.c
@@ -66,7 +71,14 @@ $(B)/rel/%.o: %.c $(wildcard include/*.h bsdpd/*.h tools/*.h) | build-deps
 
 $(B)/rel/libbsdpd.a: $(call obj,$(B)/rel,$(LIB_SRCS))
 	$(AR) rcs $@ $^
-$(B)/bsdpd: $(call obj,$(B)/rel,$(BSDPD_SRCS) $(CORE_SRCS)) $(B)/rel/libbsdpd.a
+$(UI_GEN): tools/embed-assets $(UI_ASSETS)
+	@mkdir -p $(dir $@)
+	$(PYTHON) tools/embed-assets -o $@ $(UI_ASSETS)
+$(B)/rel/ui_assets.o: $(UI_GEN) bsdpd/ui.h bsdpd/http_routes.h | build-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) -c $< -o $@
+$(B)/bsdpd: $(call obj,$(B)/rel,$(BSDPD_SRCS) $(CORE_SRCS)) $(B)/rel/ui_assets.o \
+		$(B)/rel/libbsdpd.a
 	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 $(B)/bsdpc: $(call obj,$(B)/rel,$(BSDPC_SRCS)) $(B)/rel/libbsdpd.a
 	$(CC) $(CFLAGS) $^ -o $@
@@ -80,8 +92,11 @@ $(B)/san-obj/%.o: %.c $(wildcard include/*.h bsdpd/*.h tests/unit/*.h tools/*.h)
 
 $(B)/san-obj/libbsdpd.a: $(call obj,$(B)/san-obj,$(LIB_SRCS))
 	$(AR) rcs $@ $^
-$(B)/san/bsdpd: $(call obj,$(B)/san-obj,$(BSDPD_SRCS) $(CORE_SRCS)) $(B)/san-obj/libbsdpd.a \
-		| $(B)/san
+$(B)/san-obj/ui_assets.o: $(UI_GEN) bsdpd/ui.h bsdpd/http_routes.h | build-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(SAN) -c $< -o $@
+$(B)/san/bsdpd: $(call obj,$(B)/san-obj,$(BSDPD_SRCS) $(CORE_SRCS)) $(B)/san-obj/ui_assets.o \
+		$(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ $(LIBS) -o $@
 $(B)/san/bsdpc: $(call obj,$(B)/san-obj,$(BSDPC_SRCS)) $(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ -o $@
@@ -90,6 +105,8 @@ $(B)/san/bsdpctl: $(call obj,$(B)/san-obj,$(BSDPCTL_SRCS)) $(B)/san-obj/libbsdpd
 $(B)/san/test_%: $(B)/san-obj/tests/unit/test_%.o $(call obj,$(B)/san-obj,$(CORE_SRCS)) \
 		$(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ $(LIBS) -lcmocka -o $@
+# test_ui reads the embedded dashboard too.
+$(B)/san/test_ui: $(B)/san-obj/ui_assets.o
 $(B)/san:
 	@mkdir -p $@
 

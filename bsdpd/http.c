@@ -33,6 +33,7 @@
 #include "file_cache.h"
 #include "log.h"
 #include "transfer.h"
+#include "ui.h"
 
 #define HTTP_RUNS_PER_WAKEUP 8
 #define STREAMS_MAX 32                 /* open /api/v1/events/stream connections */
@@ -507,6 +508,11 @@ static struct MHD_Response *make_body(struct http_service *svc, struct http_resp
 			rsp->buf = NULL;
 	} else if (rsp->body == HTTP_BODY_FILE) {
 		r = file_response(svc, rsp);
+	} else if (rsp->body == HTTP_BODY_STATIC) {
+		/* PERSISTENT: MHD neither copies, frees nor writes it; its API
+		 * takes void * all the same. */
+		r = MHD_create_response_from_buffer(rsp->buf_len, (void *)(uintptr_t)rsp->static_buf,
+						    MHD_RESPMEM_PERSISTENT);
 	} else {
 		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	}
@@ -517,6 +523,15 @@ static void add_header(struct MHD_Response *r, const char *name, const char *val
 {
 	if (value && value[0])
 		MHD_add_response_header(r, name, value);
+}
+
+/* ui.h: what the dashboard, and the API it calls, answer with. */
+static void add_security_headers(struct MHD_Response *r)
+{
+	add_header(r, "Content-Security-Policy", UI_CSP);
+	add_header(r, "X-Content-Type-Options", "nosniff");
+	add_header(r, "Referrer-Policy", "no-referrer");
+	add_header(r, "X-Frame-Options", "DENY");
 }
 
 static void add_headers(struct MHD_Response *r, const struct http_response *rsp)
@@ -537,7 +552,12 @@ static void add_headers(struct MHD_Response *r, const struct http_response *rsp)
 	} else if (rsp->max_age) {
 		snprintf(cache, sizeof(cache), "public, max-age=%u", rsp->max_age);
 		add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+	} else if (rsp->no_cache) {
+		add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 	}
+	add_header(r, MHD_HTTP_HEADER_LOCATION, rsp->location);
+	if (rsp->security_headers)
+		add_security_headers(r);
 	if (rsp->www_authenticate) /* RFC 6750 §3 */
 		add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"bsdpd\"");
 	if (rsp->retry_after) {
@@ -895,7 +915,7 @@ struct http_service *http_service_new(const struct http_config *cfg, struct loop
 	svc->cfg = *cfg;
 	svc->loop = loop;
 	svc->timer_fd = svc->ping_fd = -1;
-	svc->routes = (struct http_routes){ .rootfd = -1, .hooks = cfg->hooks,
+	svc->routes = (struct http_routes){ .rootfd = -1, .ui = &ui_embedded, .hooks = cfg->hooks,
 					    .port = cfg->port, .file_base = cfg->file_base,
 					    .metrics = cfg->metrics };
 	if (open_root(svc, err) < 0 || load_script(svc, err) < 0 || start_listeners(svc, err) < 0 ||

@@ -6,6 +6,7 @@
  * its sanboot block reads, 503 + Retry-After to pace a boot storm.
  */
 #include "http_routes.h"
+#include "ui.h"
 #include "url.h"
 
 #include <errno.h>
@@ -393,7 +394,7 @@ static void make_etag(const struct stat *st, char *out, size_t cap)
 
 /* If-None-Match: "*" or a list of entity-tags, compared weakly
  * (RFC 9110 §13.1.2): a W/ prefix is ignored. */
-static bool etag_matches(const char *inm, const char *etag)
+bool http_etag_matches(const char *inm, const char *etag)
 {
 	size_t el = strlen(etag);
 
@@ -443,7 +444,7 @@ static bool not_modified(const struct http_request *rq, const char *etag, time_t
 	time_t ims;
 
 	if (rq->if_none_match)
-		return etag_matches(rq->if_none_match, etag);
+		return http_etag_matches(rq->if_none_match, etag);
 	return rq->if_modified_since && parse_http_date(rq->if_modified_since, &ims) &&
 	       mtime <= ims;
 }
@@ -779,7 +780,7 @@ static uint64_t body_bytes(const struct http_request *rq, const struct http_resp
 {
 	if (rq->method == HTTP_HEAD)
 		return 0;
-	if (rsp->body == HTTP_BODY_BUFFER)
+	if (rsp->body == HTTP_BODY_BUFFER || rsp->body == HTTP_BODY_STATIC)
 		return rsp->buf_len;
 	return rsp->body == HTTP_BODY_FILE ? rsp->length : 0;
 }
@@ -797,12 +798,22 @@ static enum metrics_route route_target(const struct http_routes *rt,
 {
 	if (is_api(path, path_len) && rt->hooks.api) {
 		rt->hooks.api(rt->hooks.ctx, rq, path, path_len, query, query_len, rsp);
+		/* JSON is never a document to frame or sniff: the dashboard's
+		 * headers cost nothing here. */
+		rsp->security_headers = true;
 		return METRICS_ROUTE_API;
 	}
 	if (rq->method != HTTP_GET && rq->method != HTTP_HEAD) {
 		set_error(rsp, 405);
 		rsp->allow = true;
 		return METRICS_ROUTE_OTHER;
+	}
+	if (ui_path(path, path_len)) {
+		if (rt->ui)
+			ui_serve(rt->ui, rq, path, path_len, rsp);
+		else
+			set_error(rsp, 404);
+		return METRICS_ROUTE_UI;
 	}
 	return route_path(rt, rq, path, path_len, query, query_len, rsp);
 }

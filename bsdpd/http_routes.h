@@ -6,8 +6,9 @@
  *
  * Routes: "/boot.ipxe" renders the machine's iPXE script (the admin's
  * template, or a built-in menu); "/metrics" is the Prometheus page
- * (metrics.h), so a file of that name under the root is not served; any
- * other path is a static file under --http-root, cleaned by the TFTP
+ * (metrics.h), so a file of that name under the root is not served;
+ * "/ui" and everything under "/ui/" is the dashboard (ui.h), likewise
+ * never a file of the root; any other path is a static file under --http-root, cleaned by the TFTP
  * server's tftp_path_clean and opened by
  * the same beneath_open_served (lib/beneath.c): a regular, world-readable
  * file that resolves beneath the root, never a device, FIFO or directory.
@@ -66,7 +67,9 @@ struct http_request {
 	time_t now;
 };
 
-enum http_body { HTTP_BODY_NONE, HTTP_BODY_BUFFER, HTTP_BODY_FILE };
+/* HTTP_BODY_STATIC: static_buf, buf_len bytes that outlive the response
+ * (the embedded dashboard), neither copied nor freed. */
+enum http_body { HTTP_BODY_NONE, HTTP_BODY_BUFFER, HTTP_BODY_FILE, HTTP_BODY_STATIC };
 
 struct http_response {
 	unsigned status;
@@ -79,11 +82,15 @@ struct http_response {
 	bool allow;                    /* Allow: GET, HEAD (with 405) */
 	bool no_store;                 /* Cache-Control: no-store */
 	unsigned max_age;              /* Cache-Control: public, max-age=N; 0: not sent */
+	bool no_cache;                 /* Cache-Control: no-cache (revalidate each time) */
+	bool security_headers;         /* UI_CSP, nosniff, no-referrer, DENY (ui.h) */
+	const char *location;          /* static; Location (with 301) */
 	const char *allow_methods;     /* static; the API's Allow with 405 ("GET, PUT, DELETE") */
 	bool www_authenticate;         /* WWW-Authenticate: Bearer (the API's 401) */
 	enum http_body body;
 	char *buf;                     /* HTTP_BODY_BUFFER: malloc'd */
-	size_t buf_len;
+	const void *static_buf;        /* HTTP_BODY_STATIC */
+	size_t buf_len;                /* of buf or static_buf */
 	int fd;                        /* HTTP_BODY_FILE: owned until taken */
 	uint64_t offset, length;
 	/* A whole file (200 to GET) for a machine that named itself with
@@ -134,8 +141,11 @@ struct http_hooks {
 	void (*gauges)(void *ctx, struct metrics_gauges *out);
 };
 
+struct ui_bundle;
+
 struct http_routes {
 	int rootfd;                         /* --http-root, an O_PATH directory */
+	const struct ui_bundle *ui;         /* the dashboard; NULL: /ui/ is 404 */
 	struct http_hooks hooks;
 	const struct ipxe_template *script; /* required: see http_script_load */
 	uint16_t port;                      /* for {{http}} */
@@ -199,6 +209,10 @@ void http_query_identity(const char *query, size_t n, struct http_identity *id);
  * applies, 0 when Range is to be ignored (absent, malformed, several
  * ranges: RFC 9110 §14.2 lets a server serve the whole file), -ERANGE
  * when it cannot be satisfied (416). */
+/* If-None-Match (a list of entity-tags, or "*") against our strong etag,
+ * compared weakly as RFC 9110 §13.1.2 says for GET. */
+bool http_etag_matches(const char *if_none_match, const char *etag);
+
 int http_range_parse(const char *range, uint64_t size, uint64_t *first, uint64_t *last);
 const char *http_content_type(const char *path);
 

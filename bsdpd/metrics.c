@@ -182,7 +182,7 @@ static void render_tftp(struct page *p, const struct tftp_counters *t)
 }
 
 static const char *const route_names[METRICS_ROUTE_COUNT] = {
-	"script", "file", "api", "metrics", "other",
+	"script", "file", "api", "metrics", "ui", "other",
 };
 
 static void render_http(struct page *p, const struct metrics *m)

@@ -46,6 +46,7 @@ enum metrics_route {
 	METRICS_ROUTE_FILE,         /* a file under --http-root */
 	METRICS_ROUTE_API,          /* /api/v1/... */
 	METRICS_ROUTE_METRICS,      /* /metrics */
+	METRICS_ROUTE_UI,           /* /ui/, the dashboard */
 	METRICS_ROUTE_OTHER,        /* refused before routing: 400, 405, 414, 503 */
 	METRICS_ROUTE_COUNT,
 };

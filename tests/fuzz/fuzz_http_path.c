@@ -11,18 +11,21 @@
  *     file (FILE_NAME, whose range lies inside it), and a refusal always
  *     has a body;
  *   - the identity from a query is either absent or well-formed;
- *   - a satisfiable range lies inside the file.
+ *   - a satisfiable range lies inside the file;
+ *   - the dashboard (a bundle of one page here) answers only under /ui.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "http_routes.h"
 #include "tftp.h"
+#include "ui.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -60,7 +63,8 @@ static void check_answer(const struct http_response *rsp)
 {
 	CHECK(rsp->status >= 200 && rsp->status < 600);
 	if (rsp->status >= 400)
-		CHECK(rsp->body == HTTP_BODY_BUFFER && rsp->buf_len > 0 && rsp->no_store);
+		CHECK(((rsp->body == HTTP_BODY_BUFFER && rsp->no_store) ||
+		       rsp->body == HTTP_BODY_STATIC) && rsp->buf_len > 0);
 	if (rsp->body != HTTP_BODY_FILE) {
 		CHECK(rsp->fd == -1);
 		return;
@@ -132,12 +136,18 @@ static void check_range(const char *range, uint64_t size)
 		CHECK(first <= last && last < size);
 }
 
+static const unsigned char page[] = "<!doctype html>";
+static const struct ui_asset assets[] = {
+	{ "index.html", "text/html; charset=utf-8", page, sizeof(page) - 1, "\"00ff\"" },
+};
+static const struct ui_bundle bundle = { assets, 1 };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ipxe_template *script;
 	static int rootfd = -1;
 	char *text = malloc(size + 1), *range = NULL, *inm = NULL, *ir = NULL, *nl;
-	struct http_routes rt = { .port = 80 };
+	struct http_routes rt = { .port = 80, .ui = &bundle };
 	struct http_request rq = { .method = HTTP_GET };
 	struct http_response rsp;
 	char err[128];
@@ -172,6 +182,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rq.now = 2000000000;
 	http_route(&rt, &rq, &rsp);
 	check_answer(&rsp);
+	/* The dashboard's page comes only from under /ui, with its headers. */
+	if (rsp.body == HTTP_BODY_STATIC && rsp.status == 200)
+		CHECK(rsp.static_buf == page && rsp.security_headers &&
+		      (strncmp(text, "/ui", 3) == 0 || strncasecmp(text, "http://", 7) == 0));
 	http_response_release(&rsp);
 	check_resolved(text);
 	check_identity(text);

@@ -64,6 +64,30 @@ check "the machine's own profile is disk" put "/api/v1/machines/$MAC" \
 	'{"profile":"disk","hostname":"vm-1"}'
 check "its next boot is linux" put "/api/v1/machines/$MAC/next-boot" '{"profile":"linux"}'
 
+# The dashboard after boot 1: headless Chromium in the boot namespace (so
+# it reaches only this bsdpd) opens Boots and must show every stage of the
+# VM's boot done (tests/integration/ui_driver.py); the screenshot is
+# build/artifacts/ui/qemu-boots.png (docs/ui-boots.png is one of them).
+ui_boots_check() {
+	if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] ||
+		! /usr/bin/python3 -c 'import selenium' 2>/dev/null; then
+		echo "   (no chromium, chromium-driver or python3-selenium: the Boots page is not checked)"
+		return 0
+	fi
+	ip netns exec "$VM_BOOT" /usr/bin/python3 "$(dirname "$0")/ui_driver.py" qemu \
+		--base "http://$VM_BOOT_IP" --token-file "$STATE/api-token" \
+		--artifacts "${UI_ARTIFACTS:-$VM_TOP/build/artifacts/ui}" --mac "$MAC" \
+		--stages pxe,booter,ipxe,script,kernel,initrd >"$WORK/vm/ui.out" 2>"$WORK/vm/ui.err" || true
+	while read -r line; do
+		case $line in
+		"ok - "*) ok "Boots page: ${line#ok - }" ;;
+		"not ok - "*) not_ok "Boots page: ${line#not ok - }" ;;
+		esac
+	done <"$WORK/vm/ui.out"
+	grep -q 'the browser console shows no errors' "$WORK/vm/ui.out" ||
+		{ not_ok "Boots page: the browser check ran to its end"; tail -n 20 "$WORK/vm/ui.err"; }
+}
+
 vm_capture_start boot1
 check "boot 1: the next boot, linux, reaches the marker" vm_boot boot1 "$MAC" "$BOOT_LIMIT" pxe
 vm_capture_stop
@@ -72,6 +96,7 @@ vm_report boot1 "$MAC"
 sleep 0.5
 check "boot 1: the next boot is spent" \
 	test "$(api GET "/api/v1/machines/$MAC" | jq -r '.next_boot // "none"')" = none
+ui_boots_check
 
 vm_capture_start boot2
 vm_boot boot2 "$MAC" "$BOOT_LIMIT" pxe '>>Start HTTP Boot over IPv4' || true
