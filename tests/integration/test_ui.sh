@@ -135,7 +135,7 @@ while read -r line; do
 done <"$WORK/driver.out"
 grep -q '^\(not \)\{0,1\}ok - the browser console shows no errors' "$WORK/driver.out" ||
 	{ not_ok "the browser test ran to its end"; tail -n 20 "$WORK/driver.err"; }
-check "bsdpd logged no error of its own" bash -c "! grep -qi 'sanitizer\|runtime error' '$WORK/bsdpd.log'"
+check "bsdpd logged no error of its own" bash -c "! grep -q 'Sanitizer\|runtime error' '$WORK/bsdpd.log'"
 check "the slow download spent the next boot" \
 	test "$(api GET "/machines/$CLI_MAC" | jq -r '.next_boot // "none"')" = none
 check "screenshots of every page" bash -c "for p in boots machines policy images server; do
