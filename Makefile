@@ -26,9 +26,9 @@ LIB_SRCS  := $(wildcard lib/*.c)
 CORE_SRCS := bsdpd/metrics.c bsdpd/responder.c bsdpd/bindings.c bsdpd/sqlite.c bsdpd/store.c \
              bsdpd/tftp_transfer.c bsdpd/proxydhcp.c bsdpd/file_cache.c bsdpd/catalog_loader.c \
              bsdpd/ipxe_template.c bsdpd/http_routes.c bsdpd/policy.c bsdpd/policy_json.c \
-             bsdpd/api.c nbi/nbimage.c nbi/catalog.c nbi/pe.c
+             bsdpd/api.c bsdpd/conf.c bsdpd/options.c nbi/nbimage.c nbi/catalog.c nbi/pe.c
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
-              bsdpd/http.c bsdpd/boot_policy.c
+              bsdpd/http.c bsdpd/boot_policy.c bsdpd/notify.c
 BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c
 # bsdpctl: libcurl only through tools/bsdpctl_http.c; JSON (lib/json.c)
 # from libbsdpd.a.
