@@ -90,6 +90,10 @@ $(B)/san/bsdpctl: $(call obj,$(B)/san-obj,$(BSDPCTL_SRCS)) $(B)/san-obj/libbsdpd
 $(B)/san/test_%: $(B)/san-obj/tests/unit/test_%.o $(call obj,$(B)/san-obj,$(CORE_SRCS)) \
 		$(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ $(LIBS) -lcmocka -o $@
+# test_notify drives notify.c, which is daemon code (a socket), not a
+# socket-free handler of CORE_SRCS.
+$(B)/san/test_notify: $(B)/san-obj/tests/unit/test_notify.o $(B)/san-obj/bsdpd/notify.o | $(B)/san
+	$(CC) $(SAN) $^ -lcmocka -o $@
 $(B)/san:
 	@mkdir -p $@
 
