@@ -170,13 +170,31 @@ bench-http: $(B)/bsdpd
 bench-policy: $(B)/bsdpd
 	@BSDPD=$(B)/bsdpd bash tools/bench/policy-bench.sh
 
-install: all
-	install -D -m 755 $(B)/bsdpd $(DESTDIR)$(PREFIX)/sbin/bsdpd
+# ---- install ------------------------------------------------------------------
+# The unit's ExecStart names the installed bsdpd; systemd reads units from
+# $(PREFIX)/lib/systemd/system for /usr and /usr/local alike.  The example
+# configuration is a document: bsdpd starts under systemd only once the
+# admin has written /etc/bsdpd.conf.
+SBINDIR    ?= $(PREFIX)/sbin
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+EXAMPLEDIR ?= $(PREFIX)/share/doc/bsdpd/examples
+
+$(B)/bsdpd.service: bsdpd/bsdpd.service.in
+	@mkdir -p $(dir $@)
+	sed 's|@sbindir@|$(SBINDIR)|g' $< >$@
+
+# A changed PREFIX or SBINDIR must regenerate the unit.
+.PHONY: $(B)/bsdpd.service
+
+install: all $(B)/bsdpd.service
+	install -D -m 755 $(B)/bsdpd $(DESTDIR)$(SBINDIR)/bsdpd
 	install -D -m 755 $(B)/bsdpc $(DESTDIR)$(PREFIX)/bin/bsdpc
 	install -D -m 755 $(B)/bsdpctl $(DESTDIR)$(PREFIX)/bin/bsdpctl
 	install -D -m 644 bsdpd/bsdpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/bsdpd.8
 	install -D -m 644 tools/bsdpc.1 $(DESTDIR)$(PREFIX)/share/man/man1/bsdpc.1
 	install -D -m 644 tools/bsdpctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/bsdpctl.1
+	install -D -m 644 $(B)/bsdpd.service $(DESTDIR)$(UNITDIR)/bsdpd.service
+	install -D -m 644 bsdpd/bsdpd.conf.example $(DESTDIR)$(EXAMPLEDIR)/bsdpd.conf
 
 clean:
 	rm -rf $(B)
