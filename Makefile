@@ -62,16 +62,16 @@ build-deps:
 # ---- release build --------------------------------------------------------
 $(B)/rel/%.o: %.c $(wildcard include/*.h bsdpd/*.h tools/*.h) | build-deps
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -c $< -o $@
+	$(CC) $(BASE) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(B)/rel/libbsdpd.a: $(call obj,$(B)/rel,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 $(B)/bsdpd: $(call obj,$(B)/rel,$(BSDPD_SRCS) $(CORE_SRCS)) $(B)/rel/libbsdpd.a
-	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 $(B)/bsdpc: $(call obj,$(B)/rel,$(BSDPC_SRCS)) $(B)/rel/libbsdpd.a
-	$(CC) $(CFLAGS) $^ -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
 $(B)/bsdpctl: $(call obj,$(B)/rel,$(BSDPCTL_SRCS)) $(B)/rel/libbsdpd.a
-	$(CC) $(CFLAGS) $^ $(CURL_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CURL_LIBS) -o $@
 
 # ---- sanitizer build for tests --------------------------------------------
 $(B)/san-obj/%.o: %.c $(wildcard include/*.h bsdpd/*.h tests/unit/*.h tools/*.h) | build-deps
@@ -216,7 +216,7 @@ integration: export NBI := $(B)/san/nbi
 install: install-nbi
 
 $(B)/nbi: $(call obj,$(B)/rel,$(NBI_SRCS)) $(B)/rel/libbsdpd.a
-	$(CC) $(CFLAGS) $^ $(NBI_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(NBI_LIBS) -o $@
 $(B)/san/nbi: $(call obj,$(B)/san-obj,$(NBI_SRCS)) $(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ $(NBI_LIBS) -o $@
 $(addprefix $(B)/san/,$(NBI_TESTS)): $(B)/san/%: $(B)/san-obj/tests/unit/%.o \
