@@ -23,7 +23,6 @@
 #include "api.h"
 #include "bindings.h"
 #include "boot_policy.h"
-#include "bsdp.h"
 #include "file_cache.h"
 #include "http.h"
 #include "http_routes.h"
@@ -37,7 +36,6 @@
 #include "options.h"
 #include "server.h"
 #include "store.h"
-#include "tftp.h"
 #include "tftp_server.h"
 
 __attribute__((format(printf, 1, 2), noreturn))
