@@ -65,7 +65,11 @@ default_conf() {
 		printf 'root=%s\nstate-dir=%s\npriority=77\n' '$ROOT' '$STATE' >/etc/bsdpd.conf &&
 		'$BSDPD' --check" >"$WORK/check.out" 2>&1
 }
-if unshare -m true 2>/dev/null && [ ! -e /etc/bsdpd.conf ]; then
+overlay_works() {
+	mkdir -p "$WORK/probe-up" "$WORK/probe-work"
+	unshare -m sh -c "mount -t overlay overlay -o lowerdir=/etc,upperdir=$WORK/probe-up,workdir=$WORK/probe-work /etc" 2>/dev/null
+}
+if [ ! -e /etc/bsdpd.conf ] && overlay_works; then
 	default_conf || true
 	check "without --conf, /etc/bsdpd.conf is read when it exists" \
 		has "  priority=77  (/etc/bsdpd.conf:3)"
@@ -73,7 +77,7 @@ if unshare -m true 2>/dev/null && [ ! -e /etc/bsdpd.conf ]; then
 	check "without --conf and without /etc/bsdpd.conf, no file is read" \
 		has "conf: none (no --conf, and no /etc/bsdpd.conf)"
 else
-	echo "SKIP: the default file (no mount namespace, or the host has /etc/bsdpd.conf)"
+	echo "SKIP: the default file (no overlay in a mount namespace, or the host has /etc/bsdpd.conf)"
 fi
 
 # ---- every error a file can have --------------------------------------------
