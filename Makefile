@@ -26,9 +26,10 @@ LIB_SRCS  := $(wildcard lib/*.c)
 CORE_SRCS := bsdpd/metrics.c bsdpd/responder.c bsdpd/bindings.c bsdpd/sqlite.c bsdpd/store.c \
              bsdpd/tftp_transfer.c bsdpd/proxydhcp.c bsdpd/file_cache.c bsdpd/catalog_loader.c \
              bsdpd/ipxe_template.c bsdpd/http_routes.c bsdpd/policy.c bsdpd/policy_json.c \
-             bsdpd/api.c bsdpd/transfer.c bsdpd/ui.c nbi/nbimage.c nbi/catalog.c nbi/pe.c
+             bsdpd/api.c bsdpd/transfer.c bsdpd/ui.c bsdpd/conf.c bsdpd/options.c \
+             nbi/nbimage.c nbi/catalog.c nbi/pe.c
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
-              bsdpd/http.c bsdpd/boot_policy.c bsdpd/live.c bsdpd/confine.c
+              bsdpd/http.c bsdpd/boot_policy.c bsdpd/live.c bsdpd/confine.c bsdpd/notify.c
 BSDPC_SRCS := tools/bsdpc.c tools/tftp_fetch.c
 # The dashboard (bsdpd/ui/, served under /ui/): its files become C at build
 # time (tools/embed-assets), linked into bsdpd alone.
@@ -67,7 +68,7 @@ build-deps:
 # ---- release build --------------------------------------------------------
 $(B)/rel/%.o: %.c $(wildcard include/*.h bsdpd/*.h tools/*.h) | build-deps
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -c $< -o $@
+	$(CC) $(BASE) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(B)/rel/libbsdpd.a: $(call obj,$(B)/rel,$(LIB_SRCS))
 	$(AR) rcs $@ $^
@@ -76,14 +77,14 @@ $(UI_GEN): tools/embed-assets $(UI_ASSETS)
 	$(PYTHON) tools/embed-assets -o $@ $(UI_ASSETS)
 $(B)/rel/ui_assets.o: $(UI_GEN) bsdpd/ui.h bsdpd/http_routes.h | build-deps
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -c $< -o $@
+	$(CC) $(BASE) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 $(B)/bsdpd: $(call obj,$(B)/rel,$(BSDPD_SRCS) $(CORE_SRCS)) $(B)/rel/ui_assets.o \
 		$(B)/rel/libbsdpd.a
-	$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 $(B)/bsdpc: $(call obj,$(B)/rel,$(BSDPC_SRCS)) $(B)/rel/libbsdpd.a
-	$(CC) $(CFLAGS) $^ -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
 $(B)/bsdpctl: $(call obj,$(B)/rel,$(BSDPCTL_SRCS)) $(B)/rel/libbsdpd.a
-	$(CC) $(CFLAGS) $^ $(CURL_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CURL_LIBS) -o $@
 
 # ---- sanitizer build for tests --------------------------------------------
 $(B)/san-obj/%.o: %.c $(wildcard include/*.h bsdpd/*.h tests/unit/*.h tools/*.h) | build-deps
@@ -107,6 +108,11 @@ $(B)/san/test_%: $(B)/san-obj/tests/unit/test_%.o $(call obj,$(B)/san-obj,$(CORE
 	$(CC) $(SAN) $^ $(LIBS) -lcmocka -o $@
 # test_ui reads the embedded dashboard too.
 $(B)/san/test_ui: $(B)/san-obj/ui_assets.o
+
+# test_notify drives notify.c, which is daemon code (a socket), not a
+# socket-free handler of CORE_SRCS.
+$(B)/san/test_notify: $(B)/san-obj/tests/unit/test_notify.o $(B)/san-obj/bsdpd/notify.o | $(B)/san
+	$(CC) $(SAN) $^ -lcmocka -o $@
 $(B)/san:
 	@mkdir -p $@
 
@@ -183,13 +189,31 @@ bench-http: $(B)/bsdpd
 bench-policy: $(B)/bsdpd
 	@BSDPD=$(B)/bsdpd bash tools/bench/policy-bench.sh
 
-install: all
-	install -D -m 755 $(B)/bsdpd $(DESTDIR)$(PREFIX)/sbin/bsdpd
+# ---- install ------------------------------------------------------------------
+# The unit's ExecStart names the installed bsdpd; systemd reads units from
+# $(PREFIX)/lib/systemd/system for /usr and /usr/local alike.  The example
+# configuration is a document: bsdpd starts under systemd only once the
+# admin has written /etc/bsdpd.conf.
+SBINDIR    ?= $(PREFIX)/sbin
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+EXAMPLEDIR ?= $(PREFIX)/share/doc/bsdpd/examples
+
+$(B)/bsdpd.service: bsdpd/bsdpd.service.in
+	@mkdir -p $(dir $@)
+	sed 's|@sbindir@|$(SBINDIR)|g' $< >$@
+
+# A changed PREFIX or SBINDIR must regenerate the unit.
+.PHONY: $(B)/bsdpd.service
+
+install: all $(B)/bsdpd.service
+	install -D -m 755 $(B)/bsdpd $(DESTDIR)$(SBINDIR)/bsdpd
 	install -D -m 755 $(B)/bsdpc $(DESTDIR)$(PREFIX)/bin/bsdpc
 	install -D -m 755 $(B)/bsdpctl $(DESTDIR)$(PREFIX)/bin/bsdpctl
 	install -D -m 644 bsdpd/bsdpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/bsdpd.8
 	install -D -m 644 tools/bsdpc.1 $(DESTDIR)$(PREFIX)/share/man/man1/bsdpc.1
 	install -D -m 644 tools/bsdpctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/bsdpctl.1
+	install -D -m 644 $(B)/bsdpd.service $(DESTDIR)$(UNITDIR)/bsdpd.service
+	install -D -m 644 bsdpd/bsdpd.conf.example $(DESTDIR)$(EXAMPLEDIR)/bsdpd.conf
 
 clean:
 	rm -rf $(B)
@@ -211,7 +235,7 @@ integration: export NBI := $(B)/san/nbi
 install: install-nbi
 
 $(B)/nbi: $(call obj,$(B)/rel,$(NBI_SRCS)) $(B)/rel/libbsdpd.a
-	$(CC) $(CFLAGS) $^ $(NBI_LIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(NBI_LIBS) -o $@
 $(B)/san/nbi: $(call obj,$(B)/san-obj,$(NBI_SRCS)) $(B)/san-obj/libbsdpd.a | $(B)/san
 	$(CC) $(SAN) $^ $(NBI_LIBS) -o $@
 $(addprefix $(B)/san/,$(NBI_TESTS)): $(B)/san/%: $(B)/san-obj/tests/unit/%.o \

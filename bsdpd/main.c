@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bsdpd: process setup.  Parses options, prints the catalog for --check,
- * starts the services on one event loop, and turns signals into events.
+ * bsdpd: process setup.  Builds the options (options.h), prints the
+ * catalog for --check, starts the services on one event loop, tells
+ * systemd when they are ready (notify.h), and turns signals into events.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,7 +23,6 @@
 #include "api.h"
 #include "bindings.h"
 #include "boot_policy.h"
-#include "bsdp.h"
 #include "confine.h"
 #include "file_cache.h"
 #include "http.h"
@@ -35,175 +34,12 @@
 #include "metrics.h"
 #include "nbimage.h"
 #include "net.h"
+#include "notify.h"
+#include "options.h"
 #include "server.h"
 #include "sqlite.h"
 #include "store.h"
-#include "tftp.h"
 #include "tftp_server.h"
-
-#define BSDPD_VERSION "0.1.0"
-#define DEFAULT_ROOT "/srv/netboot"
-#define DEFAULT_STATE_DIR "/var/lib/bsdpd"
-#define MAX_BINDINGS_LIMIT 10000000
-#define MAX_EXPIRY_DAYS 36500
-#define MAX_EVENTS_LIMIT 100000000
-#define STR(x) #x
-#define XSTR(x) STR(x)
-
-static const char usage_text[] =
-"Usage: bsdpd [OPTION]...\n"
-"       bsdpd --check [--root DIR]\n"
-"\n"
-"Answer Apple NetBoot (BSDP) requests from Macs with the .nbi images found\n"
-"directly under DIR.  bsdpd answers exactly as Apple's bootpd did: an\n"
-"INFORM[LIST] gets the list of images that suit the Mac's architecture,\n"
-"model and MAC address; an INFORM[SELECT] gets the boot file, and the\n"
-"choice is remembered so that later boots (N key, Startup Disk) find it.\n"
-"bsdpd never hands out IP addresses and never answers a client that did\n"
-"not ask for BSDP, so it can share a LAN with the site's DHCP server.\n"
-"It also serves the boot files by TFTP from the same DIR, so the path it\n"
-"announces is the path it serves.\n"
-"\n"
-"For PCs, and for the iPXE a Mac boots into, bsdpd is a proxyDHCP server\n"
-"beside the site's DHCP server: PXE firmware gets a booter by TFTP, iPXE\n"
-"gets the URL of its script, http://ADDRESS/boot.ipxe, from bsdpd's own\n"
-"HTTP server.  A proxy reply never carries an address.\n"
-"\n"
-"What each machine boots is its policy, kept with the bindings and set\n"
-"through the JSON API at http://ADDRESS/api/v1/ (bsdpctl(1) is its\n"
-"command line): profiles (local disk, Linux, chain, menu, shell, script),\n"
-"machines, groups and a default; a machine's next boot only, then back\n"
-"to normal.  The API wants the token in STATE-DIR/api-token, made at the\n"
-"first start.  Every stage of every boot is an event, read back through\n"
-"the API or live; /metrics has counters for Prometheus.\n"
-"\n"
-"Options:\n"
-"  -r, --root DIR        directory holding NAME.nbi bundles (default " DEFAULT_ROOT ")\n"
-"  -s, --state-dir DIR   where client bindings, the boot policy and its\n"
-"                        events are kept, in bindings.sqlite, and the API\n"
-"                        token, in api-token\n"
-"                        (default " DEFAULT_STATE_DIR "); DIR must be a real\n"
-"                        directory, owned by root or USER, not writable by\n"
-"                        group or others\n"
-"      --max-bindings N  keep at most N bindings, 1-" XSTR(MAX_BINDINGS_LIMIT) " (default\n"
-"                        " XSTR(BINDINGS_DEFAULT_MAX) "); a new client beyond them evicts the one\n"
-"                        seen least recently\n"
-"      --binding-expiry DAYS\n"
-"                        forget a client not seen (SELECT, LIST, DISCOVER)\n"
-"                        for DAYS days, 0 for never (default " XSTR(BINDINGS_DEFAULT_EXPIRY_DAYS) ")\n"
-"      --max-events N    keep at most N boot events, 1-" XSTR(MAX_EVENTS_LIMIT) "\n"
-"                        (default " XSTR(STORE_EVENTS_DEFAULT_MAX) "); the oldest go first\n"
-"      --event-expiry DAYS\n"
-"                        drop boot events older than DAYS days, 1-" XSTR(MAX_EXPIRY_DAYS) "\n"
-"                        (default " XSTR(STORE_EVENTS_DEFAULT_AGE_DAYS) ")\n"
-"  -i, --interface IF    serve only this interface; repeat for several\n"
-"                        (default: every up, broadcast-capable interface)\n"
-"  -p, --priority N      BSDP server priority 0-65535 (default 32768); like\n"
-"                        Apple's, it drops by one per bound client, so Macs\n"
-"                        spread across several servers\n"
-"  -H, --hostname NAME   server name sent in ACK[SELECT] (default: host name)\n"
-"      --no-tftp         do not serve TFTP\n"
-"      --tftp-port N     UDP port for TFTP requests (default 69)\n"
-"      --tftp-max-blksize N\n"
-"                        largest TFTP block size granted, 512-65464 (default\n"
-"                        1468); the receiving link's MTU - 32 caps it too\n"
-"      --tftp-single-port\n"
-"                        keep every TFTP transfer on the TFTP port instead of\n"
-"                        one port per transfer (for NAT and firewalls)\n"
-"      --tftp-max-transfers N\n"
-"                        concurrent TFTP transfers, 1-65535 (default 1000);\n"
-"                        a request beyond them gets an error at once, unless\n"
-"                        it can replace one not yet acknowledged by its client\n"
-"      --tftp-max-per-client N\n"
-"                        concurrent TFTP transfers to one IP address, 1-65535\n"
-"                        (default 8; firmware fetches one file at a time); a\n"
-"                        request beyond them gets an error at once\n"
-"      --proxy-dhcp off|known|all\n"
-"                        which PXE and iPXE clients get proxy offers on ports\n"
-"                        67 and 4011 (default known: only machines bsdpd has\n"
-"                        seen boot through it, by a BSDP binding or a TFTP\n"
-"                        download in the last 10 minutes; all: every one)\n"
-"      --boot-file ARCH=PATH\n"
-"                        the booter PXE firmware of ARCH gets, PATH under DIR;\n"
-"                        ARCH is bios, efi-ia32, efi-x64, efi-arm64, http-x64\n"
-"                        or its option-93 number; repeat for several (default\n"
-"                        for EFI: the default NetBoot image's booter when it\n"
-"                        is a plain EFI application of that type)\n"
-"      --no-http         do not serve HTTP (iPXE then gets no script URL)\n"
-"      --http-port N     TCP port of the HTTP server (default 80)\n"
-"      --http-root DIR   where HTTP files and the boot.ipxe template live\n"
-"                        (default: the --root DIR)\n"
-"      --http-base URL   where rendered scripts fetch kernels, initrds and EFI\n"
-"                        binaries: an HTTP cache or mirror of the HTTP root,\n"
-"                        http:// or https:// (default: bsdpd itself); the\n"
-"                        script still comes from bsdpd, and a next boot is\n"
-"                        spent when its script is served\n"
-"      --http-max-connections N\n"
-"                        concurrent HTTP connections, 1-65535 (default 256);\n"
-"                        beyond them a request gets 503 with Retry-After,\n"
-"                        which iPXE honours, so a boot storm is paced\n"
-"  -u, --user USER       once the sockets are bound, run as USER; the state\n"
-"                        directory is given to USER and the database opened\n"
-"                        as USER (default: keep running as the user that\n"
-"                        started bsdpd)\n"
-"  -f, --foreground      stay in the foreground and log to standard error\n"
-"                        (default: detach and log to syslog)\n"
-"  -n, --check           print the catalog as the server sees it, with every\n"
-"                        problem, check the boot files, the boot.ipxe\n"
-"                        template and the files the boot profiles name, and\n"
-"                        exit: 0 when nothing has an error,\n"
-"                        1 when something has, 2 when DIR cannot be read\n"
-"  -v, --verbose         also log debug messages\n"
-"  -q, --quiet           log only warnings and errors\n"
-"  -h, --help            show this help and exit\n"
-"  -V, --version         show the version and exit\n"
-"\n"
-"Signals: SIGHUP re-reads the image root and the boot.ipxe template;\n"
-"SIGINT and SIGTERM stop.\n"
-"\n"
-"Examples:\n"
-"  bsdpd --check --root /srv/netboot\n"
-"  bsdpd --foreground --root /srv/netboot --interface eth1\n"
-"  bsdpd --foreground --root /srv/netboot --tftp-single-port --tftp-max-blksize 1400\n"
-"  bsdpd --root /srv/netboot --interface eth1 --proxy-dhcp all \\\n"
-"        --boot-file efi-x64=iPXE.nbi/i386/booter\n"
-"\n"
-"Each bundle is DIR/NAME.nbi with an NBImageInfo.plist and the boot file\n"
-"at NAME.nbi/<arch>/<BootFile>; build one with nbi(1).  A bundle with an\n"
-"error is skipped with one log line naming the file and the reason; the\n"
-"others keep serving.\n";
-
-/* Long options without a short form. */
-enum {
-	OPT_NO_TFTP = 256,
-	OPT_TFTP_PORT,
-	OPT_TFTP_MAX_BLKSIZE,
-	OPT_TFTP_SINGLE_PORT,
-	OPT_TFTP_MAX_TRANSFERS,
-	OPT_TFTP_MAX_PER_CLIENT,
-	OPT_PROXY_DHCP,
-	OPT_BOOT_FILE,
-	OPT_NO_HTTP,
-	OPT_HTTP_PORT,
-	OPT_HTTP_ROOT,
-	OPT_HTTP_MAX_CONNECTIONS,
-	OPT_HTTP_BASE,
-	OPT_MAX_BINDINGS,
-	OPT_BINDING_EXPIRY,
-	OPT_MAX_EVENTS,
-	OPT_EVENT_EXPIRY,
-};
-
-struct options {
-	struct bsdpd_config cfg;
-	bool foreground;
-	bool check;
-	struct http_config http;     /* outlives the HTTP service */
-	char http_base[POLICY_HTTP_BASE_MAX]; /* --http-base, normalized; "" none */
-	const char *user;
-	int log_level;
-	char hostname[256];
-};
 
 __attribute__((format(printf, 1, 2), noreturn))
 static void usage_error(const char *fmt, ...)
@@ -216,169 +52,6 @@ static void usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry 'bsdpd --help' for more information.\n");
 	exit(2);
-}
-
-static uint16_t parse_priority(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v < 0 || v > UINT16_MAX)
-		usage_error("--priority must be a number from 0 to 65535, not '%s'", s);
-	return (uint16_t)v;
-}
-
-static unsigned long parse_number(const char *opt, const char *s, unsigned long min,
-				  unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *s < '0' || *s > '9' || *end != '\0' || v < min || v > max)
-		usage_error("%s must be a number from %lu to %lu, not '%s'", opt, min, max, s);
-	return v;
-}
-
-static void add_interface(struct options *o, const char *name)
-{
-	if (strlen(name) == 0 || strlen(name) >= 16)
-		usage_error("'%s' is not an interface name", name);
-	if (o->cfg.n_interfaces == BSDPD_MAX_INTERFACES)
-		usage_error("at most 32 --interface options, not more: '%s'", name);
-	o->cfg.interfaces[o->cfg.n_interfaces++] = name;
-}
-
-static void add_boot_file(struct options *o, const char *arg)
-{
-	struct proxy_boot_file bf;
-	char err[256];
-
-	if (proxy_boot_file_parse(arg, &bf, err, sizeof(err)) < 0)
-		usage_error("%s", err);
-	if (o->cfg.boot_file[bf.arch])
-		usage_error("--boot-file %s given twice", proxy_arch_name(bf.arch));
-	o->cfg.boot_file[bf.arch] = bf.path;
-}
-
-/* Validated and normalized once, here (policy_http_base_parse). */
-static void set_http_base(struct options *o, const char *arg)
-{
-	struct policy_error err;
-
-	if (policy_http_base_parse(arg, o->http_base, &err) < 0)
-		usage_error("%s %s: %s", err.field, arg, err.msg);
-}
-
-static void parse_options(struct options *o, int argc, char **argv)
-{
-	static const struct option longs[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "interface", required_argument, NULL, 'i' },
-		{ "priority", required_argument, NULL, 'p' },
-		{ "hostname", required_argument, NULL, 'H' },
-		{ "no-tftp", no_argument, NULL, OPT_NO_TFTP },
-		{ "tftp-port", required_argument, NULL, OPT_TFTP_PORT },
-		{ "tftp-max-blksize", required_argument, NULL, OPT_TFTP_MAX_BLKSIZE },
-		{ "tftp-single-port", no_argument, NULL, OPT_TFTP_SINGLE_PORT },
-		{ "tftp-max-transfers", required_argument, NULL, OPT_TFTP_MAX_TRANSFERS },
-		{ "tftp-max-per-client", required_argument, NULL, OPT_TFTP_MAX_PER_CLIENT },
-		{ "proxy-dhcp", required_argument, NULL, OPT_PROXY_DHCP },
-		{ "boot-file", required_argument, NULL, OPT_BOOT_FILE },
-		{ "no-http", no_argument, NULL, OPT_NO_HTTP },
-		{ "http-port", required_argument, NULL, OPT_HTTP_PORT },
-		{ "http-root", required_argument, NULL, OPT_HTTP_ROOT },
-		{ "http-max-connections", required_argument, NULL, OPT_HTTP_MAX_CONNECTIONS },
-		{ "http-base", required_argument, NULL, OPT_HTTP_BASE },
-		{ "max-bindings", required_argument, NULL, OPT_MAX_BINDINGS },
-		{ "binding-expiry", required_argument, NULL, OPT_BINDING_EXPIRY },
-		{ "max-events", required_argument, NULL, OPT_MAX_EVENTS },
-		{ "event-expiry", required_argument, NULL, OPT_EVENT_EXPIRY },
-		{ "user", required_argument, NULL, 'u' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "check", no_argument, NULL, 'n' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "r:s:i:p:H:u:fnvqhV", longs, NULL)) != -1) {
-		switch (c) {
-		case 'r': o->cfg.root = optarg; break;
-		case 's': o->cfg.state_dir = optarg; break;
-		case 'i': add_interface(o, optarg); break;
-		case 'p': o->cfg.priority = parse_priority(optarg); break;
-		case 'H': o->cfg.hostname = optarg; break;
-		case OPT_NO_TFTP: o->cfg.tftp_disabled = true; break;
-		case OPT_TFTP_PORT:
-			o->cfg.tftp_port = (uint16_t)parse_number("--tftp-port", optarg, 1, 65535);
-			break;
-		case OPT_TFTP_MAX_BLKSIZE:
-			o->cfg.tftp_max_blksize = (uint16_t)parse_number(
-				"--tftp-max-blksize", optarg, TFTP_SEGSIZE, TFTP_BLKSIZE_MAX);
-			break;
-		case OPT_TFTP_SINGLE_PORT: o->cfg.tftp_single_port = true; break;
-		case OPT_TFTP_MAX_TRANSFERS:
-			o->cfg.tftp_max_transfers = (unsigned)parse_number(
-				"--tftp-max-transfers", optarg, 1, 65535);
-			break;
-		case OPT_TFTP_MAX_PER_CLIENT:
-			o->cfg.tftp_max_per_client = (unsigned)parse_number(
-				"--tftp-max-per-client", optarg, 1, 65535);
-			break;
-		case OPT_PROXY_DHCP:
-			if (proxy_mode_parse(optarg, &o->cfg.proxy_mode) < 0)
-				usage_error("--proxy-dhcp must be off, known or all, not '%s'", optarg);
-			break;
-		case OPT_BOOT_FILE: add_boot_file(o, optarg); break;
-		case OPT_NO_HTTP: o->cfg.http_disabled = true; break;
-		case OPT_HTTP_PORT:
-			o->cfg.http_port = (uint16_t)parse_number("--http-port", optarg, 1, 65535);
-			break;
-		case OPT_HTTP_ROOT: o->cfg.http_root = optarg; break;
-		case OPT_HTTP_MAX_CONNECTIONS:
-			o->cfg.http_max_connections = (unsigned)parse_number(
-				"--http-max-connections", optarg, 1, 65535);
-			break;
-		case OPT_HTTP_BASE: set_http_base(o, optarg); break;
-		case OPT_MAX_BINDINGS:
-			o->cfg.max_bindings = (unsigned)parse_number("--max-bindings", optarg, 1,
-								     MAX_BINDINGS_LIMIT);
-			break;
-		case OPT_BINDING_EXPIRY:
-			o->cfg.binding_expiry_days = (unsigned)parse_number(
-				"--binding-expiry", optarg, 0, MAX_EXPIRY_DAYS);
-			break;
-		case OPT_MAX_EVENTS:
-			o->cfg.max_events = (unsigned)parse_number("--max-events", optarg, 1,
-								   MAX_EVENTS_LIMIT);
-			break;
-		case OPT_EVENT_EXPIRY:
-			o->cfg.event_expiry_days = (unsigned)parse_number(
-				"--event-expiry", optarg, 1, MAX_EXPIRY_DAYS);
-			break;
-		case 'u': o->user = optarg; break;
-		case 'f': o->foreground = true; break;
-		case 'n': o->check = true; break;
-		case 'v': o->log_level = LOG_DEBUG; break;
-		case 'q': o->log_level = LOG_WARNING; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': puts("bsdpd " BSDPD_VERSION); exit(0);
-		default: fprintf(stderr, "Try 'bsdpd --help' for more information.\n"); exit(2);
-		}
-	}
-	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
-	if (o->http_base[0] && o->cfg.http_disabled)
-		usage_error("--http-base names where scripts fetch files; with --no-http there "
-			    "are no scripts");
 }
 
 /* ---- --check ----------------------------------------------------------- */
@@ -474,9 +147,16 @@ static size_t check_policy(const struct options *o)
 static int run_check(const struct options *o)
 {
 	struct nb_catalog cat;
-	int r = nb_catalog_load(o->cfg.root, &cat);
+	int r;
 	size_t errors, warnings;
 
+	/* A file with an error stopped options_build already. */
+	if (o->conf)
+		printf("conf %s: %zu option%s\n", o->conf, o->file.n, o->file.n == 1 ? "" : "s");
+	else
+		printf("conf: none (no --conf, and no " DEFAULT_CONF ")\n");
+	options_print(o, stdout);
+	r = nb_catalog_load(o->cfg.root, &cat);
 	if (r < 0) {
 		fprintf(stderr, "bsdpd: cannot read image root %s: %s\n", o->cfg.root, strerror(-r));
 		nb_catalog_clear(&cat);
@@ -515,10 +195,65 @@ struct daemon {
 	struct boot_policy *policy;
 	struct metrics metrics;      /* every service counts here (metrics.h) */
 	struct live *live;           /* the API's view of the services (live.h) */
+	struct http_config http_cfg; /* outlives the HTTP service */
+	struct options *opts;        /* what runs; SIGHUP changes its live part */
+	const struct cmdline *cmdline; /* applied over the file at each SIGHUP */
+	struct notifier notify;      /* systemd's $NOTIFY_SOCKET */
 };
 
-/* SIGHUP only starts the re-read (server.c loads it on another thread),
- * so a root that blocks never keeps SIGTERM from stopping the loop. */
+/* The catalog re-read of a SIGHUP is over (server.c). */
+static void reload_done(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	notify_send(&d->notify, "READY=1");
+}
+
+/* The next options, checked as far as the running services can: the file
+ * parses, and every --boot-file is a booter under the image root. */
+static int build_next(struct daemon *d, struct options *next)
+{
+	char err[1024], *why = NULL;
+
+	if (options_build(next, d->cmdline, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "SIGHUP: %s; nothing changed", err);
+		return -1;
+	}
+	if (bsdp_service_check_boot_files(d->dhcp, &next->cfg, &why) < 0) {
+		log_msg(LOG_ERR, "SIGHUP: %s; nothing changed", why ? why : "out of memory");
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
+/* SIGHUP: the options are built aside and, when they are sound, their
+ * live part taken; then the catalog and the template are re-read, each
+ * keeping the old one when the new one fails (server.c, http.c).  The
+ * re-read of the catalog runs on another thread, so a root that blocks
+ * never keeps SIGTERM from stopping the loop. */
+static void reload(struct daemon *d)
+{
+	struct options next;
+	char names[512];
+
+	notify_reloading(&d->notify);
+	if (build_next(d, &next) < 0) {
+		options_free(&next);
+		notify_send(&d->notify, "READY=1");
+		return;
+	}
+	if (options_needing_restart(d->opts, &next, names, sizeof(names)))
+		log_msg(LOG_WARNING, "SIGHUP: %s changed; that needs a restart, the running "
+			"values stay", names);
+	options_take_live(d->opts, &next);
+	log_set_max(d->opts->log_level);
+	bsdp_service_config_changed(d->dhcp);
+	if (d->http)
+		http_service_reload(d->http);
+	bsdp_service_reload(d->dhcp);
+}
+
 static void on_signal(struct loop *loop, int fd, uint32_t events, void *ctx)
 {
 	struct daemon *d = ctx;
@@ -527,9 +262,7 @@ static void on_signal(struct loop *loop, int fd, uint32_t events, void *ctx)
 	(void)events;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			bsdp_service_reload(d->dhcp);
-			if (d->http)
-				http_service_reload(d->http);
+			reload(d);
 		} else {
 			log_msg(LOG_INFO, "signal %u: stopping", si.ssi_signo);
 			loop_stop(loop);
@@ -759,11 +492,11 @@ static void http_listen_addrs(const struct bsdpd_config *cfg, struct http_config
 	}
 }
 
-static int start_http(struct options *o, struct loop *loop, struct daemon *d)
+static int start_http(const struct options *o, struct loop *loop, struct daemon *d)
 {
 	char *err = NULL;
 
-	o->http = (struct http_config){
+	d->http_cfg = (struct http_config){
 		.root = o->cfg.http_root, .port = o->cfg.http_port,
 		.file_base = o->http_base[0] ? o->http_base : NULL,
 		.max_connections = o->cfg.http_max_connections,
@@ -772,8 +505,8 @@ static int start_http(struct options *o, struct loop *loop, struct daemon *d)
 			   .gauges = bsdp_service_gauges },
 		.metrics = &d->metrics,
 	};
-	http_listen_addrs(&o->cfg, &o->http);
-	d->http = http_service_new(&o->http, loop, &err);
+	http_listen_addrs(&o->cfg, &d->http_cfg);
+	d->http = http_service_new(&d->http_cfg, loop, &err);
 	return d->http ? 0 : log_failure(err);
 }
 
@@ -840,6 +573,7 @@ static int start_services(struct options *o, struct loop *loop, struct daemon *d
 		d->tftp = tftp_service_new(&o->cfg, loop, &d->files, &err);
 	if (!d->dhcp || (!o->cfg.tftp_disabled && !d->tftp))
 		return log_failure(err);
+	bsdp_service_on_reloaded(d->dhcp, reload_done, d);
 	if (d->tftp)
 		tftp_service_on_served(d->tftp, bsdp_service_note_tftp, d->dhcp);
 	if (d->tftp)
@@ -878,7 +612,7 @@ static int confine_daemon(const struct options *o, struct daemon *d)
 {
 	const struct confine_paths paths = {
 		.image_root = o->cfg.root, .http_root = o->cfg.http_root,
-		.state_dir = o->cfg.state_dir,
+		.state_dir = o->cfg.state_dir, .conf_file = o->conf,
 	};
 	char msg[256];
 	int r;
@@ -898,19 +632,33 @@ static int confine_daemon(const struct options *o, struct daemon *d)
 	return 0;
 }
 
-static int run_server(struct options *o)
+/* $NOTIFY_SOCKET, read before anything else can be started. */
+static int open_notify(struct notifier *n)
+{
+	int r = notify_open(n);
+
+	if (r < 0)
+		log_msg(LOG_ERR, "NOTIFY_SOCKET: %s", strerror(-r));
+	return r;
+}
+
+static int run_server(struct options *o, const struct cmdline *cl)
 {
 	struct loop *loop = loop_new();
-	struct daemon d = { .loop = loop, .signal_fd = open_signals() };
+	struct daemon d = { .loop = loop, .signal_fd = open_signals(), .opts = o, .cmdline = cl };
 	int r = -1;
 
 	/* Before any thread: the catalog loader runs libxml2 on its own. */
 	nb_init();
 	if (!loop || d.signal_fd < 0)
 		log_msg(LOG_ERR, "cannot set up the event loop: %s", strerror(errno));
-	else if (start_services(o, loop, &d) == 0 && detach(o) == 0 && confine_daemon(o, &d) == 0) {
+	else if (open_notify(&d.notify) == 0 && start_services(o, loop, &d) == 0 &&
+		 detach(o) == 0 && confine_daemon(o, &d) == 0) {
 		log_msg(LOG_INFO, "bsdpd %s ready, priority %u", BSDPD_VERSION, o->cfg.priority);
+		/* Every socket is bound and the catalog loaded (server.c). */
+		notify_send(&d.notify, "READY=1");
 		r = loop_run(loop);
+		notify_send(&d.notify, "STOPPING=1");
 	}
 	/* TFTP's transfers end after HTTP is gone, and are boot events. */
 	if (d.policy) {
@@ -925,6 +673,7 @@ static int run_server(struct options *o)
 	bsdp_service_free(d.dhcp);
 	if (d.signal_fd >= 0)
 		close(d.signal_fd);
+	notify_close(&d.notify);
 	loop_free(loop);
 	return r < 0 ? 1 : 0;
 }
@@ -948,29 +697,51 @@ static void absolute_paths(struct options *o)
 		o->cfg.state_dir = state;
 }
 
+/* The file is re-read on SIGHUP, after daemon() moved to /. */
+static void absolute_conf(struct cmdline *cl)
+{
+	static char conf[PATH_MAX];
+
+	if (cl->conf && realpath(cl->conf, conf))
+		cl->conf = conf;
+}
+
 int main(int argc, char **argv)
 {
-	struct options o = {
-		.cfg = { .root = DEFAULT_ROOT, .state_dir = DEFAULT_STATE_DIR,
-			 .priority = BSDP_PRIORITY_BASE, .tftp_port = TFTP_PORT,
-			 .tftp_max_blksize = TFTP_DEFAULT_MAX_BLKSIZE,
-			 .tftp_max_transfers = TFTP_DEFAULT_MAX_TRANSFERS,
-			 .tftp_max_per_client = TFTP_DEFAULT_MAX_PER_CLIENT,
-			 .max_bindings = BINDINGS_DEFAULT_MAX,
-			 .binding_expiry_days = BINDINGS_DEFAULT_EXPIRY_DAYS,
-			 .max_events = STORE_EVENTS_DEFAULT_MAX,
-			 .event_expiry_days = STORE_EVENTS_DEFAULT_AGE_DAYS,
-			 .proxy_mode = PROXY_MODE_KNOWN, .http_port = HTTP_DEFAULT_PORT,
-			 .http_max_connections = HTTP_DEFAULT_MAX_CONNECTIONS },
-		.log_level = LOG_INFO,
-	};
+	struct cmdline cl;
+	struct options o;
+	char err[1024];
+	int r;
 
-	parse_options(&o, argc, argv);
+	switch (cmdline_parse(&cl, argc, argv, err, sizeof(err))) {
+	case OPTIONS_HELP:
+		fputs(options_usage, stdout);
+		cmdline_free(&cl);
+		return 0;
+	case OPTIONS_VERSION:
+		puts("bsdpd " BSDPD_VERSION);
+		cmdline_free(&cl);
+		return 0;
+	case OPTIONS_ERROR:
+		if (err[0])
+			usage_error("%s", err);
+		fprintf(stderr, "Try 'bsdpd --help' for more information.\n");
+		cmdline_free(&cl);
+		return 2;
+	case OPTIONS_OK:
+		break;
+	}
+	absolute_conf(&cl);
+	if (options_build(&o, &cl, err, sizeof(err)) < 0)
+		usage_error("%s", err);
 	absolute_paths(&o);
-	if (o.check)
-		return run_check(&o);
-	if (!o.cfg.hostname && gethostname(o.hostname, sizeof(o.hostname) - 1) == 0)
-		o.cfg.hostname = o.hostname;
-	log_open("bsdpd", true, o.log_level);
-	return run_server(&o);
+	if (o.check) {
+		r = run_check(&o);
+	} else {
+		log_open("bsdpd", true, o.log_level);
+		r = run_server(&o, &cl);
+	}
+	options_free(&o);
+	cmdline_free(&cl);
+	return r;
 }

@@ -568,18 +568,18 @@ int proxy_boot_file_parse(const char *arg, struct proxy_boot_file *out, char *er
 	const char *eq = strchr(arg, '='), *why;
 
 	if (!eq) {
-		snprintf(err, cap, "--boot-file %s: expected ARCH=PATH, ARCH one of " ARCH_CHOICES,
+		snprintf(err, cap, "%s: expected ARCH=PATH, ARCH one of " ARCH_CHOICES,
 			 arg);
 		return -EINVAL;
 	}
 	if (arch_token(arg, (size_t)(eq - arg), &out->arch) < 0) {
-		snprintf(err, cap, "--boot-file %s: unknown ARCH \"%.*s\"; use " ARCH_CHOICES, arg,
+		snprintf(err, cap, "%s: unknown ARCH \"%.*s\"; use " ARCH_CHOICES, arg,
 			 (int)(eq - arg), arg);
 		return -EINVAL;
 	}
 	out->path = eq + 1;
 	if ((why = bad_path(out->path))) {
-		snprintf(err, cap, "--boot-file %s: the PATH %s", arg, why);
+		snprintf(err, cap, "%s: the PATH %s", arg, why);
 		return -EINVAL;
 	}
 	return 0;

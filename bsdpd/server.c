@@ -42,6 +42,8 @@ struct bsdp_service {
 	struct bindings *bindings;
 	struct boot_policy *policy;     /* NULL until bsdp_service_set_policy */
 	struct bsdp_responder rs;
+	void (*reloaded)(void *ctx);    /* each SIGHUP's re-read is over */
+	void *reloaded_ctx;
 	struct net_listener dhcp;       /* port 67 */
 	struct net_listener proxy;      /* port 4011, unless --proxy-dhcp off */
 	int rootfd;                     /* --root, for checking boot files */
@@ -137,13 +139,16 @@ static void choose_boot_files(struct bsdp_service *svc)
 }
 
 /* --boot-file names a file for one arch: it must be there and fit, or
- * bsdpd does not start (and --check says why). */
-static int check_configured_boot_files(const struct bsdp_service *svc, char **err)
+ * bsdpd does not start (and --check says why), or a SIGHUP changes
+ * nothing. */
+int bsdp_service_check_boot_files(const struct bsdp_service *svc,
+				  const struct bsdpd_config *cfg, char **err)
 {
 	struct proxy_file_check chk;
 
+	*err = NULL;
 	for (int a = 0; a < PROXY_ARCH_COUNT; a++) {
-		const char *path = svc->cfg->boot_file[a];
+		const char *path = cfg->boot_file[a];
 
 		if (path && proxy_boot_file_check_at(svc->rootfd, (enum proxy_arch)a, path, &chk) < 0) {
 			if (asprintf(err, "--boot-file: %s", chk.message) < 0)
@@ -318,10 +323,12 @@ void bsdp_service_reload(struct bsdp_service *svc)
 	enum catalog_request how;
 	int r = catalog_loader_request(svc->loader, svc->catalog, &how);
 
-	if (r < 0)
+	if (r < 0) {
 		log_msg(LOG_ERR, "cannot start re-reading %s: %s; still serving the previous "
 			"catalog", svc->cfg->root, strerror(-r));
-	else if (how == CATALOG_LOAD_QUEUED)
+		if (svc->reloaded)
+			svc->reloaded(svc->reloaded_ctx);
+	} else if (how == CATALOG_LOAD_QUEUED)
 		log_msg(LOG_INFO, "SIGHUP: still re-reading %s; reading it again after that",
 			svc->cfg->root);
 	else
@@ -348,6 +355,22 @@ static void on_catalog_loaded(struct loop *loop, int fd, uint32_t events, void *
 		serve_catalog(svc, fresh);
 	if (queued)
 		bsdp_service_reload(svc);
+	else if (svc->reloaded)
+		svc->reloaded(svc->reloaded_ctx);
+}
+
+void bsdp_service_on_reloaded(struct bsdp_service *svc, void (*fn)(void *ctx), void *ctx)
+{
+	svc->reloaded = fn;
+	svc->reloaded_ctx = ctx;
+}
+
+void bsdp_service_config_changed(struct bsdp_service *svc)
+{
+	svc->rs.priority = svc->cfg->priority;
+	svc->rs.hostname = svc->cfg->hostname;
+	svc->prs.mode = svc->cfg->proxy_mode;
+	choose_boot_files(svc);
 }
 
 static int open_loader(struct bsdp_service *svc, char **err)
@@ -704,7 +727,7 @@ struct bsdp_service *bsdp_service_new(const struct bsdpd_config *cfg, struct loo
 		.hooks = { .ctx = svc, .known = known_machine, .bound_booter = bound_booter,
 			   .refused = refused_machine },
 	};
-	if (open_root(svc, err) < 0 || check_configured_boot_files(svc, err) < 0)
+	if (open_root(svc, err) < 0 || bsdp_service_check_boot_files(svc, cfg, err) < 0)
 		goto fail;
 	if (load_first_catalog(svc) < 0) {
 		if (asprintf(err, "cannot read image root %s", cfg->root) < 0)

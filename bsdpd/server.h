@@ -64,6 +64,18 @@ void bsdp_service_free(struct bsdp_service *svc);
  * be read. */
 void bsdp_service_reload(struct bsdp_service *svc);
 
+/* fn(ctx) once the re-read a bsdp_service_reload started is over, served
+ * or failed (the one after the last, when they queued up). */
+void bsdp_service_on_reloaded(struct bsdp_service *svc, void (*fn)(void *ctx), void *ctx);
+/* 0 when each --boot-file of cfg is a booter under the image root, or
+ * -EINVAL with why in *err (to free()). */
+int bsdp_service_check_boot_files(const struct bsdp_service *svc,
+				  const struct bsdpd_config *cfg, char **err);
+/* SIGHUP changed the live part of the service's configuration (main.c,
+ * options.h): priority, hostname, the proxyDHCP mode and boot files are
+ * taken up at once. */
+void bsdp_service_config_changed(struct bsdp_service *svc);
+
 /* A transfer from our TFTP completed to peer on ifindex: its MAC (from the
  * ARP table) counts as known to proxyDHCP for PROXY_KNOWN_SECONDS. */
 /* The bindings database, which the policy store shares (store.h); the

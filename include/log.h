@@ -13,6 +13,8 @@
 #include <syslog.h>
 
 void log_open(const char *ident, bool to_stderr, int max_priority);
+/* The least urgent priority logged from now on (SIGHUP's --verbose/--quiet). */
+void log_set_max(int max_priority);
 void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Copies n bytes of src into dst as printable ASCII, writing \xNN for the

@@ -18,6 +18,11 @@ void log_open(const char *ident, bool to_stderr, int max_priority)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+void log_set_max(int max_priority)
+{
+	log_max = max_priority;
+}
+
 /* One write(2) per line: stderr is unbuffered, and a line split over
  * several writes costs syscalls on the hot path and can interleave. */
 __attribute__((format(printf, 1, 0)))

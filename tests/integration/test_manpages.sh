@@ -2,8 +2,12 @@
 # bsdpd.8, bsdpc.1 and bsdpctl.1 against the programs' own --help, so the two cannot
 # drift: every long option --help mentions is documented in the man page's
 # OPTIONS (a .TP tag), every option documented there is in --help, once,
-# with the same short option; and groff renders each page without a
-# warning.  Needs no root and no network.
+# with the same short option; and each page renders without a groff
+# warning or a mandoc -Tlint message.  For bsdpd's configuration file:
+# every long option is a key of the file but those bsdpd.8 lists as
+# "Command line only", which the file refuses as such, and the options
+# bsdpd.8 lists as "Changed by SIGHUP" are the ones --help names.  Needs
+# no root and no network.
 BSDPD=${BSDPD:-build/san/bsdpd}
 BSDPC=${BSDPC:-build/san/bsdpc}
 BSDPCTL=${BSDPCTL:-build/san/bsdpctl}
@@ -83,12 +87,62 @@ compare() {
 		check "$name renders without warnings" \
 			sh -c "[ -z \"\$(groff -man -Tutf8 -ww -z '$page' 2>&1)\" ]"
 	fi
+	if command -v mandoc >/dev/null 2>&1; then
+		check "$name passes mandoc -Tlint" \
+			sh -c "[ -z \"\$(mandoc -Tlint '$page' 2>&1)\" ]"
+	fi
 }
 
 compare bsdpd "$BSDPD" "$TOP/bsdpd/bsdpd.8"
 compare bsdpc "$BSDPC" "$TOP/tools/bsdpc.1"
 compare bsdpctl "$BSDPCTL" "$TOP/tools/bsdpctl.1"
 command -v groff >/dev/null 2>&1 || echo "SKIP: groff checks (no groff)"
+command -v mandoc >/dev/null 2>&1 || echo "SKIP: mandoc checks (no mandoc)"
+
+# subsection_options PAGE TITLE: the long options named in ".SS TITLE", up
+# to the next heading.
+subsection_options() {
+	awk -v t=".SS $2" '/^\.S[SH] / { on = ($0 == t); next } on' "$1" | sed 's/\\-/-/g' |
+		grep -oE -- '--[a-z][a-z-]*' | sort -u
+}
+
+# key_kind OPTION: how bsdpd --check takes a line naming OPTION in a file:
+# "unknown", "cmdline" (refused as an option of the command line only) or
+# "key" (anything else: read, or refused for its value).
+key_kind() {
+	printf 'root=%s\n%s\n' "$WORK" "$1" >"$WORK/key.conf"
+	"$BSDPD" --check --conf "$WORK/key.conf" --state-dir "$WORK/state" >"$WORK/key.out" 2>&1
+	if grep -q "unknown option" "$WORK/key.out"; then
+		echo unknown
+	elif grep -q "is an option of the command line only" "$WORK/key.out"; then
+		echo cmdline
+	else
+		echo key
+	fi
+}
+
+mkdir -p "$WORK/state"
+subsection_options "$TOP/bsdpd/bsdpd.8" "Command line only" >"$WORK/man-cmdline"
+check "bsdpd.8 lists the options of the command line only ($(wc -l <"$WORK/man-cmdline"))" \
+	[ -s "$WORK/man-cmdline" ]
+: >"$WORK/file-cmdline"
+while read -r opt; do
+	kind=$(key_kind "${opt#--}")
+	[ "$kind" = cmdline ] && echo "$opt" >>"$WORK/file-cmdline"
+	if listed "$WORK/man-cmdline" "$opt"; then
+		check "${opt#--} is refused in the file, as bsdpd.8 says" [ "$kind" = cmdline ]
+	else
+		check "${opt#--} is a key of the configuration file" [ "$kind" = key ]
+	fi
+done < <(help_options "$BSDPD")
+check "every option bsdpd.8 lists as command line only is one of bsdpd's" \
+	cmp -s "$WORK/man-cmdline" "$WORK/file-cmdline"
+
+subsection_options "$TOP/bsdpd/bsdpd.8" "Changed by SIGHUP" >"$WORK/man-live"
+"$BSDPD" --help | tr '\n' ' ' | sed -n 's/.*Of the options, \(.*\) change at once.*/\1/p' |
+	grep -oE -- '--[a-z][a-z-]*' | sort -u >"$WORK/help-live"
+check "bsdpd.8 and --help name the same options as changed by SIGHUP ($(wc -l <"$WORK/man-live"))" \
+	sh -c "[ -s '$WORK/man-live' ] && cmp -s '$WORK/man-live' '$WORK/help-live'"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
