@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -38,7 +39,8 @@
 #define LANDLOCK_ACCESS_NET_CONNECT_TCP (1ULL << 1)
 #endif
 #ifndef LANDLOCK_SCOPE_SIGNAL
-#define LANDLOCK_SCOPE_SIGNAL (1ULL << 1)             /* ABI 6 */
+#define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0) /* ABI 6 */
+#define LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
 #endif
 
 /* The ruleset attribute as of ABI 6.  The kernel copies what it knows and
@@ -212,8 +214,7 @@ static int add_rules(int ruleset, const struct confine_paths *p, uint64_t handle
 {
 	if (allow_path(ruleset, p->image_root, FS_READ, handled, msg, cap) < 0 ||
 	    allow_path(ruleset, p->http_root, FS_READ, handled, msg, cap) < 0 ||
-	    allow_path(ruleset, p->state_dir, FS_STATE, handled, msg, cap) < 0 ||
-	    (p->conf_file && allow_path(ruleset, p->conf_file, FS_FILE, handled, msg, cap) < 0))
+	    allow_path(ruleset, p->state_dir, FS_STATE, handled, msg, cap) < 0)
 		return -EACCES;
 	if (CONFINE_FOR_SANITIZERS &&
 	    (allow_path(ruleset, "/proc/self", FS_READ, handled, msg, cap) < 0 ||
@@ -224,10 +225,13 @@ static int add_rules(int ruleset, const struct confine_paths *p, uint64_t handle
 
 /* Files: the rules above, nothing else.  TCP (ABI 4): no rule, so neither
  * bind nor connect; the listening sockets are bound already and bsdpd
- * connects to nobody (UDP is not Landlock's).  Signals (ABI 6): none to a
- * process outside.  Abstract UNIX sockets stay open: systemd's
- * NOTIFY_SOCKET may be one, and readiness and reloads are told there.
- * The caller has set no_new_privs. */
+ * connects to nobody (UDP is not Landlock's).  ABI 6: no signal to a
+ * process outside, and no connection to an abstract UNIX socket bound
+ * outside: they have no file to guard them, bsdpd runs in the host's
+ * network namespace, where other services listen on them, and its own
+ * UNIX socket, syslog's, is the file /dev/log.  (Landlock cannot refuse
+ * a connect to a socket file: a lab attacker could still reach, say,
+ * the D-Bus system bus, as --user.)  The caller has set no_new_privs. */
 static int apply_landlock(int abi, const struct confine_paths *p, char *msg, size_t cap)
 {
 	struct ll_ruleset_attr attr = { .handled_access_fs = fs_rights(abi) };
@@ -237,7 +241,7 @@ static int apply_landlock(int abi, const struct confine_paths *p, char *msg, siz
 		attr.handled_access_net = LANDLOCK_ACCESS_NET_BIND_TCP |
 					  LANDLOCK_ACCESS_NET_CONNECT_TCP;
 	if (abi >= 6)
-		attr.scoped = LANDLOCK_SCOPE_SIGNAL;
+		attr.scoped = LANDLOCK_SCOPE_SIGNAL | LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET;
 	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
 	if (ruleset < 0)
 		return say(msg, cap, "landlock: cannot create a ruleset: %s", strerror(errno));
@@ -259,8 +263,8 @@ static int apply_landlock(int abi, const struct confine_paths *p, char *msg, siz
  * changing the file system view or the kernel, new namespaces (where an
  * unprivileged user gets capabilities), and kernel interfaces bsdpd never
  * uses (bpf, io_uring, whose operations seccomp cannot see, userfaultfd,
- * perf, keyrings).  Files are Landlock's job; the systemd unit adds its
- * own allow-list (SystemCallFilter=@system-service) on top. */
+ * perf, keyrings).  Files are Landlock's job; a service manager may add
+ * an allow-list of its own on top. */
 static const char *const denied_calls[] = {
 	"execve", "execveat",
 	"ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd",
@@ -306,8 +310,8 @@ static int deny_namespaces(scmp_filter_ctx ctx)
 	return r;
 }
 
-/* bsdpd uses AF_INET (DHCP, TFTP, HTTP), AF_UNIX (syslog, sd_notify, and
- * glibc's interface look-ups) and AF_NETLINK (glibc's if_nameindex). */
+/* bsdpd uses AF_INET (DHCP, TFTP, HTTP), AF_UNIX (syslog, and glibc's
+ * interface look-ups) and AF_NETLINK (glibc's if_nameindex). */
 static int deny_families(scmp_filter_ctx ctx)
 {
 	int r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
@@ -316,6 +320,23 @@ static int deny_families(scmp_filter_ctx ctx)
 	for (int f = AF_INET + 1; r == 0 && f < AF_NETLINK; f++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
 				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)f));
+	return r;
+}
+
+/* TIOCSTI pushes bytes into a terminal's input, and TIOCLINUX's paste
+ * does too: bsdpd run with --foreground from a shell holds that
+ * terminal, and what it pushed there the shell would run once bsdpd
+ * exits, beyond every rule here.  Landlock's ioctl right (ABI 5) covers
+ * only files opened after it.  The command is an int to the kernel: only
+ * its low 32 bits are compared. */
+static int deny_terminal_input(scmp_filter_ctx ctx)
+{
+	static const unsigned long cmds[] = { TIOCSTI, TIOCLINUX };
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmds[i]));
 	return r;
 }
 
@@ -337,6 +358,8 @@ static int apply_seccomp(char *msg, size_t cap)
 		r = deny_namespaces(ctx);
 	if (r == 0)
 		r = deny_families(ctx);
+	if (r == 0)
+		r = deny_terminal_input(ctx);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

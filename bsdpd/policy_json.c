@@ -487,14 +487,20 @@ static void put_opt(struct json *j, const char *key, const char *v)
 	put_str(j, key, v[0] ? v : NULL);
 }
 
+void policy_json_time_us(int64_t unix_us, char out[32])
+{
+	int64_t sec = unix_us / 1000000, us = unix_us % 1000000;
+
+	if (us < 0) /* C division truncates toward zero */
+		sec--, us += 1000000;
+	policy_json_time(sec, (int)us, out);
+}
+
 static void put_event_time(struct json *j, const char *key, int64_t time_us)
 {
 	char t[32];
-	int64_t sec = time_us / 1000000, us = time_us % 1000000;
 
-	if (us < 0)
-		sec--, us += 1000000;
-	policy_json_time(sec, (int)us, t);
+	policy_json_time_us(time_us, t);
 	put_str(j, key, t);
 }
 

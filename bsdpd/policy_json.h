@@ -48,5 +48,7 @@ void policy_json_write_group(struct json *j, const struct policy_group *g);
 void policy_json_write_event(struct json *j, const struct event *e);
 /* RFC 3339 UTC: "2026-12-01T22:00:00Z", or with micros ".123456Z". */
 void policy_json_time(int64_t unix_seconds, int micros, char out[32]);
+/* The same with micros, from microseconds since the epoch (before it too). */
+void policy_json_time_us(int64_t unix_us, char out[32]);
 
 #endif

@@ -44,11 +44,8 @@ const char *transfer_kind_name(enum transfer_kind k)
 static void put_time_us(struct json *j, int64_t us)
 {
 	char t[32];
-	int64_t sec = us / 1000000, frac = us % 1000000;
 
-	if (frac < 0)
-		sec--, frac += 1000000;
-	policy_json_time(sec, (int)frac, t);
+	policy_json_time_us(us, t);
 	json_string(j, t);
 }
 

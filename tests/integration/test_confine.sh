@@ -7,8 +7,9 @@
 #     and the checkpointer's): nothing outside the roots and the state
 #     directory opens, even a world-readable file; files under the roots
 #     open read-only, the state directory read-write; exec, a new user
-#     namespace, an AF_INET6 or AF_PACKET socket and a TCP connect are
-#     refused;
+#     namespace, an AF_INET6 or AF_PACKET socket, a TCP connect, a
+#     connect to an abstract UNIX socket bound outside (Landlock ABI 6)
+#     and TIOCSTI (typing into a terminal) are refused;
 #   - hostile HTTP and TFTP paths (.., absolute, encoded, a link out of
 #     the root) get nothing;
 #   - while confined it still works: BSDP LIST and SELECT, a TFTP and an
@@ -27,7 +28,7 @@ LAB_NET=198.18.40
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-for c in gdb curl tftp jq cc setpriv; do
+for c in gdb curl tftp jq cc setpriv python3; do
 	command -v "$c" >/dev/null 2>&1 || lab_skip "needs $c"
 done
 id nobody >/dev/null 2>&1 || lab_skip "needs user nobody"
@@ -59,7 +60,19 @@ start_bsdpd() { # LOG ARGS...
 	# lab_spawn's pid is `ip netns exec`, which execs bsdpd: the same process.
 }
 
+# An abstract UNIX socket bound by a process outside the daemon, in its
+# network namespace (abstract names are per namespace).
+ABSTRACT=$LAB_ID-abstract
+lab_spawn "$SRV" "$WORK/abstract.log" python3 -c "
+import socket, time
+s = socket.socket(socket.AF_UNIX)
+s.bind('\\0$ABSTRACT')
+s.listen()
+print('listening', flush=True)
+time.sleep(600)"
+wait_for_line "$WORK/abstract.log" 10 listening || { cat "$WORK/abstract.log"; exit 1; }
 start_bsdpd "$WORK/bsdpd.log" "$BSDPD" --user nobody
+LANDLOCK_ABI=$(sed -n 's/.*confined: landlock ABI \([0-9]*\).*/\1/p' "$WORK/bsdpd.log")
 check "one log line names the protections" grep -Eq \
 	"confined: landlock ABI [0-9]+, seccomp.*, no capabilities \(bounding set empty\), no_new_privs" \
 	"$WORK/bsdpd.log"
@@ -138,8 +151,17 @@ echo 'set $s = (int)socket(2, 1, 0)' >>"$GDB"
 # connect's second parameter is glibc's transparent union, which gdb would
 # pass in memory: called through a plain prototype instead.
 gdb_call tcp-connect '((int (*)(int, void *, unsigned int))connect)($s, $b, 16)'
-echo 'call (int)close($s)
-call (void)free($b)' >>"$GDB"
+echo 'call (int)close($s)' >>"$GDB"
+# struct sockaddr_un: AF_UNIX, then a NUL and the name.
+sun="1, 0, 0$(printf "$ABSTRACT" | od -An -tu1 -v | tr -s ' \n' ',' | sed 's/,$//')"
+echo "set {unsigned char[$((3 + ${#ABSTRACT}))]}\$b = {$sun}" >>"$GDB"
+echo 'set $s = (int)socket(1, 1, 0)' >>"$GDB"
+gdb_call abstract-connect \
+	"((int (*)(int, void *, unsigned int))connect)(\$s, \$b, $((3 + ${#ABSTRACT})))"
+echo 'call (int)close($s)' >>"$GDB"
+# TIOCSTI (0x5412) on stdin: refused whatever stdin is.
+gdb_call tiocsti '((int (*)(int, unsigned long, void *))ioctl)(0, 0x5412, $b)'
+echo 'call (void)free($b)' >>"$GDB"
 timeout 120 gdb -q -batch -p "$BSDPD_PID" -x "$GDB" >"$WORK/gdb.log" 2>&1 || true
 # result NAME: "RESULT ERRNO"
 result() { awk -v n="$1" '$1 == n { print $2, $3 }' "$WORK/gdb.log"; }
@@ -177,6 +199,12 @@ denied socket-inet6 $EPERM "an AF_INET6 socket"
 denied socket-packet $EPERM "an AF_PACKET socket"
 allowed socket-inet "an AF_INET socket"
 denied tcp-connect $EACCES "a TCP connect (Landlock ABI 4)"
+if [ "${LANDLOCK_ABI:-0}" -ge 6 ]; then
+	denied abstract-connect $EPERM "a connect to an abstract UNIX socket bound outside"
+else
+	ok "Landlock ABI ${LANDLOCK_ABI:-0}: abstract UNIX sockets are not scoped"
+fi
+denied tiocsti $EPERM "TIOCSTI, typing into a terminal"
 grep -q '^t1-hostname' "$WORK/gdb.log" || cat "$WORK/gdb.log"
 
 # ---- hostile paths over the wire ---------------------------------------------------

@@ -561,6 +561,46 @@ static void stream_replays_after_last_event_id(void **state)
 	http_response_release(&rsp);
 }
 
+static size_t count_events(const char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = buf; (p = memmem(p, len - (size_t)(p - buf), "id: ", 4)); p += 4)
+		n++;
+	return n;
+}
+
+/* A client far behind gets at most API_REPLAY_MAX events and
+ * API_REPLAY_BYTES, whole events, the oldest after its id first. */
+static void stream_replay_is_capped(void **state)
+{
+	struct fixture *f = *state;
+	struct event e = { .kind = EVENT_HTTP_FILE, .ok = true };
+	struct http_response rsp;
+
+	for (int i = 0; i < API_REPLAY_MAX + 100; i++)
+		add_event(f, MAC1, 1764626400 + i, EVENT_SCRIPT);
+	api_stream_open(&f->ctx, "0", &rsp);
+	assert_int_equal(rsp.body, HTTP_BODY_BUFFER);
+	assert_int_equal(count_events(rsp.buf, rsp.buf_len), API_REPLAY_MAX);
+	assert_true(strncmp(rsp.buf, "id: 1\n", 6) == 0);
+	http_response_release(&rsp);
+
+	memset(e.detail, 'x', sizeof(e.detail) - 1);
+	for (int i = 0; i < 200; i++) {
+		e.time_us = (1764630000LL + i) * 1000000;
+		assert_int_equal(store_event_add(f->ctx.store, &e), 0);
+	}
+	api_stream_open(&f->ctx, "600", &rsp);
+	assert_int_equal(rsp.body, HTTP_BODY_BUFFER);
+	assert_true(rsp.buf_len <= API_REPLAY_BYTES);
+	assert_true(rsp.buf_len > API_REPLAY_BYTES - 2 * sizeof(e.detail) - 512);
+	assert_true(count_events(rsp.buf, rsp.buf_len) < 200);
+	assert_true(strncmp(rsp.buf, "id: 601\n", 8) == 0);
+	assert_memory_equal(rsp.buf + rsp.buf_len - 2, "\n\n", 2);
+	http_response_release(&rsp);
+}
+
 /* ---- the running daemon ---------------------------------------------------------------- */
 
 static const struct transfer fake_transfers[] = {
@@ -775,6 +815,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(catalog_has_default_and_selections, setup, teardown),
 		cmocka_unit_test_setup_teardown(machines_carry_their_last_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(stream_replays_after_last_event_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(stream_replay_is_capped, setup, teardown),
 		cmocka_unit_test_setup_teardown(transfers_newest_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(server_status_shape, setup, teardown),
 		cmocka_unit_test(events_stream_format),
