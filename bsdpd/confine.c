@@ -214,7 +214,8 @@ static int add_rules(int ruleset, const struct confine_paths *p, uint64_t handle
 {
 	if (allow_path(ruleset, p->image_root, FS_READ, handled, msg, cap) < 0 ||
 	    allow_path(ruleset, p->http_root, FS_READ, handled, msg, cap) < 0 ||
-	    allow_path(ruleset, p->state_dir, FS_STATE, handled, msg, cap) < 0)
+	    allow_path(ruleset, p->state_dir, FS_STATE, handled, msg, cap) < 0 ||
+	    (p->conf_file && allow_path(ruleset, p->conf_file, FS_FILE, handled, msg, cap) < 0))
 		return -EACCES;
 	if (CONFINE_FOR_SANITIZERS &&
 	    (allow_path(ruleset, "/proc/self", FS_READ, handled, msg, cap) < 0 ||

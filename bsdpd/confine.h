@@ -9,9 +9,9 @@
  *   CAP_SETPCAP is still held, the ambient, inheritable, permitted and
  *   effective sets cleared, PR_SET_NO_NEW_PRIVS;
  * - Landlock (the best ABI the kernel has): read-only beneath the image
- *   root and the HTTP root, read-write beneath the state directory,
- *   nothing else; no TCP bind or connect (ABI 4); no signals to processes
- *   outside, no abstract UNIX sockets bound outside (ABI 6).  A kernel
+ *   root, the HTTP root and the config file, read-write beneath the state
+ *   directory, nothing else; no TCP bind or connect (ABI 4); no signals
+ *   to processes outside, no abstract UNIX sockets bound outside (ABI 6).  A kernel
  *   without Landlock is logged, not fatal;
  * - a seccomp filter (libseccomp) that refuses exec, ptrace, mounts,
  *   namespaces, kernel modules, kexec, bpf, keyrings, io_uring, socket
@@ -29,6 +29,7 @@ struct confine_paths {
 	const char *image_root;  /* --root: read */
 	const char *http_root;   /* --http-root: read (may equal image_root) */
 	const char *state_dir;   /* --state-dir: read and write */
+	const char *conf_file;   /* the config file (--conf): read; NULL without one */
 };
 
 /* Empties the capability bounding set, so that no exec of a file with

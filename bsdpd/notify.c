@@ -38,16 +38,26 @@ int notify_open(struct notifier *n)
 	unsetenv("NOTIFY_SOCKET");
 	if (r < 0)
 		return r;
+	/* Connected now, before confine_apply: Landlock (ABI 6) refuses a
+	 * sendto(2) to an abstract socket bound outside bsdpd, such as an
+	 * "@name" NOTIFY_SOCKET, but not a send on a socket already connected. */
 	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	return n->fd < 0 ? -errno : 0;
+	if (n->fd < 0)
+		return -errno;
+	if (connect(n->fd, (const struct sockaddr *)&n->addr, n->len) < 0) {
+		r = -errno;
+		close(n->fd);
+		n->fd = -1;
+		return r;
+	}
+	return 0;
 }
 
 int notify_send(const struct notifier *n, const char *state)
 {
 	if (n->fd < 0)
 		return 0;
-	if (sendto(n->fd, state, strlen(state), MSG_NOSIGNAL, (const struct sockaddr *)&n->addr,
-		   n->len) < 0)
+	if (send(n->fd, state, strlen(state), MSG_NOSIGNAL) < 0)
 		return -errno;
 	return 0;
 }
