@@ -588,26 +588,66 @@ static int start_services(struct options *o, struct loop *loop, struct daemon *d
 	return start_policy(o, d) < 0 ? -1 : start_live(o, d);
 }
 
-/* Start-up errors (a busy port, a bad boot file, a state directory that is
- * not what it should be) go to the terminal: bsdpd detaches only once
- * every service is up, and from then on logs to syslog. */
-static int detach(const struct options *o)
+/* Without --foreground bsdpd forks before it opens anything, not after
+ * (daemon(3)): SQLite's locks belong to the process that took them, and
+ * a database opened before the fork is unlocked in the child, so the
+ * next other connection to close (an admin's sqlite3) would take itself
+ * for the last, checkpoint and delete the log the daemon still writes.
+ * The parent waits for the child's word that every service is up, and
+ * exits 0 with it, or 1 (start-up errors went to the terminal, on the
+ * stderr the child still shares). */
+struct detach {
+	int status_fd;                 /* the child's end of the pipe; -1: foreground */
+	int null_fd;                   /* /dev/null, opened while it still may be */
+};
+
+static int detach_begin(const struct options *o, struct detach *dt)
 {
+	int p[2];
+	char ok;
+	pid_t pid;
+
+	*dt = (struct detach){ .status_fd = -1, .null_fd = -1 };
 	if (o->foreground)
 		return 0;
-	log_open("bsdpd", false, o->log_level);
-	if (daemon(0, 0) < 0) {
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		log_msg(LOG_ERR, "cannot detach: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		_exit(read(p[0], &ok, 1) == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	dt->status_fd = p[1];
+	dt->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (setsid() < 0 || dt->null_fd < 0) {
 		log_msg(LOG_ERR, "cannot detach: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-/* After detach and before "ready": fork keeps no thread, and a signalfd
- * watched by the parent's epoll would not wake the child's, so the
- * checkpointer starts and the signals are watched only here; and both
- * come after confine_apply, whose Landlock binds only threads started
- * after it.  Signals sent meanwhile wait, blocked, in the signalfd. */
+/* Every service is up: from here on, syslog, and the parent may go. */
+static void detach_finish(const struct options *o, struct detach *dt)
+{
+	if (dt->status_fd < 0)
+		return;
+	log_open("bsdpd", false, o->log_level);
+	if (chdir("/") < 0 || dup2(dt->null_fd, STDIN_FILENO) < 0 ||
+	    dup2(dt->null_fd, STDOUT_FILENO) < 0 || dup2(dt->null_fd, STDERR_FILENO) < 0)
+		log_msg(LOG_WARNING, "detaching from the terminal: %s", strerror(errno));
+	close(dt->null_fd);
+	if (write(dt->status_fd, "", 1) != 1)
+		log_msg(LOG_WARNING, "telling the starting process: %s", strerror(errno));
+	close(dt->status_fd);
+	*dt = (struct detach){ .status_fd = -1, .null_fd = -1 };
+}
+
+/* Before "ready": the checkpointer starts and the signals are watched only
+ * here, after confine_apply, whose Landlock binds only the threads
+ * started after it.  Signals sent meanwhile wait, blocked, in the
+ * signalfd. */
 static int confine_daemon(const struct options *o, struct daemon *d)
 {
 	const struct confine_paths paths = {
@@ -644,16 +684,22 @@ static int open_notify(struct notifier *n)
 
 static int run_server(struct options *o, const struct cmdline *cl)
 {
-	struct loop *loop = loop_new();
-	struct daemon d = { .loop = loop, .signal_fd = open_signals(), .opts = o, .cmdline = cl };
+	struct detach dt;
+	struct loop *loop;
+	struct daemon d = { .opts = o, .cmdline = cl, .signal_fd = -1 };
 	int r = -1;
 
+	if (detach_begin(o, &dt) < 0)
+		return 1;
+	d.loop = loop = loop_new();
+	d.signal_fd = open_signals();
 	/* Before any thread: the catalog loader runs libxml2 on its own. */
 	nb_init();
 	if (!loop || d.signal_fd < 0)
 		log_msg(LOG_ERR, "cannot set up the event loop: %s", strerror(errno));
 	else if (open_notify(&d.notify) == 0 && start_services(o, loop, &d) == 0 &&
-		 detach(o) == 0 && confine_daemon(o, &d) == 0) {
+		 confine_daemon(o, &d) == 0) {
+		detach_finish(o, &dt);
 		log_msg(LOG_INFO, "bsdpd %s ready, priority %u", BSDPD_VERSION, o->cfg.priority);
 		/* Every socket is bound and the catalog loaded (server.c). */
 		notify_send(&d.notify, "READY=1");
@@ -678,7 +724,7 @@ static int run_server(struct options *o, const struct cmdline *cl)
 	return r < 0 ? 1 : 0;
 }
 
-/* daemon() moves to /, and the catalog is re-read by path on SIGHUP:
+/* Detaching moves to /, and the catalog is re-read by path on SIGHUP:
  * make the paths absolute first.  A root that does not exist is reported
  * by the service that opens it. */
 static void absolute_paths(struct options *o)
@@ -697,7 +743,7 @@ static void absolute_paths(struct options *o)
 		o->cfg.state_dir = state;
 }
 
-/* The file is re-read on SIGHUP, after daemon() moved to /. */
+/* The file is re-read on SIGHUP, after detaching moved to /. */
 static void absolute_conf(struct cmdline *cl)
 {
 	static char conf[PATH_MAX];

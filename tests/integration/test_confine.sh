@@ -286,6 +286,13 @@ else
 		"grep -q '^Seccomp:.2' /proc/$DPID/status && grep -q '^CapEff:.0000000000000000' /proc/$DPID/status"
 	check "detached: the checkpointer thread survives the fork" \
 		test "$(ls /proc/"$DPID"/task | wc -l)" -ge 2
+	# SQLite's locks are the process's that took them: a database opened
+	# before the fork would be unlocked in the daemon, and the next other
+	# connection to close (an admin's sqlite3) would take itself for the
+	# last one, checkpoint and delete the log the daemon still writes to.
+	sqlite3 "$DSTATE/bindings.sqlite" 'SELECT count(*) FROM clients' >/dev/null
+	check "detached: another connection closing leaves the daemon's log" \
+		test -e "$DSTATE/bindings.sqlite-wal"
 	make_bundle "$ROOT" Second 102
 	chmod -R a+rX "$ROOT"
 	kill -HUP "$DPID"
