@@ -24,6 +24,22 @@ function summary(p) {
 
 // ---- profiles ------------------------------------------------------------------
 
+// PUT /profiles/NAME or /groups/NAME; the API's error goes beside its field.
+async function saveRecord(form, save, what, n, body, isNew, close, done) {
+  save.disabled = true;
+  try {
+    if (!n) throw new ApiError(400, { error: 'Enter a name.', field: 'name' });
+    await api('PUT', '/' + what + 's/' + encodeURIComponent(n), body);
+    toast((isNew ? 'Created' : 'Saved') + ' ' + what + ' ' + n);
+    close();
+    done();
+  } catch (ex) {
+    showError(form, ex);
+  } finally {
+    save.disabled = false;
+  }
+}
+
 function profileForm(p, isNew, close, done) {
   const name = h('input', { type: 'text', value: p.name || '', autocomplete: 'off', disabled: !isNew });
   const kind = select(null, KINDS.map((k) => [k, k]), p.kind || 'linux');
@@ -75,19 +91,7 @@ function profileForm(p, isNew, close, done) {
     if (kind.value === 'menu') Object.assign(body, { items: lines(items.value),
       default: dflt.value.trim(), timeout: Number(timeout.value) });
     if (kind.value === 'script') body.template = template.value;
-    const n = name.value.trim();
-    save.disabled = true;
-    try {
-      if (!n) throw new ApiError(400, { error: 'Enter a name.', field: 'name' });
-      await api('PUT', '/profiles/' + encodeURIComponent(n), body);
-      toast((isNew ? 'Created' : 'Saved') + ' profile ' + n);
-      close();
-      done();
-    } catch (ex) {
-      showError(form, ex);
-    } finally {
-      save.disabled = false;
-    }
+    await saveRecord(form, save, 'profile', name.value.trim(), body, isNew, close, done);
   });
   return form;
 }
@@ -132,18 +136,7 @@ function groupForm(g, isNew, close, done) {
       profile: profile.value, priority: Number(priority.value || 0), local: local.value,
       image: image.value.trim(),
     };
-    save.disabled = true;
-    try {
-      if (!n) throw new ApiError(400, { error: 'Enter a name.', field: 'name' });
-      await api('PUT', '/groups/' + encodeURIComponent(n), body);
-      toast((isNew ? 'Created' : 'Saved') + ' group ' + n);
-      close();
-      done();
-    } catch (ex) {
-      showError(form, ex);
-    } finally {
-      save.disabled = false;
-    }
+    await saveRecord(form, save, 'group', n, body, isNew, close, done);
   });
   return form;
 }
