@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -39,7 +40,7 @@
  * catches the last one, so the log grew without bound (1.6 GB in a
  * 20-second storm, and every commit then paid for fresh pages).  Past
  * DB_WAL_RESTART_FRAMES the thread follows with a RESTART checkpoint,
- * which holds the loop's next commit back (its busy timeout) while it
+ * which holds the loop's next commit back (wait_briefly) while it
  * copies what is left, and lets the log start over in the file's own
  * pages.  Passive passes first make what is left small: each copies
  * what came in during the one before.
@@ -149,6 +150,25 @@ static const char journal[] =
 	"PRAGMA cache_size = -16384;"
 	"PRAGMA temp_store = MEMORY;";
 
+/* How a connection waits for a lock another holds (the checkpointer's
+ * RESTART, bsdpd --check): BUSY_WAIT_US at a time, BUSY_WAIT_TRIES times
+ * (a second in all).  SQLite's own busy timeout sleeps 1, 2, 5, 10 ... 100
+ * ms between tries, so a lock held 10 ms kept the loop, and every boot in
+ * flight, waiting 18 ms, and one held 35 ms, 53. */
+#define BUSY_WAIT_US 250
+#define BUSY_WAIT_TRIES 4000
+
+static int wait_briefly(void *ctx, int tries)
+{
+	const struct timespec ts = { 0, BUSY_WAIT_US * 1000L };
+
+	(void)ctx;
+	if (tries >= BUSY_WAIT_TRIES)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 /* SQLITE_OPEN_NOFOLLOW refuses a database that is a symbolic link.  SQLite
  * opens the -wal and -shm files by name itself; bsdpd opens the database
  * only once it runs as --user, so a link planted there reaches no more
@@ -163,7 +183,7 @@ int db_open(const char *path, struct db **out, char **err)
 
 	if (!d || sqlite3_open_v2(name, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK ||
-	    sqlite3_busy_timeout(db, 1000) != SQLITE_OK ||
+	    sqlite3_busy_handler(db, wait_briefly, NULL) != SQLITE_OK ||
 	    sqlite3_exec(db, journal, NULL, NULL, NULL) != SQLITE_OK) {
 		if (err && asprintf(err, "%s: %s", name,
 				    db ? sqlite3_errmsg(db) : "out of memory") < 0)

@@ -8,6 +8,8 @@
 #include "testlib.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
 #include <time.h>
 
 #include "sqlite.h"
@@ -134,9 +136,39 @@ static void a_busy_log_starts_over(void **state)
 	lab_close(&l);
 }
 
+/* Another connection holding the write lock for a moment (as a RESTART
+ * checkpoint or bsdpd --check does): the loop's next write waits for it
+ * (wait_briefly) instead of failing. */
+static void *hold_the_lock(void *arg)
+{
+	sqlite3 *h = arg;
+
+	sleep_ms(100);
+	sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+	return NULL;
+}
+
+static void a_write_waits_for_a_lock_held_briefly(void **state)
+{
+	struct lab l;
+	sqlite3 *other;
+	pthread_t t;
+
+	(void)state;
+	lab_open(&l);
+	assert_int_equal(sqlite3_open(l.path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(pthread_create(&t, NULL, hold_the_lock, other), 0);
+	write_row(&l);
+	pthread_join(t, NULL);
+	sqlite3_close(other);
+	lab_close(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_write_waits_for_a_lock_held_briefly),
 		cmocka_unit_test(the_log_reaches_the_database),
 		cmocka_unit_test(a_busy_log_starts_over),
 	};
