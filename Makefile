@@ -185,9 +185,13 @@ bench-tftp: $(B)/bsdpd $(B)/tftp-load
 bench-http: $(B)/bsdpd
 	@BSDPD=$(B)/bsdpd bash tools/bench/http-bench.sh
 
-# /boot.ipxe from policy for 10 000 machines, 100 groups, 50 profiles (wrk).
-bench-policy: $(B)/bsdpd
-	@BSDPD=$(B)/bsdpd bash tools/bench/policy-bench.sh
+# /boot.ipxe from policy for 10 000 machines, 100 groups, 50 profiles (wrk,
+# and tools/bench/script_storm.c for open-loop boot storms).
+$(B)/script_storm: $(B)/rel/tools/bench/script_storm.o
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
+
+bench-policy: $(B)/bsdpd $(B)/script_storm
+	@BSDPD=$(B)/bsdpd SCRIPT_STORM=$(B)/script_storm bash tools/bench/policy-bench.sh
 
 # ---- install ------------------------------------------------------------------
 # The unit's ExecStart names the installed bsdpd; systemd reads units from

@@ -9,15 +9,19 @@
 # script of a random registered machine each time, so every request reads
 # a machine, resolves it against the groups and renders its profile.
 # Reported: renders per second and bsdpd's CPU per render; p50/p99/max
-# latency alone, in a boot storm (all MACHINES machines booting within
-# STORM_SECONDS, and within half that) and under wrk's saturating load;
-# bsdpd's RSS.  Goal: p99 under 2 ms in a boot storm (a slow lookup is
-# what makes machines hang; iPXE's HTTP watchdog is 120 s).
+# latency alone, in open-loop boot storms (every one of the MACHINES
+# machines boots once, on a connection of its own, at STORM_RATES per
+# second; tools/bench/script_storm.c) beside nginx serving a static script
+# file to the same storm, and under wrk's saturating load; bsdpd's RSS.
+# Goal: p99 under 2 ms in a boot storm (a slow lookup is what makes
+# machines hang; iPXE's HTTP watchdog is 120 s).
 # Runs in two network namespaces made here, deleted on exit; only
 # processes started here are stopped, by PID.
 set -eu
 
 BSDPD=${BSDPD:-build/bsdpd}
+SCRIPT_STORM=${SCRIPT_STORM:-build/script_storm}
+STORM_RATES=${STORM_RATES:-1000 2500 5000}
 MACHINES=${MACHINES:-10000}
 GROUPS_N=${GROUPS_N:-100}
 PROFILES=${PROFILES:-50}
@@ -33,16 +37,18 @@ CLI=$ID-cli
 
 fail() { echo "policy-bench: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || fail "needs root (network namespaces)"
-for c in ip wrk curl python3; do
-	command -v "$c" >/dev/null 2>&1 || fail "needs $c (apt-get install wrk curl python3)"
+for c in ip wrk curl python3 nginx; do
+	command -v "$c" >/dev/null 2>&1 || fail "needs $c (apt-get install wrk curl python3 nginx-light)"
 done
-[ -x "$BSDPD" ] || fail "build $BSDPD first (make bench-policy)"
+[ -x "$BSDPD" ] && [ -x "$SCRIPT_STORM" ] || fail "build $BSDPD and $SCRIPT_STORM first (make bench-policy)"
 
 # shellcheck source=server-cpu.sh
 . "$(dirname "$0")/server-cpu.sh"
 WORK=$(mktemp -d "/tmp/$ID.XXXXXX")
 SERVER_PID=
+NGINX_PID=
 cleanup() {
+	[ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null
 	[ -n "$SERVER_PID" ] && stop_server
 	cpu_cgroup_remove
 	ip netns del "$SRV" 2>/dev/null || true
@@ -109,29 +115,56 @@ request = function()
 end
 LUA
 
-# Latency comes from script_probe.py (wrk's own figures with a request()
-# script are not consistent with its request rate).  Three loads:
-#   quiet: PROBE_CONNECTIONS keep-alive connections, one request each in
-#          flight, alone;
-#   storm: every one of the MACHINES machines boots once, each on a
-#          connection of its own, all within STORM_SECONDS (an open loop
-#          on a fixed schedule: latency counts from the scheduled arrival);
-#   saturated: the quiet probe again while wrk keeps CONNECTIONS
-#          connections busy, which is the server's capacity and no boot
-#          storm: there, latency is queueing (Little's law: connections
-#          over renders per second), whatever a lookup costs.
+# Latency: script_probe.py keeps PROBE_CONNECTIONS keep-alive connections
+# busy, alone ("quiet") and while wrk saturates bsdpd ("saturated": the
+# server's capacity, no boot storm: there, latency is queueing, Little's
+# law: connections over renders per second, whatever a lookup costs).
+# script_storm is the boot storm, an open loop on a fixed schedule, its
+# latency counted from each machine's arrival; nginx (one worker, like
+# bsdpd's one thread) serving the last rendered script as a static file
+# gets the same storms, which shows what this machine's network stack
+# alone costs a new connection.
 PROBE="$(dirname "$0")/script_probe.py"
-probe() { ip netns exec "$CLI" python3 "$PROBE" "$@"; }
-closed_probe() { probe closed "$SRV_IP" "$PORT" "$WORK/macs" "${PROBE_CONNECTIONS:-4}" "$1"; }
-storm_probe() {
-	probe open "$SRV_IP" "$PORT" "$WORK/macs" \
-		"$(awk -v n="$MACHINES" -v s="$1" 'BEGIN { print n / s }')" "$MACHINES"
+closed_probe() {
+	ip netns exec "$CLI" python3 "$PROBE" "$SRV_IP" "$PORT" "$WORK/macs" \
+		"${PROBE_CONNECTIONS:-4}" "$1"
 }
-STORM_SECONDS=${STORM_SECONDS:-2}
+storm() { ip netns exec "$CLI" "$SCRIPT_STORM" "$SRV_IP" "$1" "$WORK/macs" "$2" "$MACHINES"; }
+
+NGINX_PORT=8081
+mkdir -p "$WORK/nginx/root" "$WORK/nginx/tmp"
+# nginx's worker runs as www-data: it must get through mktemp's 0700.
+chmod 711 "$WORK"
+ip netns exec "$CLI" curl -sS "http://$SRV_IP:$PORT/boot.ipxe?mac=$(head -n 1 "$WORK/macs")" \
+	>"$WORK/nginx/root/boot.ipxe"
+chmod -R a+rX "$WORK/nginx/root"
+cat >"$WORK/nginx/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $WORK/nginx/tmp; proxy_temp_path $WORK/nginx/tmp;
+	fastcgi_temp_path $WORK/nginx/tmp; uwsgi_temp_path $WORK/nginx/tmp;
+	scgi_temp_path $WORK/nginx/tmp;
+	server { listen $SRV_IP:$NGINX_PORT; root $WORK/nginx/root; }
+}
+NGINX
+ip netns exec "$SRV" nginx -c "$WORK/nginx/nginx.conf" &
+NGINX_PID=$!
+sleep 0.5
 
 quiet=$(closed_probe 5)
-storm=$(storm_probe "$STORM_SECONDS")
-storm_fast=$(storm_probe "$(awk -v s="$STORM_SECONDS" 'BEGIN { print s / 2 }')")
+storms=
+for rate in $STORM_RATES; do
+	storms="$storms$rate $(storm "$PORT" "$rate") $(storm "$NGINX_PORT" "$rate")
+"
+done
+kill "$NGINX_PID"
+wait "$NGINX_PID" 2>/dev/null || true
+NGINX_PID=
 cpu0=$(cpu_us)
 ip netns exec "$CLI" wrk -t "$((CONNECTIONS < 2 ? CONNECTIONS : 2))" -c "$CONNECTIONS" -d "${SECONDS_PER_RUN}s" \
 	-s "$WORK/random-mac.lua" "http://$SRV_IP:$PORT/" >"$WORK/wrk.out" &
@@ -146,18 +179,21 @@ reqs=$(awk '/requests in/ { print $1 }' "$WORK/wrk.out")
 errors=$(grep -E 'Non-2xx|Socket errors' "$WORK/wrk.out" || true)
 us() { echo "$1" | awk -v f="$2" '{ printf "%.2f ms", $f / 1000 }'; }
 
-rate() { awk -v n="$MACHINES" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
-fast=$(awk -v s="$STORM_SECONDS" 'BEGIN { print s / 2 }')
+ms() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; }
 echo "policy-bench: $MACHINES machines, $GROUPS_N groups, $PROFILES profiles"
-printf '  %-58s %s\n' \
+printf '  %-52s %s\n' \
 	"renders per second (wrk -c $CONNECTIONS, ${SECONDS_PER_RUN} s)" "$rps" \
 	"bsdpd CPU per render" "$(awk -v a="$cpu0" -v b="$cpu1" -v n="$reqs" 'BEGIN { printf "%.0f us", (b - a) / n }')" \
 	"quiet, ${PROBE_CONNECTIONS:-4} connections: p50 / p99 / max" \
 	"$(us "$quiet" 2) / $(us "$quiet" 3) / $(us "$quiet" 4)" \
-	"storm, all boot in ${STORM_SECONDS} s ($(rate "$STORM_SECONDS")/s): p50 / p99 / max" \
-	"$(us "$storm" 2) / $(us "$storm" 3) / $(us "$storm" 4), $(echo "$storm" | awk '{ print $5 }') errors" \
-	"storm, all boot in ${fast} s ($(rate "$fast")/s): p50 / p99 / max" \
-	"$(us "$storm_fast" 2) / $(us "$storm_fast" 3) / $(us "$storm_fast" 4), $(echo "$storm_fast" | awk '{ print $5 }') errors" \
 	"saturated by wrk -c $CONNECTIONS: p50 / p99" "$(us "$saturated" 2) / $(us "$saturated" 3)" \
 	"bsdpd RSS" "$((rss / 1024)) MiB" "CPU accounting" "$CPU_SOURCE"
+echo "  boot storm, each of the $MACHINES machines once, on a connection of its own:"
+echo "    rate/s   bsdpd p50 / p99 / max ms (errors)      nginx, static file: p50 / p99 / max ms (errors)"
+echo "$storms" | while read -r rate _ b50 b99 bmax berr _ n50 n99 nmax nerr; do
+	[ -n "$rate" ] || continue
+	printf '    %-8s %6s / %6s / %7s (%s)%17s %6s / %6s / %7s (%s)\n' "$rate" \
+		"$(ms "$b50")" "$(ms "$b99")" "$(ms "$bmax")" "$berr" "" \
+		"$(ms "$n50")" "$(ms "$n99")" "$(ms "$nmax")" "$nerr"
+done
 [ -z "$errors" ] || echo "  wrk: $errors"
