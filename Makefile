@@ -23,7 +23,7 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 LIB_SRCS  := $(wildcard lib/*.c)
 # The daemon's socket-free handlers and the NBImageInfo model: what the
 # unit tests and fuzzers drive.
-CORE_SRCS := bsdpd/metrics.c bsdpd/responder.c bsdpd/bindings.c bsdpd/sqlite.c bsdpd/store.c \
+CORE_SRCS := bsdpd/metrics.c bsdpd/responder.c bsdpd/bindings.c bsdpd/db.c bsdpd/sqlite.c bsdpd/store.c \
              bsdpd/tftp_transfer.c bsdpd/proxydhcp.c bsdpd/file_cache.c bsdpd/catalog_loader.c \
              bsdpd/ipxe_template.c bsdpd/http_routes.c bsdpd/policy.c bsdpd/policy_json.c \
              bsdpd/api.c bsdpd/transfer.c bsdpd/ui.c nbi/nbimage.c nbi/catalog.c nbi/pe.c

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sqlite.h"
+#include "db.h"
 
 #define DB_FILE "bindings.sqlite"
 /* PRAGMA user_version of the schema below.  bsdpd 0.1.0 never set it, so
@@ -78,8 +78,9 @@ static const char migrate_v1[] =
 	"ALTER TABLE clients ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE clients SET last_seen = updated;"
 	"CREATE INDEX clients_by_last_seen ON clients (last_seen, number);"
-	"INSERT OR REPLACE INTO next_number (id, number) SELECT 1, coalesce(max(number), 0) "
-	"FROM (SELECT number FROM clients UNION ALL SELECT number FROM next_number);";
+	"INSERT INTO next_number (id, number) SELECT 1, coalesce(max(number), 0) "
+	"FROM (SELECT number FROM clients UNION ALL SELECT number FROM next_number) AS n "
+	"WHERE true ON CONFLICT (id) DO UPDATE SET number = excluded.number;";
 
 /* Version 2: the boot policy of bsdpd/store.c.  Scalars are columns;
  * lists (initrds, menu items, labels) are child rows keyed by their

@@ -36,7 +36,7 @@
 #include "nbimage.h"
 #include "net.h"
 #include "server.h"
-#include "sqlite.h"
+#include "db.h"
 #include "store.h"
 #include "tftp.h"
 #include "tftp_server.h"
