@@ -85,6 +85,11 @@ static const char usage_text[] =
 "                        (default " DEFAULT_STATE_DIR "); DIR must be a real\n"
 "                        directory, owned by root or USER, not writable by\n"
 "                        group or others\n"
+"      --database URL    keep the bindings, the boot policy and its events in\n"
+"                        the PostgreSQL database of URL (postgresql://...),\n"
+"                        which several bsdpd may share, instead of the\n"
+"                        SQLite file in the state directory (sqlite:, the\n"
+"                        default)\n"
 "      --max-bindings N  keep at most N bindings, 1-" XSTR(MAX_BINDINGS_LIMIT) " (default\n"
 "                        " XSTR(BINDINGS_DEFAULT_MAX) "); a new client beyond them evicts the one\n"
 "                        seen least recently\n"
@@ -192,6 +197,7 @@ enum {
 	OPT_BINDING_EXPIRY,
 	OPT_MAX_EVENTS,
 	OPT_EVENT_EXPIRY,
+	OPT_DATABASE,
 };
 
 struct options {
@@ -298,6 +304,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "binding-expiry", required_argument, NULL, OPT_BINDING_EXPIRY },
 		{ "max-events", required_argument, NULL, OPT_MAX_EVENTS },
 		{ "event-expiry", required_argument, NULL, OPT_EVENT_EXPIRY },
+		{ "database", required_argument, NULL, OPT_DATABASE },
 		{ "user", required_argument, NULL, 'u' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check", no_argument, NULL, 'n' },
@@ -363,6 +370,13 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_EVENT_EXPIRY:
 			o->cfg.event_expiry_days = (unsigned)parse_number(
 				"--event-expiry", optarg, 1, MAX_EXPIRY_DAYS);
+			break;
+		case OPT_DATABASE:
+			if (db_url_is_postgres(optarg))
+				o->cfg.database = optarg;
+			else if (strcmp(optarg, "sqlite:") != 0)
+				usage_error("--database must be sqlite: or a postgresql:// URL, "
+					    "not '%s'", optarg);
 			break;
 		case 'u': o->user = optarg; break;
 		case 'f': o->foreground = true; break;
@@ -451,11 +465,11 @@ static size_t check_policy(const struct options *o)
 	size_t errors;
 
 	snprintf(db, sizeof(db), "%s/%s", o->cfg.state_dir, bindings_files[0]);
-	if (access(db, F_OK) < 0) {
+	if (!o->cfg.database && access(db, F_OK) < 0) {
 		printf("policy: no database in %s yet\n", o->cfg.state_dir);
 		return 0;
 	}
-	if ((b = bindings_open(o->cfg.state_dir, NULL, &err)))
+	if ((b = bindings_open(o->cfg.database, o->cfg.state_dir, NULL, &err)))
 		s = store_open(b, NULL, &err);
 	if (!s) {
 		printf("error: %s\n", err ? err : "out of memory");
