@@ -157,7 +157,11 @@ struct store {
 	unsigned events_max;
 	int64_t events_max_age_us;
 	unsigned machines_max;
-	int n_machines;          /* rows of machines: bsdpd is the only writer */
+	/* Rows of machines: counted at start-up and after each store_sync
+	 * that read something new, and followed by this bsdpd's own writes;
+	 * on a shared database it misses the machines others registered
+	 * since, so their cap (machines_max) is approximate there. */
+	int n_machines;
 	struct policy_group *groups;
 	size_t n_groups;
 	char default_profile[POLICY_NAME_MAX];
@@ -270,6 +274,14 @@ static int check_ref(struct store *s, const char *name, const char *field,
 	return 0;
 }
 
+/* Inside a write of what is kept in memory (groups, the default): the
+ * other bsdpd on a shared database read it again (store_sync) once the
+ * write commits. */
+static int announce(struct store *s, struct policy_error *err)
+{
+	return db_notify(s->db) < 0 ? db_failed(s, "announcing a change", err) : 0;
+}
+
 static int tx_begin(struct store *s, struct policy_error *err)
 {
 	return db_begin(s->db) < 0 ? db_failed(s, "beginning a write", err) : 0;
@@ -371,6 +383,17 @@ void store_close(struct store *s)
 		db_finalize(s->st[i]);
 	free(s->groups);
 	free(s);
+}
+
+void store_sync(struct store *s)
+{
+	int n;
+
+	if (!db_changed(s->db))
+		return;
+	if (groups_reload(s) < 0 || default_load(s) < 0 || (n = machines_count_rows(s)) < 0)
+		return;
+	s->n_machines = n;
 }
 
 int store_batch_begin(struct store *s)
@@ -1019,7 +1042,7 @@ static int group_put_tx(struct store *s, const struct policy_group *g, bool *cre
 		return -EEXIST;
 	}
 	*created = !group_find(s, g->name);
-	return group_write(s, g);
+	return group_write(s, g) < 0 ? -EIO : announce(s, NULL);
 }
 
 int store_group_put(struct store *s, const struct policy_group *g, bool *created,
@@ -1054,7 +1077,7 @@ static int group_delete_tx(struct store *s, const char *name)
 		return -ENOENT;
 	if (db_run(stmt_name(s, ST_GLABELS_DELETE, name)) < 0)
 		return db_failed(s, "deleting a group", NULL);
-	return 0;
+	return announce(s, NULL);
 }
 
 int store_group_delete(struct store *s, const char *name)
@@ -1096,7 +1119,8 @@ static int default_set_tx(struct store *s, const char *profile, struct policy_er
 		return r;
 	st = stmt_name(s, ST_SETTING_PUT, DEFAULT_KEY);
 	db_bind_text(st, 2, profile, POLICY_NAME_MAX);
-	return db_run(st) < 0 ? db_failed(s, "saving the default profile", err) : 0;
+	return db_run(st) < 0 ? db_failed(s, "saving the default profile", err)
+			      : announce(s, err);
 }
 
 /* "" clears the default. */
