@@ -200,3 +200,8 @@ bool db_changed(struct db *db)
 {
 	return db->ops->changed && db->ops->changed(db);
 }
+
+uint16_t db_tcp_port(struct db *db)
+{
+	return db->ops->tcp_port ? db->ops->tcp_port(db) : 0;
+}

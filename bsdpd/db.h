@@ -108,6 +108,10 @@ int db_set_user_version(struct db *db, int v);
  * IMMEDIATE holds its write lock already.  0 or -EIO. */
 int db_lock_schema(struct db *db);
 
+/* The TCP port of the PostgreSQL server the connection reached; 0 over
+ * a UNIX socket, and for SQLite (confine.h allows connect to it). */
+uint16_t db_tcp_port(struct db *db);
+
 /* Whether others may write the database too (PostgreSQL): what a caller
  * keeps in memory is then refreshed, see db_notify and db_changed. */
 bool db_shared(const struct db *db);

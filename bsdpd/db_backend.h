@@ -36,6 +36,7 @@ struct db_ops {
 	int (*lock_schema)(struct db *db);
 	int (*notify)(struct db *db);
 	bool (*changed)(struct db *db);
+	uint16_t (*tcp_port)(struct db *db);
 };
 
 struct db {

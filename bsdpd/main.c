@@ -893,6 +893,7 @@ static int confine_daemon(const struct options *o, struct daemon *d)
 	const struct confine_paths paths = {
 		.image_root = o->cfg.root, .http_root = o->cfg.http_root,
 		.state_dir = o->cfg.state_dir,
+		.db_port = db_tcp_port(bindings_db(bsdp_service_bindings(d->dhcp))),
 	};
 	char msg[256];
 	int r;

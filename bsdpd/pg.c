@@ -619,6 +619,18 @@ static bool pg_changed(struct db *base)
 	return r;
 }
 
+/* libpq names a UNIX socket by its directory, an absolute path. */
+static uint16_t pg_tcp_port(struct db *base)
+{
+	struct pg_db *db = pdb(base);
+	const char *host = PQhost(db->c), *port = PQport(db->c);
+	long v = port ? strtol(port, NULL, 10) : 0;
+
+	if (!host || host[0] == '/' || v <= 0 || v > 65535)
+		return 0;
+	return (uint16_t)v;
+}
+
 static const struct db_ops pg_ops = {
 	.dialect = DB_POSTGRES,
 	.begin_sql = "BEGIN",
@@ -643,4 +655,5 @@ static const struct db_ops pg_ops = {
 	.lock_schema = pg_lock_schema,
 	.notify = pg_notify,
 	.changed = pg_changed,
+	.tcp_port = pg_tcp_port,
 };
