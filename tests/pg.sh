@@ -8,6 +8,7 @@
 #                                 PORT too.  Sets PG_URL (its socket) and
 #                                 PG_TCP_URL (ADDRESS:PORT, when given).
 #   pg_stop                       a fast shutdown, then kill by PID
+#   pg_restart                    starts the stopped cluster again
 #   pg_missing                    prints why no cluster can run, or nothing
 #
 # Debian's binaries are named by path: /usr/local/bin may hold a
@@ -16,6 +17,7 @@
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_DIR=
 PG_PID=
+PG_OPTS=
 
 pg_missing() {
 	for b in initdb pg_ctl postgres; do
@@ -26,11 +28,15 @@ pg_missing() {
 	fi
 }
 
+# PG_NS: the network namespace the server runs in (its TCP address is
+# that namespace's); unset: the caller's.
 pg_as() {
+	local ns=()
+	[ -z "${PG_NS:-}" ] || ns=(ip netns exec "$PG_NS")
 	if [ "$(id -u)" -eq 0 ]; then
-		runuser -u nobody -- "$@"
+		"${ns[@]}" runuser -u nobody -- "$@"
 	else
-		"$@"
+		"${ns[@]}" "$@"
 	fi
 }
 
@@ -45,9 +51,10 @@ pg_start() {
 	port=${3:-5432}
 	[ -z "${2:-}" ] || listen=$2
 	# fsync off: a test's cluster need not survive a power cut.
+	PG_OPTS="-k $PG_DIR -c listen_addresses='$listen' -p $port -F"
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
-		-o "-k $PG_DIR -c listen_addresses='$listen' -p $port -F" start \
-		>"$PG_DIR/pg_ctl.log" 2>&1 || { cat "$PG_DIR/server.log" >&2; return 1; }
+		-o "$PG_OPTS" start >"$PG_DIR/pg_ctl.log" 2>&1 ||
+		{ cat "$PG_DIR/server.log" >&2; return 1; }
 	PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
 	PG_PORT=$port
 	PG_URL="postgresql://bsdpd@/postgres?host=$PG_DIR&port=$port"
@@ -65,7 +72,7 @@ pg_stop() {
 
 # Starts the stopped cluster again, on the same port.
 pg_restart() {
-	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 start \
-		>>"$PG_DIR/pg_ctl.log" 2>&1 || return 1
+	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
+		-o "$PG_OPTS" start >>"$PG_DIR/pg_ctl.log" 2>&1 || return 1
 	PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
 }
