@@ -10,6 +10,7 @@
 #   - one next boot asked of both servers at once, 100 times: exactly one
 #     of each round's two scripts is the next boot's, and 100
 #     next-boot-consumed events are recorded;
+#   - bsdpd --check reads the shared database;
 #   - a SELECT (bsdpc) on A is a binding both APIs show, and its event too;
 #     B's script events are in A's API;
 #   - the database stopped and started again: both servers log it, keep
@@ -132,6 +133,9 @@ check "100 next-boot-consumed events, through A" test "$(consumed A)" = $rounds
 check "the same 100 through B" test "$(consumed B)" = $rounds
 check "both servers spent some" bash -c "
 	grep -q 'next boot once done' '$WORK/a.log' && grep -q 'next boot once done' '$WORK/b.log'"
+
+check "bsdpd --check reads the shared database" bash -c "'$BSDPD' --check --root '$ROOT' \
+	--state-dir '$WORK/state-b' --database '$URL_B' --no-http | grep -q '^policy: 1 machine\$'"
 
 # ---- bindings and events on either, visible on both -----------------------------------------
 ip netns exec "$CLI" "$BSDPC" select --server "$SRV_IP" --image 0x01000065 \
