@@ -5,7 +5,7 @@
 CC      ?= cc
 CLANG   ?= clang
 PREFIX  ?= /usr/local
-PKGS    := libplist-2.0 libxml-2.0 sqlite3 libmicrohttpd libseccomp
+PKGS    := libplist-2.0 libxml-2.0 sqlite3 libpq libmicrohttpd libseccomp
 B       := build
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -23,7 +23,7 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 LIB_SRCS  := $(wildcard lib/*.c)
 # The daemon's socket-free handlers and the NBImageInfo model: what the
 # unit tests and fuzzers drive.
-CORE_SRCS := bsdpd/metrics.c bsdpd/responder.c bsdpd/bindings.c bsdpd/sqlite.c bsdpd/store.c \
+CORE_SRCS := bsdpd/metrics.c bsdpd/responder.c bsdpd/bindings.c bsdpd/db.c bsdpd/sqlite.c bsdpd/pg.c bsdpd/store.c \
              bsdpd/tftp_transfer.c bsdpd/proxydhcp.c bsdpd/file_cache.c bsdpd/catalog_loader.c \
              bsdpd/ipxe_template.c bsdpd/http_routes.c bsdpd/policy.c bsdpd/policy_json.c \
              bsdpd/api.c bsdpd/transfer.c bsdpd/ui.c bsdpd/conf.c bsdpd/options.c \
@@ -133,8 +133,12 @@ export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1
 test: deps
 	@$(MAKE) --no-print-directory unit fuzz-replay integration
 
+# The tests of the store and the bindings run a second time on PostgreSQL,
+# against a cluster the script starts and stops (tests/pg.sh).
+PG_UNIT_TESTS := test_store test_bindings
 unit: $(addprefix $(B)/san/,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
+	@tests/unit/run-pg.sh $(addprefix $(B)/san/,$(PG_UNIT_TESTS))
 
 # libFuzzer options per fuzzer.  fuzz_nbimage takes inputs up to 64 KiB
 # (libFuzzer's default is 4 KiB), enough for a plist nested past

@@ -1355,8 +1355,10 @@ void api_route(const struct api_ctx *ctx, const struct api_request *rq,
 		return;
 	}
 	if (strncmp(rq->path, API_PREFIX, strlen(API_PREFIX)) != 0 ||
-	    !path_segments(rq->path, seg, &n))
+	    !path_segments(rq->path, seg, &n)) {
 		respond_not_found(rsp);
-	else
-		dispatch(ctx, rq, seg, n, rsp);
+		return;
+	}
+	store_sync(ctx->store);
+	dispatch(ctx, rq, seg, n, rsp);
 }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sqlite.h"
+#include "db.h"
 
 #define DB_FILE "bindings.sqlite"
 /* PRAGMA user_version of the schema below.  bsdpd 0.1.0 never set it, so
@@ -33,15 +33,20 @@ enum stmt {
 static const char *const stmt_sql[N_STMTS] = {
 	[STMT_GET] = "SELECT image_id, arch, model, ip, number, updated, last_seen "
 		     "FROM clients WHERE mac = ?1",
+	/* The number kept is the row's: when two servers bind a new Mac at
+	 * once, the second's insert becomes an update of the first's row,
+	 * and its ACK names the machine as the first's did. */
 	[STMT_PUT] = "INSERT INTO clients (mac, image_id, arch, model, ip, number, updated, "
 		     "last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT(mac) "
 		     "DO UPDATE SET image_id = ?2, arch = ?3, model = ?4, ip = ?5, "
-		     "updated = ?7, last_seen = ?7",
+		     "updated = ?7, last_seen = ?7 RETURNING number",
 	[STMT_DELETE] = "DELETE FROM clients WHERE mac = ?1",
 	[STMT_COUNT] = "SELECT count(*) FROM clients",
 	/* Apple's S_client_create: one past the highest number ever handed
 	 * out, so machine names are never reused while the table lives.  The
-	 * counter row makes that one indexed write, not a scan of clients. */
+	 * counter row makes that one indexed write, not a scan of clients;
+	 * on PostgreSQL its row lock makes a second server's UPDATE wait for
+	 * the first's commit and then count on from it (pg.c). */
 	[STMT_TAKE_NUMBER] = "UPDATE next_number SET number = number + 1 WHERE id = 1 "
 			     "RETURNING number",
 	[STMT_EXPIRE] = "DELETE FROM clients WHERE last_seen < ?1",
@@ -78,8 +83,9 @@ static const char migrate_v1[] =
 	"ALTER TABLE clients ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE clients SET last_seen = updated;"
 	"CREATE INDEX clients_by_last_seen ON clients (last_seen, number);"
-	"INSERT OR REPLACE INTO next_number (id, number) SELECT 1, coalesce(max(number), 0) "
-	"FROM (SELECT number FROM clients UNION ALL SELECT number FROM next_number);";
+	"INSERT INTO next_number (id, number) SELECT 1, coalesce(max(number), 0) "
+	"FROM (SELECT number FROM clients UNION ALL SELECT number FROM next_number) AS n "
+	"WHERE true ON CONFLICT (id) DO UPDATE SET number = excluded.number;";
 
 /* Version 2: the boot policy of bsdpd/store.c.  Scalars are columns;
  * lists (initrds, menu items, labels) are child rows keyed by their
@@ -126,12 +132,82 @@ static const char migrate_v2[] =
 	"CREATE INDEX events_by_time ON events (time_us);"
 	"CREATE INDEX events_by_mac ON events (mac, time_us);";
 
-/* migrations[v] takes a database from version v to v + 1. */
-static const char *const migrations[SCHEMA_VERSION] = { migrate_v1, migrate_v2 };
+/* The same versions in PostgreSQL's dialect: BYTEA for BLOB, BIGINT for
+ * SQLite's 64-bit INTEGER, an identity column for AUTOINCREMENT (it too
+ * never hands out an id again), no WITHOUT ROWID (every PostgreSQL table
+ * is a heap with its indexes).  Version 1's SQL is the same in both. */
+static const char pg_schema_v0[] =
+	"CREATE TABLE IF NOT EXISTS clients ("
+	" mac BYTEA PRIMARY KEY CHECK (length(mac) = 6),"
+	" image_id BIGINT NOT NULL,"
+	" arch TEXT NOT NULL,"
+	" model TEXT NOT NULL,"
+	" ip BYTEA NOT NULL,"
+	" number BIGINT NOT NULL UNIQUE,"
+	" updated BIGINT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS next_number ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" number BIGINT NOT NULL);";
 
-/* bsdpd is the database's only writer, so the number of bound clients,
- * which every ACK[LIST] needs for its priority, is kept here rather than
- * counted by SQLite per request. */
+static const char pg_migrate_v2[] =
+	"CREATE TABLE profiles ("
+	" name TEXT PRIMARY KEY, kind TEXT NOT NULL, description TEXT NOT NULL,"
+	" local TEXT NOT NULL, kernel TEXT NOT NULL, cmdline TEXT NOT NULL,"
+	" chain TEXT NOT NULL, default_item TEXT NOT NULL, timeout BIGINT NOT NULL,"
+	" template TEXT);"
+	"CREATE TABLE profile_initrds ("
+	" profile TEXT NOT NULL, pos BIGINT NOT NULL, path TEXT NOT NULL,"
+	" PRIMARY KEY (profile, pos));"
+	"CREATE TABLE menu_items ("
+	" menu TEXT NOT NULL, pos BIGINT NOT NULL, item TEXT NOT NULL,"
+	" PRIMARY KEY (menu, pos));"
+	"CREATE INDEX menu_items_by_item ON menu_items (item);"
+	"CREATE TABLE machines ("
+	" mac BYTEA PRIMARY KEY CHECK (length(mac) = 6), hostname TEXT NOT NULL,"
+	" profile TEXT NOT NULL, next_boot TEXT NOT NULL, local TEXT NOT NULL,"
+	" image TEXT NOT NULL, model TEXT NOT NULL, arch TEXT NOT NULL, uuid TEXT NOT NULL,"
+	" ip BYTEA NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL);"
+	"CREATE INDEX machines_by_last_seen ON machines (last_seen);"
+	"CREATE TABLE machine_labels ("
+	" mac BYTEA NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	" PRIMARY KEY (mac, key));"
+	"CREATE TABLE groups ("
+	" name TEXT PRIMARY KEY, mac_prefix BYTEA NOT NULL CHECK (length(mac_prefix) <= 6),"
+	" model TEXT NOT NULL, arch TEXT NOT NULL, profile TEXT NOT NULL,"
+	" priority BIGINT NOT NULL, local TEXT NOT NULL, image TEXT NOT NULL);"
+	"CREATE TABLE group_labels ("
+	" grp TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	" PRIMARY KEY (grp, key));"
+	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE events ("
+	" id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, time_us BIGINT NOT NULL,"
+	" mac BYTEA, kind TEXT NOT NULL, detail TEXT NOT NULL, rule TEXT NOT NULL,"
+	" bytes BIGINT NOT NULL, duration_ms BIGINT NOT NULL, ok BIGINT NOT NULL);"
+	"CREATE INDEX events_by_time ON events (time_us);"
+	"CREATE INDEX events_by_mac ON events (mac, time_us);";
+
+static const char pg_migrate_v1[] =
+	"ALTER TABLE clients ADD COLUMN last_seen BIGINT NOT NULL DEFAULT 0;"
+	"UPDATE clients SET last_seen = updated;"
+	"CREATE INDEX clients_by_last_seen ON clients (last_seen, number);"
+	"INSERT INTO next_number (id, number) SELECT 1, coalesce(max(number), 0) "
+	"FROM (SELECT number FROM clients UNION ALL SELECT number FROM next_number) AS n "
+	"WHERE true ON CONFLICT (id) DO UPDATE SET number = excluded.number;";
+
+/* Each dialect's version 0, and migrations[dialect][v], which takes a
+ * database from version v to v + 1. */
+static const char *const schema_v0_of[] = { [DB_SQLITE] = schema_v0,
+					    [DB_POSTGRES] = pg_schema_v0 };
+static const char *const migrations[][SCHEMA_VERSION] = {
+	[DB_SQLITE] = { migrate_v1, migrate_v2 },
+	[DB_POSTGRES] = { pg_migrate_v1, pg_migrate_v2 },
+};
+
+/* The number of bound clients, which every ACK[LIST] needs for its
+ * priority, is kept here rather than counted per request.  bsdpd is the
+ * only writer of a SQLite file; on a shared PostgreSQL database the
+ * count is taken again in each new binding's transaction, so that the
+ * cap counts every server's clients. */
 struct bindings {
 	struct db *db;
 	struct db_stmt *stmt[N_STMTS];
@@ -165,43 +241,62 @@ static int count_rows(struct bindings *b)
 /* Runs the migrations from version v, in order. */
 static int upgrade_from(struct db *db, int v)
 {
-	int r = v == 0 ? db_exec(db, schema_v0) : 0;
+	enum db_dialect d = db_dialect(db);
+	int r = v == 0 ? db_exec(db, schema_v0_of[d]) : 0;
 
 	for (; r == 0 && v < SCHEMA_VERSION; v++)
-		r = db_exec(db, migrations[v]);
+		r = db_exec(db, migrations[d][v]);
 	return r == 0 ? db_set_user_version(db, SCHEMA_VERSION) : r;
 }
 
-/* Upgrades in one transaction: a crash or an error leaves the database as
- * it was, never half migrated. */
-static int migrate(struct db *db, const char *path, char **err)
+/* The version, read under the schema lock; -EPROTO when it is newer than
+ * ours, then *err says so. */
+static int version_of(struct db *db, const char *path, char **err)
 {
-	int v = db_user_version(db);
+	int v = db_lock_schema(db) < 0 ? -EIO : db_user_version(db);
 
-	if (v < 0) {
-		set_err(err, path, db);
-		return -EIO;
-	}
 	if (v > SCHEMA_VERSION) {
 		if (err && asprintf(err, "%s: database schema version %d is newer than this "
 				    "bsdpd supports (%d)", path, v, SCHEMA_VERSION) < 0)
 			*err = NULL;
 		return -EPROTO;
 	}
-	if (v == SCHEMA_VERSION)
-		return 0;
-	if (db_begin(db) < 0 || db_finish(db, upgrade_from(db, v)) < 0) {
+	return v;
+}
+
+/* Upgrades in one transaction: a crash or an error leaves the database as
+ * it was, never half migrated.  The version is read inside it, under the
+ * schema lock, so that two servers starting on one new PostgreSQL
+ * database migrate it once. */
+static int migrate(struct db *db, const char *path, char **err)
+{
+	int v;
+
+	if (db_begin(db) < 0) {
+		set_err(err, path, db);
+		return -EIO;
+	}
+	v = version_of(db, path, err);
+	if (v == -EPROTO) {
+		db_rollback(db);
+		return v;
+	}
+	if (db_finish(db, v < 0 || v == SCHEMA_VERSION ? v : upgrade_from(db, v)) < 0) {
 		set_err(err, path, db);
 		return -EIO;
 	}
 	return 0;
 }
 
-static int open_db(struct bindings *b, const char *dir, char **err)
+static int open_db(struct bindings *b, const char *database, const char *dir, char **err)
 {
 	char *path = NULL;
 	int r;
 
+	if (database && db_url_is_postgres(database)) {
+		r = db_open_postgres(database, &b->db, err);
+		return r == 0 ? migrate(b->db, "--database", err) : r;
+	}
 	if (dir && asprintf(&path, "%s/%s", dir, DB_FILE) < 0)
 		abort();
 	r = db_open(path, &b->db, err);
@@ -211,8 +306,8 @@ static int open_db(struct bindings *b, const char *dir, char **err)
 	return r;
 }
 
-struct bindings *bindings_open(const char *dir, const struct bindings_policy *policy,
-			       char **err)
+struct bindings *bindings_open(const char *database, const char *dir,
+			       const struct bindings_policy *policy, char **err)
 {
 	struct bindings *b = calloc(1, sizeof(*b));
 
@@ -220,7 +315,7 @@ struct bindings *bindings_open(const char *dir, const struct bindings_policy *po
 		abort();
 	b->policy = policy ? *policy : (struct bindings_policy){
 		.max = BINDINGS_DEFAULT_MAX, .expiry = BINDINGS_DEFAULT_EXPIRY_DAYS * 86400ll };
-	if (open_db(b, dir, err) < 0)
+	if (open_db(b, database, dir, err) < 0)
 		goto fail;
 	for (int i = 0; i < N_STMTS; i++) {
 		if (db_prepare(b->db, stmt_sql[i], &b->stmt[i]) < 0) {
@@ -393,7 +488,7 @@ int bindings_prune(struct bindings *b, int64_t now)
 	return 0;
 }
 
-static int upsert(struct bindings *b, const struct binding *bd)
+static int upsert(struct bindings *b, struct binding *bd)
 {
 	struct db_stmt *st = stmt_begin(b, STMT_PUT, bd->mac);
 
@@ -403,7 +498,25 @@ static int upsert(struct bindings *b, const struct binding *bd)
 	db_bind_blob(st, 5, &bd->ip.s_addr, 4);
 	db_bind_int64(st, 6, bd->number);
 	db_bind_int64(st, 7, bd->updated);
-	return db_run(st);
+	if (db_step(st) != DB_ROW) {
+		db_reset(st);
+		return -EIO;
+	}
+	bd->number = (unsigned)db_column_int64(st, 0);
+	return db_step(st) == DB_DONE ? 0 : -EIO;
+}
+
+/* Other servers' bindings count too, on a shared database. */
+static int recount(struct bindings *b)
+{
+	int n;
+
+	if (!db_shared(b->db))
+		return 0;
+	if ((n = count_rows(b)) < 0)
+		return -EIO;
+	b->count = n;
+	return 0;
 }
 
 /* Look-up, room, number and write in one transaction: one lock round-trip
@@ -422,7 +535,9 @@ int bindings_put(struct bindings *b, struct binding *bd)
 		bd->number = old.number;
 	else if (r == -ENOENT) {
 		fresh = true;
-		r = make_room(b, bd->updated, 1, &rm);
+		r = recount(b);
+		if (r == 0)
+			r = make_room(b, bd->updated, 1, &rm);
 		if (r == 0)
 			r = take_number(b, &bd->number);
 	}

@@ -4,7 +4,8 @@
  * --state-dir so it survives restarts (Apple kept the same record in
  * /var/db/bsdpd_clients; docs/bsdp.md §2.7).  The database also holds
  * the boot policy (store.h); bindings_open creates and upgrades the schema
- * of both, through bsdpd/sqlite.h.
+ * of both, through bsdpd/db.h: in that SQLite file, or in a PostgreSQL
+ * database several bsdpd share (--database).
  *
  * Anyone on the LAN can add a binding (a SELECT from a new MAC), so the
  * table is bounded: a cap, with the least recently seen binding evicted
@@ -51,12 +52,14 @@ struct bindings_policy {
 struct bindings;
 struct db;
 
-/* Opens (creating if needed) the database in directory dir, or an
- * in-memory one when dir is NULL (tests), and brings an older schema up
- * to date.  policy NULL means the defaults, unreported.  On failure
- * returns NULL and, when err is not NULL, a message to free(). */
-struct bindings *bindings_open(const char *dir, const struct bindings_policy *policy,
-			       char **err);
+/* Opens the database, creating it if needed, and brings an older schema
+ * up to date: the PostgreSQL server of database when it is a
+ * postgresql:// URL (db_url_is_postgres), else the SQLite file in
+ * directory dir, or an in-memory one when dir is NULL (tests).  policy
+ * NULL means the defaults, unreported.  On failure returns NULL and,
+ * when err is not NULL, a message to free(). */
+struct bindings *bindings_open(const char *database, const char *dir,
+			       const struct bindings_policy *policy, char **err);
 void bindings_close(struct bindings *b);
 /* The connection of b, for the policy store (store_open) to share: one
  * database, one schema version, one writer. */

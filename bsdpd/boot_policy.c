@@ -194,20 +194,32 @@ void boot_policy_event(struct boot_policy *bp, struct event *e)
 	publish_event(bp, e);
 }
 
-/* Next boot is spent: exactly once, whoever asks at the same time. */
-static void consume_next_boot(struct boot_policy *bp, const uint8_t mac[6], const char *profile)
+/* Next boot is spent: exactly once, whoever asks at the same time, on
+ * this bsdpd or another sharing the database.  True when this call spent
+ * it and the spending is committed: what it serves may then be the next
+ * boot's, and nobody else's will be.  The step's batch is committed here,
+ * before the answer leaves, or a failed commit later would let the next
+ * request spend it again; committing also frees the machine's row, for
+ * which another bsdpd's consume of the same boot waits on PostgreSQL. */
+static bool consume_next_boot(struct boot_policy *bp, const uint8_t mac[6], const char *profile)
 {
 	struct event e = { .kind = EVENT_NEXT_BOOT_CONSUMED, .has_mac = true, .ok = true };
 	char m[MAC_STR_LEN];
 
 	begin_writes(bp);
 	if (store_next_boot_consume(bp->store, mac, profile) != 1)
-		return;
+		return false;
+	if (bp->batch) {
+		bp->batch = false;
+		if (store_batch_end(bp->store) < 0)
+			return false;
+	}
 	memcpy(e.mac, mac, 6);
 	snprintf(e.detail, sizeof(e.detail), "%s", profile);
 	log_msg(LOG_INFO, "policy: %s: next boot %s done; back to its usual profile",
 		mac_str(mac, m), profile);
 	boot_policy_event(bp, &e);
+	return true;
 }
 
 /* ---- resolution --------------------------------------------------------------------- */
@@ -226,8 +238,10 @@ static void machine_for(struct boot_policy *bp, const uint8_t mac[6], const char
 static void resolve(struct boot_policy *bp, const struct machine *m, struct resolution *res)
 {
 	size_t n;
-	const struct policy_group *groups = store_groups(bp->store, &n);
+	const struct policy_group *groups;
 
+	store_sync(bp->store);
+	groups = store_groups(bp->store, &n);
 	policy_resolve(m, groups, n, store_default(bp->store), res);
 }
 
@@ -391,32 +405,55 @@ static bool script_ends_next_boot(const struct boot_policy *bp, const struct pro
 	return !profile_last_file(p) || http_file_base(bp->http);
 }
 
+/* The resolved profile, rendered into *out: its length, or -1 (no
+ * policy applies: the template answers) or another negative value (the
+ * profile cannot be rendered).  *spent: a next boot that this script
+ * spends (script_ends_next_boot), left to the caller to consume. */
+static ssize_t render_resolved(struct boot_policy *bp, const struct http_identity *id,
+			       const struct ipxe_values *vals, struct resolution *res,
+			       char **out, bool *spent)
+{
+	struct profile p;
+	struct machine m;
+	ssize_t n;
+
+	*out = NULL;
+	machine_for(bp, id->mac, id->arch, &m);
+	resolve(bp, &m, res);
+	if (res->rule == RULE_NONE || store_profile_get(bp->store, res->profile, &p) < 0)
+		return -1;
+	n = (*out = malloc(SCRIPT_CAP)) ? render(bp, &p, res, id, vals, *out) : -ENOMEM;
+	*spent = n >= 0 && res->rule == RULE_NEXT_BOOT && script_ends_next_boot(bp, &p);
+	profile_free(&p);
+	return n < 0 ? -2 : n;
+}
+
 /* Renders the resolved profile; false (the template answers instead)
- * when no policy applies or the profile cannot be rendered. */
+ * when no policy applies or the profile cannot be rendered.  A next
+ * boot that another request spent first (here or on another bsdpd) is
+ * not served twice: the machine is read again and resolved without it. */
 static bool script_of(struct boot_policy *bp, const struct http_identity *id,
 		      const struct ipxe_values *vals, struct http_response *rsp)
 {
 	struct resolution res;
-	struct profile p;
-	struct machine m;
+	bool spent = false;
 	char *out;
-	ssize_t n;
+	ssize_t n = render_resolved(bp, id, vals, &res, &out, &spent);
 
-	machine_for(bp, id->mac, id->arch, &m);
-	resolve(bp, &m, &res);
-	if (res.rule == RULE_NONE || store_profile_get(bp->store, res.profile, &p) < 0)
-		return false;
-	n = (out = malloc(SCRIPT_CAP)) ? render(bp, &p, &res, id, vals, out) : -ENOMEM;
-	script_event(bp, id, &res, n >= 0);
-	if (n >= 0) {
-		answer_script(rsp, out, (size_t)n);
-		if (res.rule == RULE_NEXT_BOOT && script_ends_next_boot(bp, &p))
-			consume_next_boot(bp, id->mac, res.profile);
-	} else {
+	if (spent && !consume_next_boot(bp, id->mac, res.profile)) {
 		free(out);
+		n = render_resolved(bp, id, vals, &res, &out, &spent);
+		if (spent && !consume_next_boot(bp, id->mac, res.profile))
+			n = -2;
 	}
-	profile_free(&p);
-	return n >= 0;
+	if (n != -1)
+		script_event(bp, id, &res, n >= 0);
+	if (n < 0) {
+		free(out);
+		return false;
+	}
+	answer_script(rsp, out, (size_t)n);
+	return true;
 }
 
 bool boot_policy_script(void *ctx, const struct http_request *rq, const struct http_identity *id,

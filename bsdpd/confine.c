@@ -37,6 +37,11 @@
 #ifndef LANDLOCK_ACCESS_NET_BIND_TCP
 #define LANDLOCK_ACCESS_NET_BIND_TCP (1ULL << 0)      /* ABI 4 */
 #define LANDLOCK_ACCESS_NET_CONNECT_TCP (1ULL << 1)
+#define LANDLOCK_RULE_NET_PORT 2
+struct landlock_net_port_attr {
+	uint64_t allowed_access;
+	uint64_t port;
+} __attribute__((packed));
 #endif
 #ifndef LANDLOCK_SCOPE_SIGNAL
 #define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0) /* ABI 6 */
@@ -209,9 +214,39 @@ static int allow_path(int ruleset, const char *path, uint64_t access, uint64_t h
 	return r;
 }
 
+/* What glibc's getaddrinfo reads each time it resolves a host name: for
+ * a PostgreSQL server named by one, connected to again after a restart.
+ * A file the machine does not have is skipped. */
+static const char *const resolver_files[] = {
+	"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf",
+};
+
+static int allow_resolver(int ruleset, uint64_t handled, char *msg, size_t cap)
+{
+	for (size_t i = 0; i < sizeof(resolver_files) / sizeof(resolver_files[0]); i++)
+		if (access(resolver_files[i], F_OK) == 0 &&
+		    allow_path(ruleset, resolver_files[i], FS_FILE, handled, msg, cap) < 0)
+			return -EACCES;
+	return 0;
+}
+
+/* TCP connect to the database's port, on any address. */
+static int allow_db_port(int ruleset, uint16_t port, char *msg, size_t cap)
+{
+	struct landlock_net_port_attr np = { .allowed_access = LANDLOCK_ACCESS_NET_CONNECT_TCP,
+					     .port = port };
+
+	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_NET_PORT, &np, 0) < 0)
+		return say(msg, cap, "landlock: cannot allow TCP port %u: %s", port,
+			   strerror(errno));
+	return 0;
+}
+
 static int add_rules(int ruleset, const struct confine_paths *p, uint64_t handled, char *msg,
 		     size_t cap)
 {
+	if (p->db_port && allow_resolver(ruleset, handled, msg, cap) < 0)
+		return -EACCES;
 	if (allow_path(ruleset, p->image_root, FS_READ, handled, msg, cap) < 0 ||
 	    allow_path(ruleset, p->http_root, FS_READ, handled, msg, cap) < 0 ||
 	    allow_path(ruleset, p->state_dir, FS_STATE, handled, msg, cap) < 0 ||
@@ -224,15 +259,17 @@ static int add_rules(int ruleset, const struct confine_paths *p, uint64_t handle
 	return 0;
 }
 
-/* Files: the rules above, nothing else.  TCP (ABI 4): no rule, so neither
- * bind nor connect; the listening sockets are bound already and bsdpd
- * connects to nobody (UDP is not Landlock's).  ABI 6: no signal to a
- * process outside, and no connection to an abstract UNIX socket bound
- * outside: they have no file to guard them, bsdpd runs in the host's
- * network namespace, where other services listen on them, and its own
- * UNIX socket, syslog's, is the file /dev/log.  (Landlock cannot refuse
- * a connect to a socket file: a lab attacker could still reach, say,
- * the D-Bus system bus, as --user.)  The caller has set no_new_privs. */
+/* Files: the rules above, nothing else.  TCP (ABI 4): no bind, the
+ * listening sockets are bound already; no connect but to a PostgreSQL
+ * server's port (p->db_port), else bsdpd connects to nobody (UDP is not
+ * Landlock's).  ABI 6: no signal to a process outside, and no connection
+ * to an abstract UNIX socket bound outside: they have no file to guard
+ * them, bsdpd runs in the host's network namespace, where other services
+ * listen on them, and its own UNIX sockets are syslog's file /dev/log and
+ * a NOTIFY_SOCKET connected before confinement (notify.c).  (Landlock
+ * cannot refuse a connect to a socket file: a lab attacker could still
+ * reach, say, the D-Bus system bus, as --user.)  The caller has set
+ * no_new_privs. */
 static int apply_landlock(int abi, const struct confine_paths *p, char *msg, size_t cap)
 {
 	struct ll_ruleset_attr attr = { .handled_access_fs = fs_rights(abi) };
@@ -247,6 +284,8 @@ static int apply_landlock(int abi, const struct confine_paths *p, char *msg, siz
 	if (ruleset < 0)
 		return say(msg, cap, "landlock: cannot create a ruleset: %s", strerror(errno));
 	r = add_rules(ruleset, p, attr.handled_access_fs, msg, cap);
+	if (r == 0 && abi >= 4 && p->db_port)
+		r = allow_db_port(ruleset, p->db_port, msg, cap);
 	if (r == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
 		r = say(msg, cap, "landlock: cannot restrict: %s", strerror(errno));
 	close(ruleset);

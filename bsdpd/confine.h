@@ -10,9 +10,10 @@
  *   effective sets cleared, PR_SET_NO_NEW_PRIVS;
  * - Landlock (the best ABI the kernel has): read-only beneath the image
  *   root, the HTTP root and the config file, read-write beneath the state
- *   directory, nothing else; no TCP bind or connect (ABI 4); no signals
- *   to processes outside, no abstract UNIX sockets bound outside (ABI 6).  A kernel
- *   without Landlock is logged, not fatal;
+ *   directory, nothing else; no TCP bind, and no TCP connect but to a
+ *   PostgreSQL server's port (ABI 4); no signals to processes outside, no
+ *   abstract UNIX sockets bound outside (ABI 6).  A kernel without
+ *   Landlock is logged, not fatal;
  * - a seccomp filter (libseccomp) that refuses exec, ptrace, mounts,
  *   namespaces, kernel modules, kexec, bpf, keyrings, io_uring, socket
  *   families bsdpd does not use, and typing into a terminal (TIOCSTI).
@@ -24,12 +25,21 @@
 #define BSDPD_CONFINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct confine_paths {
 	const char *image_root;  /* --root: read */
 	const char *http_root;   /* --http-root: read (may equal image_root) */
 	const char *state_dir;   /* --state-dir: read and write */
 	const char *conf_file;   /* the config file (--conf): read; NULL without one */
+	/* --database: the PostgreSQL server's TCP port, to which bsdpd must
+	 * connect again after a restart of the server (Landlock allows
+	 * connect to that port only, on any address: its rules know no
+	 * addresses); 0 without one, or over a UNIX socket, which Landlock
+	 * does not govern (connect(2) to a named socket is no file access
+	 * right as of ABI 7).  Over TCP, the resolver's files in /etc are
+	 * readable too, for a server named by host name. */
+	uint16_t db_port;
 };
 
 /* Empties the capability bounding set, so that no exec of a file with

@@ -37,7 +37,7 @@
 #include "notify.h"
 #include "options.h"
 #include "server.h"
-#include "sqlite.h"
+#include "db.h"
 #include "store.h"
 #include "tftp_server.h"
 
@@ -124,11 +124,11 @@ static size_t check_policy(const struct options *o)
 	size_t errors;
 
 	snprintf(db, sizeof(db), "%s/%s", o->cfg.state_dir, bindings_files[0]);
-	if (access(db, F_OK) < 0) {
+	if (!o->cfg.database && access(db, F_OK) < 0) {
 		printf("policy: no database in %s yet\n", o->cfg.state_dir);
 		return 0;
 	}
-	if ((b = bindings_open(o->cfg.state_dir, NULL, &err)))
+	if ((b = bindings_open(o->cfg.database, o->cfg.state_dir, NULL, &err)))
 		s = store_open(b, NULL, &err);
 	if (!s) {
 		printf("error: %s\n", err ? err : "out of memory");
@@ -653,6 +653,7 @@ static int confine_daemon(const struct options *o, struct daemon *d)
 	const struct confine_paths paths = {
 		.image_root = o->cfg.root, .http_root = o->cfg.http_root,
 		.state_dir = o->cfg.state_dir, .conf_file = o->conf,
+		.db_port = db_tcp_port(bindings_db(bsdp_service_bindings(d->dhcp))),
 	};
 	char msg[256];
 	int r;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bindings.h"
+#include "db.h"
 #include "bsdp.h"
 #include "http.h"
 #include "log.h"
@@ -64,6 +65,11 @@ const char options_usage[] =
 "                        (default " DEFAULT_STATE_DIR "); DIR must be a real\n"
 "                        directory, owned by root or USER, not writable by\n"
 "                        group or others\n"
+"      --database URL    keep the bindings, the boot policy and its events in\n"
+"                        the PostgreSQL database of URL (postgresql://...),\n"
+"                        which several bsdpd may share, instead of the\n"
+"                        SQLite file in the state directory (sqlite:, the\n"
+"                        default)\n"
 "      --max-bindings N  keep at most N bindings, 1-" XSTR(MAX_BINDINGS_LIMIT) " (default\n"
 "                        " XSTR(BINDINGS_DEFAULT_MAX) "); a new client beyond them evicts the one\n"
 "                        seen least recently\n"
@@ -319,6 +325,25 @@ static int set_proxy(struct options *o, const struct option_def *d, const char *
 	return -1;
 }
 
+static int set_database(struct options *o, const struct option_def *d, const char *v,
+			char *err, size_t cap)
+{
+	char shown[64];
+
+	(void)d;
+	if (db_url_is_postgres(v)) {
+		o->cfg.database = v;
+		return 0;
+	}
+	if (strcmp(v, "sqlite:") == 0) {
+		o->cfg.database = NULL;
+		return 0;
+	}
+	snprintf(err, cap, "must be sqlite: or a postgresql:// URL, not '%s'",
+		 log_escape(shown, sizeof(shown), v, strlen(v)));
+	return -1;
+}
+
 /* Validated and normalized once, here (policy_http_base_parse). */
 static int set_http_base(struct options *o, const struct option_def *d, const char *v,
 			 char *err, size_t cap)
@@ -339,6 +364,7 @@ static const struct option_def table[] = {
 	{ "conf", 0, true, false, CMDLINE, NULL, 0, 0, 0 },
 	{ "root", 'r', true, false, RESTART, set_string, AT(cfg.root), 0, 0 },
 	{ "state-dir", 's', true, false, RESTART, set_string, AT(cfg.state_dir), 0, 0 },
+	{ "database", 0, true, false, RESTART, set_database, 0, 0, 0 },
 	{ "max-bindings", 0, true, false, RESTART, set_uint, AT(cfg.max_bindings), 1,
 	  MAX_BINDINGS_LIMIT },
 	{ "binding-expiry", 0, true, false, RESTART, set_uint, AT(cfg.binding_expiry_days), 0,
@@ -606,6 +632,23 @@ void options_free(struct options *o)
 	o->n_used = 0;
 }
 
+/* A database URL's password (postgresql://USER:PASSWORD@HOST/...) is
+ * not for --check's output: it becomes "***". */
+static void hide_password(char *url, size_t cap)
+{
+	char *user = strstr(url, "://"), *at, *colon;
+	size_t tail;
+
+	if (!user || !(at = strchr(user += 3, '@')) ||
+	    !(colon = memchr(user, ':', (size_t)(at - user))))
+		return;
+	tail = strlen(at) + 1;
+	if ((size_t)(colon + 4 - url) > cap - tail)
+		return;
+	memmove(colon + 4, at, strlen(at) + 1);
+	memcpy(colon + 1, "***", 3);
+}
+
 void options_print(const struct options *o, FILE *out)
 {
 	char value[256];
@@ -615,6 +658,8 @@ void options_print(const struct options *o, FILE *out)
 
 		if (u->value)
 			log_escape(value, sizeof(value), u->value, strlen(u->value));
+		if (u->value && strcmp(table[u->id].name, "database") == 0)
+			hide_password(value, sizeof(value));
 		fprintf(out, "  %s%s%s", table[u->id].name, u->value ? "=" : "",
 			u->value ? value : "");
 		if (u->file)

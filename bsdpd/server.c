@@ -702,7 +702,7 @@ int bsdp_service_open_bindings(struct bsdp_service *svc, char **err)
 	};
 
 	*err = NULL;
-	svc->bindings = bindings_open(svc->cfg->state_dir, &policy, err);
+	svc->bindings = bindings_open(svc->cfg->database, svc->cfg->state_dir, &policy, err);
 	if (!svc->bindings)
 		return -EIO;
 	if (bindings_prune(svc->bindings, time(NULL)) < 0)

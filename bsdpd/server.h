@@ -21,6 +21,7 @@
 struct bsdpd_config {
 	const char *root;
 	const char *state_dir;
+	const char *database;        /* --database: a postgresql:// URL; NULL: SQLite in state_dir */
 	const char *interfaces[BSDPD_MAX_INTERFACES];
 	size_t n_interfaces;         /* 0: every broadcast-capable interface */
 	uint16_t priority;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "sqlite.h"
+#include "db_backend.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -49,9 +49,9 @@
  * db_open: bsdpd opens the database before it detaches, and fork keeps no
  * thread; and Landlock binds only the threads started after it
  * (confine.h).  Until then SQLite checkpoints in the commit, as usual. */
-struct db {
+struct sqlite_db {
+	struct db base;
 	sqlite3 *h;
-	bool batch;
 	char *path;                    /* of a file database; NULL in memory */
 	int stop_fd;                   /* eventfd; -1 without a checkpointer */
 	pthread_t checkpointer;
@@ -74,7 +74,7 @@ static void checkpoint(sqlite3 *h)
 
 static void *checkpoint_loop(void *arg)
 {
-	struct db *db = arg;
+	struct sqlite_db *db = arg;
 	struct pollfd p = { .fd = db->stop_fd, .events = POLLIN };
 	sqlite3 *h = NULL;
 
@@ -96,8 +96,15 @@ static void *checkpoint_loop(void *arg)
 	return NULL;
 }
 
-int db_start_checkpointer(struct db *db)
+static struct sqlite_db *sdb(struct db *db)
 {
+	return (struct sqlite_db *)db;
+}
+
+static int sqlite_start_checkpointer(struct db *base)
+{
+	struct sqlite_db *db = sdb(base);
+
 	if (!db->path || db->stop_fd >= 0)
 		return 0;
 	if ((db->stop_fd = eventfd(0, EFD_CLOEXEC)) < 0)
@@ -112,7 +119,7 @@ int db_start_checkpointer(struct db *db)
 	return 0;
 }
 
-static void stop_checkpointer(struct db *db)
+static void stop_checkpointer(struct sqlite_db *db)
 {
 	uint64_t one = 1;
 
@@ -125,14 +132,20 @@ static void stop_checkpointer(struct db *db)
 	close(db->stop_fd);
 }
 
+/* A statement: SQLite's handle, under our name. */
+struct sqlite_stmt {
+	struct db_stmt base;
+	sqlite3_stmt *h;
+};
+
 static sqlite3 *raw(struct db *db)
 {
-	return db->h;
+	return sdb(db)->h;
 }
 
 static sqlite3_stmt *rst(struct db_stmt *st)
 {
-	return (sqlite3_stmt *)st;
+	return ((struct sqlite_stmt *)st)->h;
 }
 
 /* journal_size_limit: when the log starts over (see checkpoint), a file
@@ -175,10 +188,12 @@ static int wait_briefly(void *ctx, int tries)
  * than that user could reach anyway (main.c checks the files first).  The
  * busy timeout lets a second connection (bsdpd --check, a test) wait for
  * the write lock rather than fail. */
+static const struct db_ops sqlite_ops;
+
 int db_open(const char *path, struct db **out, char **err)
 {
 	const char *name = path ? path : ":memory:";
-	struct db *d = calloc(1, sizeof(*d));
+	struct sqlite_db *d = calloc(1, sizeof(*d));
 	sqlite3 *db = NULL;
 
 	if (!d || sqlite3_open_v2(name, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -192,84 +207,89 @@ int db_open(const char *path, struct db **out, char **err)
 		free(d);
 		return -EIO;
 	}
+	d->base.ops = &sqlite_ops;
 	d->h = db;
 	d->stop_fd = -1;
 	if (path && !(d->path = strdup(path))) {
 		if (err)
 			*err = NULL;
-		db_close(d);
+		db_close(&d->base);
 		return -ENOMEM;
 	}
-	*out = d;
+	*out = &d->base;
 	return 0;
 }
 
-void db_close(struct db *db)
+static void sqlite_close(struct db *base)
 {
-	if (!db)
-		return;
+	struct sqlite_db *db = sdb(base);
+
 	stop_checkpointer(db);
-	sqlite3_close(raw(db));
+	sqlite3_close(db->h);
 	free(db->path);
 	free(db);
 }
 
-const char *db_errmsg(struct db *db)
+static const char *sqlite_errmsg(struct db *db)
 {
-	return db ? sqlite3_errmsg(raw(db)) : "out of memory";
+	return sqlite3_errmsg(raw(db));
 }
 
-int db_exec(struct db *db, const char *sql)
+static int sqlite_exec(struct db *db, const char *sql)
 {
 	return sqlite3_exec(raw(db), sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
+static int sqlite_prepare(struct db *db, const char *sql, struct db_stmt **out)
 {
-	sqlite3_stmt *st = NULL;
+	struct sqlite_stmt *s = calloc(1, sizeof(*s));
 
-	if (sqlite3_prepare_v3(raw(db), sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+	if (!s)
+		return -ENOMEM;
+	if (sqlite3_prepare_v3(raw(db), sql, -1, SQLITE_PREPARE_PERSISTENT, &s->h, NULL) !=
 	    SQLITE_OK) {
-		sqlite3_finalize(st);
+		sqlite3_finalize(s->h);
+		free(s);
 		return -EIO;
 	}
-	*out = (struct db_stmt *)st;
+	s->base.db = db;
+	*out = &s->base;
 	return 0;
 }
 
-void db_finalize(struct db_stmt *st)
+static void sqlite_finalize(struct db_stmt *st)
 {
 	sqlite3_finalize(rst(st));
+	free(st);
 }
 
-struct db_stmt *db_reset(struct db_stmt *st)
+static void sqlite_reset(struct db_stmt *st)
 {
 	sqlite3_reset(rst(st));
 	sqlite3_clear_bindings(rst(st));
-	return st;
 }
 
-void db_bind_int64(struct db_stmt *st, int i, int64_t v)
+static void sqlite_bind_int64(struct db_stmt *st, int i, int64_t v)
 {
 	sqlite3_bind_int64(rst(st), i, v);
 }
 
-void db_bind_text(struct db_stmt *st, int i, const char *s, size_t cap)
+static void sqlite_bind_text(struct db_stmt *st, int i, const char *s, size_t n)
 {
-	sqlite3_bind_text(rst(st), i, s, (int)strnlen(s, cap), SQLITE_STATIC);
+	sqlite3_bind_text(rst(st), i, s, (int)n, SQLITE_STATIC);
 }
 
-void db_bind_blob(struct db_stmt *st, int i, const void *p, size_t n)
+static void sqlite_bind_blob(struct db_stmt *st, int i, const void *p, size_t n)
 {
 	sqlite3_bind_blob(rst(st), i, p, (int)n, SQLITE_STATIC);
 }
 
-void db_bind_null(struct db_stmt *st, int i)
+static void sqlite_bind_null(struct db_stmt *st, int i)
 {
 	sqlite3_bind_null(rst(st), i);
 }
 
-int db_step(struct db_stmt *st)
+static int sqlite_step(struct db_stmt *st)
 {
 	switch (sqlite3_step(rst(st))) {
 	case SQLITE_ROW:
@@ -281,32 +301,17 @@ int db_step(struct db_stmt *st)
 	}
 }
 
-int db_run(struct db_stmt *st)
-{
-	int r = db_step(st) == DB_DONE ? 0 : -EIO;
-
-	sqlite3_reset(rst(st));
-	return r;
-}
-
-int64_t db_column_int64(struct db_stmt *st, int i)
+static int64_t sqlite_column_int64(struct db_stmt *st, int i)
 {
 	return sqlite3_column_int64(rst(st), i);
 }
 
-const char *db_column_text(struct db_stmt *st, int i)
+static const char *sqlite_column_text(struct db_stmt *st, int i)
 {
-	const unsigned char *s = sqlite3_column_text(rst(st), i);
-
-	return s ? (const char *)s : "";
+	return (const char *)sqlite3_column_text(rst(st), i);
 }
 
-void db_column_copy(struct db_stmt *st, int i, char *dst, size_t cap)
-{
-	snprintf(dst, cap, "%s", db_column_text(st, i));
-}
-
-const void *db_column_blob(struct db_stmt *st, int i, size_t *n)
+static const void *sqlite_column_blob(struct db_stmt *st, int i, size_t *n)
 {
 	const void *p = sqlite3_column_blob(rst(st), i);
 
@@ -314,69 +319,17 @@ const void *db_column_blob(struct db_stmt *st, int i, size_t *n)
 	return p;
 }
 
-int db_column_is_null(struct db_stmt *st, int i)
+static int sqlite_column_is_null(struct db_stmt *st, int i)
 {
 	return sqlite3_column_type(rst(st), i) == SQLITE_NULL;
 }
 
-/* Inside a batch a write is a savepoint of the batch's transaction: it
- * still succeeds or fails whole, and the batch commits them together. */
-int db_begin(struct db *db)
-{
-	return db_exec(db, db->batch ? "SAVEPOINT w" : "BEGIN IMMEDIATE");
-}
-
-int db_commit(struct db *db)
-{
-	return db_exec(db, db->batch ? "RELEASE w" : "COMMIT");
-}
-
-void db_rollback(struct db *db)
-{
-	(void)db_exec(db, db->batch ? "ROLLBACK TO w; RELEASE w" : "ROLLBACK");
-}
-
-int db_batch_begin(struct db *db)
-{
-	if (db->batch)
-		return 0;
-	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
-		return -EIO;
-	db->batch = true;
-	return 0;
-}
-
-int db_batch_end(struct db *db)
-{
-	if (!db->batch)
-		return 0;
-	db->batch = false;
-	if (db_exec(db, "COMMIT") == 0)
-		return 0;
-	db_rollback(db);
-	return -EIO;
-}
-
-int db_finish(struct db *db, int r)
-{
-	if (r >= 0 && db_commit(db) < 0)
-		r = -EIO;
-	if (r < 0)
-		db_rollback(db);
-	return r;
-}
-
-int db_changes(struct db *db)
+static int sqlite_changes(struct db *db)
 {
 	return sqlite3_changes(raw(db));
 }
 
-int64_t db_last_rowid(struct db *db)
-{
-	return sqlite3_last_insert_rowid(raw(db));
-}
-
-int db_user_version(struct db *db)
+static int sqlite_user_version(struct db *db)
 {
 	sqlite3_stmt *st;
 	int v = -EIO;
@@ -389,10 +342,36 @@ int db_user_version(struct db *db)
 	return v;
 }
 
-int db_set_user_version(struct db *db, int v)
+static int sqlite_set_user_version(struct db *db, int v)
 {
 	char sql[48];
 
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
-	return db_exec(db, sql);
+	return sqlite_exec(db, sql);
 }
+
+/* One writer: no other bsdpd shares the file, so nothing to notify and
+ * no schema lock beyond BEGIN IMMEDIATE's. */
+static const struct db_ops sqlite_ops = {
+	.dialect = DB_SQLITE,
+	.begin_sql = "BEGIN IMMEDIATE",
+	.close = sqlite_close,
+	.errmsg = sqlite_errmsg,
+	.exec = sqlite_exec,
+	.prepare = sqlite_prepare,
+	.finalize = sqlite_finalize,
+	.reset = sqlite_reset,
+	.bind_int64 = sqlite_bind_int64,
+	.bind_text = sqlite_bind_text,
+	.bind_blob = sqlite_bind_blob,
+	.bind_null = sqlite_bind_null,
+	.step = sqlite_step,
+	.column_int64 = sqlite_column_int64,
+	.column_text = sqlite_column_text,
+	.column_blob = sqlite_column_blob,
+	.column_is_null = sqlite_column_is_null,
+	.changes = sqlite_changes,
+	.user_version = sqlite_user_version,
+	.set_user_version = sqlite_set_user_version,
+	.start_checkpointer = sqlite_start_checkpointer,
+};

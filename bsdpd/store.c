@@ -25,7 +25,7 @@
 
 #include "bindings.h"
 #include "log.h"
-#include "sqlite.h"
+#include "db.h"
 
 /* A machine seen again within this many seconds, unchanged, costs no
  * write: a booting machine is seen by BSDP, proxyDHCP and HTTP in turn. */
@@ -66,8 +66,11 @@ static const char *const stmt_sql[N_STMTS] = {
 	[ST_PROFILE_GET] = "SELECT " PROFILE_COLS " FROM profiles WHERE name = ?1",
 	[ST_PROFILE_LIST] = "SELECT " PROFILE_COLS ", name FROM profiles ORDER BY name",
 	[ST_PROFILE_EXISTS] = "SELECT 1 FROM profiles WHERE name = ?1",
-	[ST_PROFILE_PUT] = "INSERT OR REPLACE INTO profiles (name, " PROFILE_COLS ") "
-			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_PROFILE_PUT] = "INSERT INTO profiles (name, " PROFILE_COLS ") "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+			   "ON CONFLICT (name) DO UPDATE SET kind = ?2, description = ?3, "
+			   "local = ?4, kernel = ?5, cmdline = ?6, chain = ?7, "
+			   "default_item = ?8, timeout = ?9, template = ?10",
 	[ST_PROFILE_DELETE] = "DELETE FROM profiles WHERE name = ?1",
 	/* The first record that still names profile ?1: what a delete
 	 * would leave dangling. */
@@ -91,7 +94,7 @@ static const char *const stmt_sql[N_STMTS] = {
 			    "ON e.id = " LAST_EVENT_OF("machines.mac") " ORDER BY machines.mac",
 	/* The admin's fields; what was seen stays (a new row has seen nothing). */
 	[ST_MACHINE_PUT] = "INSERT INTO machines (mac, " MACHINE_COLS ") "
-			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', '', '', x'00000000', 0, 0) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', '', '', ?7, 0, 0) "
 			   "ON CONFLICT (mac) DO UPDATE SET hostname = ?2, profile = ?3, "
 			   "next_boot = ?4, local = ?5, image = ?6",
 	[ST_MACHINE_DELETE] = "DELETE FROM machines WHERE mac = ?1",
@@ -112,7 +115,7 @@ static const char *const stmt_sql[N_STMTS] = {
 	[ST_MLABEL_ADD] = "INSERT INTO machine_labels (mac, key, value) VALUES (?1, ?2, ?3)",
 	/* A next boot may be set before the machine was ever seen. */
 	[ST_NEXT_BOOT_SET] = "INSERT INTO machines (mac, " MACHINE_COLS ") "
-			     "VALUES (?1, '', '', ?2, 'auto', '', '', '', '', x'00000000', 0, 0) "
+			     "VALUES (?1, '', '', ?2, 'auto', '', '', '', '', ?3, 0, 0) "
 			     "ON CONFLICT (mac) DO UPDATE SET next_boot = ?2",
 	[ST_NEXT_BOOT_CLEAR] = "UPDATE machines SET next_boot = '' WHERE mac = ?1",
 	/* One statement: SQLite's write lock makes it atomic across
@@ -122,16 +125,19 @@ static const char *const stmt_sql[N_STMTS] = {
 				 "WHERE mac = ?1 AND next_boot = ?2 AND next_boot <> ''",
 	[ST_GROUP_LIST] = "SELECT name, mac_prefix, model, arch, profile, priority, local, image "
 			  "FROM groups ORDER BY name",
-	[ST_GROUP_PUT] = "INSERT OR REPLACE INTO groups (name, mac_prefix, model, arch, profile, "
-			 "priority, local, image) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_GROUP_PUT] = "INSERT INTO groups (name, mac_prefix, model, arch, profile, "
+			 "priority, local, image) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+			 "ON CONFLICT (name) DO UPDATE SET mac_prefix = ?2, model = ?3, "
+			 "arch = ?4, profile = ?5, priority = ?6, local = ?7, image = ?8",
 	[ST_GROUP_DELETE] = "DELETE FROM groups WHERE name = ?1",
 	[ST_GLABELS_GET] = "SELECT key, value FROM group_labels WHERE grp = ?1 ORDER BY key",
 	[ST_GLABELS_DELETE] = "DELETE FROM group_labels WHERE grp = ?1",
 	[ST_GLABEL_ADD] = "INSERT INTO group_labels (grp, key, value) VALUES (?1, ?2, ?3)",
 	[ST_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
-	[ST_SETTING_PUT] = "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)",
+	[ST_SETTING_PUT] = "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+			   "ON CONFLICT (key) DO UPDATE SET value = ?2",
 	[ST_EVENT_ADD] = "INSERT INTO events (time_us, mac, kind, detail, rule, bytes, "
-			 "duration_ms, ok) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			 "duration_ms, ok) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
 	/* Both trims walk an index from its oldest end: the cost is the rows
 	 * removed, about one per insert once the cap is reached. */
 	[ST_EVENTS_TRIM_COUNT] = "DELETE FROM events WHERE id <= ?1",
@@ -151,7 +157,11 @@ struct store {
 	unsigned events_max;
 	int64_t events_max_age_us;
 	unsigned machines_max;
-	int n_machines;          /* rows of machines: bsdpd is the only writer */
+	/* Rows of machines: counted at start-up and after each store_sync
+	 * that read something new, and followed by this bsdpd's own writes;
+	 * on a shared database it misses the machines others registered
+	 * since, so their cap (machines_max) is approximate there. */
+	int n_machines;
 	struct policy_group *groups;
 	size_t n_groups;
 	char default_profile[POLICY_NAME_MAX];
@@ -226,6 +236,10 @@ static struct db_stmt *stmt_mac(struct store *s, enum stmt i, const uint8_t mac[
 	return st;
 }
 
+/* The address of a machine the wire has not shown yet: bound, not written
+ * as a literal, since SQLite and PostgreSQL spell blobs differently. */
+static const uint8_t no_ip[4];
+
 #define bind_str(st, i, field) db_bind_text(st, i, field, sizeof(field))
 
 /* 1 when the statement yields a row, 0 when not, -EIO. */
@@ -258,6 +272,14 @@ static int check_ref(struct store *s, const char *name, const char *field,
 		return -ESRCH;
 	}
 	return 0;
+}
+
+/* Inside a write of what is kept in memory (groups, the default): the
+ * other bsdpd on a shared database read it again (store_sync) once the
+ * write commits. */
+static int announce(struct store *s, struct policy_error *err)
+{
+	return db_notify(s->db) < 0 ? db_failed(s, "announcing a change", err) : 0;
 }
 
 static int tx_begin(struct store *s, struct policy_error *err)
@@ -361,6 +383,17 @@ void store_close(struct store *s)
 		db_finalize(s->st[i]);
 	free(s->groups);
 	free(s);
+}
+
+void store_sync(struct store *s)
+{
+	int n;
+
+	if (!db_changed(s->db))
+		return;
+	if (groups_reload(s) < 0 || default_load(s) < 0 || (n = machines_count_rows(s)) < 0)
+		return;
+	s->n_machines = n;
 }
 
 int store_batch_begin(struct store *s)
@@ -669,6 +702,7 @@ static int machine_put_tx(struct store *s, const struct machine *m, bool *create
 	bind_str(st, 4, m->next_boot);
 	db_bind_text(st, 5, local_method_name(m->local), POLICY_NAME_MAX);
 	bind_str(st, 6, m->image);
+	db_bind_blob(st, 7, no_ip, sizeof(no_ip));
 	if (db_run(st) < 0 || labels_save(s, ST_MLABELS_DELETE, ST_MLABEL_ADD, m->mac, 6,
 					   m->labels, m->n_labels) < 0)
 		return db_failed(s, "saving a machine", err);
@@ -857,6 +891,7 @@ static int next_boot_set_tx(struct store *s, const uint8_t mac[6], const char *p
 	*created = r == 0;
 	st = stmt_mac(s, ST_NEXT_BOOT_SET, mac);
 	db_bind_text(st, 2, profile, POLICY_NAME_MAX);
+	db_bind_blob(st, 3, no_ip, sizeof(no_ip));
 	return db_run(st) < 0 ? db_failed(s, "setting a next boot", err) : 0;
 }
 
@@ -1007,7 +1042,7 @@ static int group_put_tx(struct store *s, const struct policy_group *g, bool *cre
 		return -EEXIST;
 	}
 	*created = !group_find(s, g->name);
-	return group_write(s, g);
+	return group_write(s, g) < 0 ? -EIO : announce(s, NULL);
 }
 
 int store_group_put(struct store *s, const struct policy_group *g, bool *created,
@@ -1042,7 +1077,7 @@ static int group_delete_tx(struct store *s, const char *name)
 		return -ENOENT;
 	if (db_run(stmt_name(s, ST_GLABELS_DELETE, name)) < 0)
 		return db_failed(s, "deleting a group", NULL);
-	return 0;
+	return announce(s, NULL);
 }
 
 int store_group_delete(struct store *s, const char *name)
@@ -1084,7 +1119,8 @@ static int default_set_tx(struct store *s, const char *profile, struct policy_er
 		return r;
 	st = stmt_name(s, ST_SETTING_PUT, DEFAULT_KEY);
 	db_bind_text(st, 2, profile, POLICY_NAME_MAX);
-	return db_run(st) < 0 ? db_failed(s, "saving the default profile", err) : 0;
+	return db_run(st) < 0 ? db_failed(s, "saving the default profile", err)
+			      : announce(s, err);
 }
 
 /* "" clears the default. */
@@ -1122,10 +1158,12 @@ static int event_insert(struct store *s, struct event *e)
 	db_bind_int64(st, 6, e->bytes > INT64_MAX ? INT64_MAX : (int64_t)e->bytes);
 	db_bind_int64(st, 7, e->duration_ms);
 	db_bind_int64(st, 8, e->ok);
-	if (db_run(st) < 0)
+	if (db_step(st) != DB_ROW) {
+		db_reset(st);
 		return -EIO;
-	e->id = db_last_rowid(s->db);
-	return 0;
+	}
+	e->id = db_column_int64(st, 0);
+	return db_step(st) == DB_DONE ? 0 : -EIO;
 }
 
 /* AUTOINCREMENT never hands out an id again, so the newest events_max
@@ -1215,7 +1253,7 @@ int store_events_each(struct store *s, const uint8_t *mac, int64_t since_us, uns
 	struct db_stmt *st = stmt(s, mac ? ST_EVENTS_OF_MAC : ST_EVENTS_ALL);
 
 	db_bind_int64(st, 1, since_us);
-	db_bind_int64(st, 2, limit ? (int64_t)limit : -1); /* LIMIT -1: all */
+	db_bind_int64(st, 2, limit ? (int64_t)limit : INT64_MAX);
 	if (mac)
 		db_bind_blob(st, 3, mac, 6);
 	return events_of(s, st, fn, ctx);
@@ -1227,7 +1265,7 @@ int store_events_after(struct store *s, int64_t after_id, unsigned limit,
 	struct db_stmt *st = stmt(s, ST_EVENTS_AFTER);
 
 	db_bind_int64(st, 1, after_id);
-	db_bind_int64(st, 2, limit ? (int64_t)limit : -1);
+	db_bind_int64(st, 2, limit ? (int64_t)limit : INT64_MAX);
 	return events_of(s, st, fn, ctx);
 }
 

@@ -2,8 +2,9 @@
 /*
  * The policy store: profiles, machines, groups, the default profile and
  * boot events, in the same database as the BSDP bindings (bindings.h)
- * under --state-dir.  This header is the interface; bsdpd/store.c keeps
- * it in SQLite, and a server-grade database can implement it later.
+ * under --state-dir, or in the PostgreSQL database of --database that
+ * several bsdpd share.  This header is the interface; bsdpd/store.c keeps
+ * it in SQL through bsdpd/db.h.
  *
  * Owned by the loop thread, like everything else in bsdpd: libmicrohttpd
  * runs there too (bsdpd/http.c), so no call here takes a lock.
@@ -47,6 +48,14 @@ struct store_options {
  * b's connection: close it before b. */
 struct store *store_open(struct bindings *b, const struct store_options *opt, char **err);
 void store_close(struct store *s);
+
+/* Picks up what another bsdpd sharing the database changed (db.h
+ * db_changed): the groups, the default and the machine count kept in
+ * memory are read again.  Costs nothing when nothing changed, and nothing
+ * on SQLite, where bsdpd is the only writer.  Called at the start of each
+ * boot's resolution and API request, before store_groups or
+ * store_default; a failed read is logged, and the old copies stay. */
+void store_sync(struct store *s);
 
 /* Groups the writes that follow into one transaction until
  * store_batch_end, each still whole or not at all: bsdpd opens one per

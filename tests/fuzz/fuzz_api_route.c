@@ -60,7 +60,7 @@ static void open_once(void)
 
 	if (ctx.store)
 		return;
-	b = bindings_open(NULL, NULL, &err);
+	b = bindings_open(NULL, NULL, NULL, &err);
 	CHECK(b);
 	ctx.store = store_open(b, NULL, &err);
 	CHECK(ctx.store);

@@ -95,7 +95,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (nb_catalog_load(root, &catalog) < 0 || catalog.n_images != 2)
 		abort();
 	rs = (struct bsdp_responder){ .catalog = &catalog, .priority = BSDP_PRIORITY_BASE,
-				      .hostname = "fuzz", .bindings = bindings_open(NULL, NULL, NULL) };
+				      .hostname = "fuzz", .bindings = bindings_open(NULL, NULL, NULL, NULL) };
 	if (!rs.bindings)
 		abort();
 	return 0;

@@ -34,7 +34,7 @@ static int setup(void **state)
 	char *err = NULL;
 
 	assert_non_null(f);
-	f->b = bindings_open(NULL, NULL, &err);
+	f->b = bindings_open(NULL, NULL, NULL, &err);
 	assert_non_null(f->b);
 	f->ctx.store = store_open(f->b, NULL, &err);
 	assert_non_null(f->ctx.store);

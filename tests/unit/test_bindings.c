@@ -3,12 +3,14 @@
  * The bindings store: machine numbers, the cap and its eviction order,
  * expiry, and the schema migration from the tables bsdpd 0.1.0 made.
  * The test writes old databases with SQLite directly, as 0.1.0 did.
+ * Run on SQLite, then on PostgreSQL (test_db.h), but for the old files.
  */
 #include "testlib.h"
 
 #include <sqlite3.h>
 
 #include "bindings.h"
+#include "test_db.h"
 
 #define HOUR 3600
 
@@ -54,7 +56,7 @@ static void numbers_are_never_reused(void **state)
 {
 	char *dir = make_root();
 	struct bindings_policy p = { .max = 2 };
-	struct bindings *b = bindings_open(dir, &p, NULL);
+	struct bindings *b = bindings_open(test_db(true), dir, &p, NULL);
 	struct binding gone = client(2, 0);
 
 	(void)state;
@@ -66,7 +68,7 @@ static void numbers_are_never_reused(void **state)
 	put(b, 4, 400, 4); /* evicts 1 */
 	put(b, 4, 500, 4); /* a rewrite keeps its number */
 	bindings_close(b);
-	b = bindings_open(dir, &p, NULL);
+	b = bindings_open(test_db(false), dir, &p, NULL);
 	assert_non_null(b);
 	put(b, 1, 600, 5);
 	assert_int_equal(bindings_count(b), 2);
@@ -80,7 +82,7 @@ static void cap_evicts_least_recently_seen(void **state)
 {
 	struct pruned_log log = { 0 };
 	struct bindings_policy p = { .max = 3, .pruned = note_pruned, .ctx = &log };
-	struct bindings *b = bindings_open(NULL, &p, NULL);
+	struct bindings *b = bindings_open(test_db(true), NULL, &p, NULL);
 	struct binding bd, a = client(1, 0);
 
 	(void)state;
@@ -104,7 +106,7 @@ static void cap_evicts_least_recently_seen(void **state)
  * write per LIST. */
 static void seen_writes_at_most_hourly(void **state)
 {
-	struct bindings *b = bindings_open(NULL, NULL, NULL);
+	struct bindings *b = bindings_open(test_db(true), NULL, NULL, NULL);
 	struct binding bd, a = client(1, 0);
 
 	(void)state;
@@ -127,7 +129,7 @@ static void unseen_bindings_expire(void **state)
 	struct pruned_log log = { 0 };
 	struct bindings_policy p = { .max = 100, .expiry = 10 * HOUR, .pruned = note_pruned,
 				     .ctx = &log };
-	struct bindings *b = bindings_open(NULL, &p, NULL);
+	struct bindings *b = bindings_open(test_db(true), NULL, &p, NULL);
 
 	(void)state;
 	put(b, 1, 100 * HOUR, 1);
@@ -152,14 +154,14 @@ static void lowered_cap_applies_at_start(void **state)
 {
 	char *dir = make_root();
 	struct bindings_policy p = { .max = 10 };
-	struct bindings *b = bindings_open(dir, &p, NULL);
+	struct bindings *b = bindings_open(test_db(true), dir, &p, NULL);
 
 	(void)state;
 	for (uint8_t i = 1; i <= 5; i++)
 		put(b, i, 100 * i, i);
 	bindings_close(b);
 	p.max = 2;
-	b = bindings_open(dir, &p, NULL);
+	b = bindings_open(test_db(false), dir, &p, NULL);
 	assert_int_equal(bindings_count(b), 5);
 	assert_int_equal(bindings_prune(b, 1000), 0);
 	assert_int_equal(bindings_count(b), 2);
@@ -201,18 +203,20 @@ static const char schema_0_1_0[] =
  * next client is 13. */
 static void version_0_database_is_upgraded(void **state)
 {
-	char *dir = make_root();
+	char *dir;
 	struct bindings *b;
 	struct binding bd, a = client(1, 0);
 
 	(void)state;
+	SKIP_ON_POSTGRES();
+	dir = make_root();
 	sql(dir, schema_0_1_0);
 	sql(dir, "INSERT INTO clients VALUES (x'020000000001', 16777317, 'i386', 'M', "
 		 "x'c6120002', 5, 5000);"
 		 "INSERT INTO clients VALUES (x'020000000002', 16777317, 'i386', 'M', "
 		 "x'c6120003', 9, 9000);"
 		 "INSERT INTO next_number VALUES (1, 12);");
-	b = bindings_open(dir, NULL, NULL);
+	b = bindings_open(NULL, dir, NULL, NULL);
 	assert_non_null(b);
 	assert_int_equal(bindings_count(b), 2);
 	assert_int_equal(bindings_get(b, a.mac, &bd), 0);
@@ -221,7 +225,7 @@ static void version_0_database_is_upgraded(void **state)
 	assert_int_equal(bd.ip.s_addr, inet_addr("198.18.0.2"));
 	put(b, 3, 10000, 13);
 	bindings_close(b);
-	b = bindings_open(dir, NULL, NULL); /* now the current version: opened as is */
+	b = bindings_open(NULL, dir, NULL, NULL); /* now the current version: opened as is */
 	assert_non_null(b);
 	put(b, 4, 10001, 14);
 	bindings_close(b);
@@ -232,14 +236,16 @@ static void version_0_database_is_upgraded(void **state)
  * number counts. */
 static void version_0_without_counter_row(void **state)
 {
-	char *dir = make_root();
+	char *dir;
 	struct bindings *b;
 
 	(void)state;
+	SKIP_ON_POSTGRES();
+	dir = make_root();
 	sql(dir, schema_0_1_0);
 	sql(dir, "INSERT INTO clients VALUES (x'020000000001', 1, 'i386', 'M', "
 		 "x'00000000', 7, 5000);");
-	b = bindings_open(dir, NULL, NULL);
+	b = bindings_open(NULL, dir, NULL, NULL);
 	assert_non_null(b);
 	put(b, 2, 6000, 8);
 	bindings_close(b);
@@ -250,13 +256,15 @@ static void version_0_without_counter_row(void **state)
  * why. */
 static void newer_schema_is_refused(void **state)
 {
-	char *dir = make_root();
+	char *dir;
 	char *err = NULL;
 
 	(void)state;
+	SKIP_ON_POSTGRES();
+	dir = make_root();
 	sql(dir, schema_0_1_0);
 	sql(dir, "PRAGMA user_version = 3;");
-	assert_null(bindings_open(dir, NULL, &err));
+	assert_null(bindings_open(NULL, dir, NULL, &err));
 	assert_non_null(err);
 	assert_non_null(strstr(err, "bindings.sqlite: database schema version 3 is newer "
 				    "than this bsdpd supports (2)"));

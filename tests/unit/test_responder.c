@@ -551,10 +551,10 @@ static void binding_survives_restart(void **state)
 	struct env *e = *state;
 
 	bindings_close(e->bindings);
-	e->rs.bindings = e->bindings = bindings_open(e->root, NULL, NULL);
+	e->rs.bindings = e->bindings = bindings_open(NULL, e->root, NULL, NULL);
 	assert_int_equal(send_req(e, &select_req), BSDP_REPLY);
 	bindings_close(e->bindings);
-	e->rs.bindings = e->bindings = bindings_open(e->root, NULL, NULL);
+	e->rs.bindings = e->bindings = bindings_open(NULL, e->root, NULL, NULL);
 	assert_non_null(e->bindings);
 	assert_int_equal(send_req(e, &list_req), BSDP_REPLY);
 	assert_int_equal(sub_u32(&e->rp, BSDP_TAG_SELECTED_IMAGE), 0x01000065);

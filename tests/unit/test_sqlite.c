@@ -12,7 +12,7 @@
 #include <sqlite3.h>
 #include <time.h>
 
-#include "sqlite.h"
+#include "db.h"
 
 #define WAIT_MS 6000
 #define BLOB 3000 /* most of a 4 KiB page: about one frame per commit */

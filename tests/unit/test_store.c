@@ -5,6 +5,7 @@
  * consumed exactly once (also by two connections racing), the upgrade of
  * a bsdpd 0.2 database (schema version 1) in place, and the event caps.
  * Old databases are written with SQLite directly, as bsdpd 0.2 did.
+ * Run on SQLite, then on PostgreSQL (test_db.h), but for the old files.
  */
 #include "testlib.h"
 
@@ -13,6 +14,7 @@
 
 #include "bindings.h"
 #include "store.h"
+#include "test_db.h"
 
 struct fixture {
 	char *dir;
@@ -29,7 +31,8 @@ static struct store *open_store(const char *dir, struct bindings **b,
 	char *err = NULL;
 	struct store *s;
 
-	*b = bindings_open(dir, NULL, &err);
+	/* A directory is a database opened again: on PostgreSQL, the same. */
+	*b = bindings_open(test_db(!dir), dir, NULL, &err);
 	assert_non_null(*b);
 	s = store_open(*b, opt, &err);
 	assert_null(err);
@@ -411,7 +414,7 @@ struct racer {
 static void *race(void *arg)
 {
 	struct racer *r = arg;
-	struct bindings *b = bindings_open(r->dir, NULL, NULL);
+	struct bindings *b = bindings_open(test_db(false), r->dir, NULL, NULL);
 	struct store *s = b ? store_open(b, NULL, NULL) : NULL;
 
 	r->bad += !s;
@@ -505,6 +508,7 @@ static void version_1_database_is_upgraded(void **state)
 	struct policy_error err = { 0 };
 	struct binding out;
 
+	SKIP_ON_POSTGRES();
 	f->dir = make_root();
 	sql(f->dir, schema_0_2);
 	sql(f->dir, "INSERT INTO clients VALUES (x'020000000001', 16777317, 'i386', 'M', "
@@ -525,13 +529,15 @@ static void version_1_database_is_upgraded(void **state)
 
 static void newer_schema_is_refused(void **state)
 {
-	char *dir = make_root();
+	char *dir;
 	char *err = NULL;
 
 	(void)state;
+	SKIP_ON_POSTGRES();
+	dir = make_root();
 	sql(dir, schema_0_2);
 	sql(dir, "PRAGMA user_version = 3;");
-	assert_null(bindings_open(dir, NULL, &err));
+	assert_null(bindings_open(NULL, dir, NULL, &err));
 	assert_non_null(strstr(err, "bindings.sqlite: database schema version 3 is newer "
 				    "than this bsdpd supports (2)"));
 	free(err);

@@ -283,7 +283,7 @@ static inline struct env *env_new(void)
 
 	assert_non_null(e);
 	e->root = make_root();
-	e->bindings = bindings_open(NULL, NULL, NULL);
+	e->bindings = bindings_open(NULL, NULL, NULL, NULL);
 	assert_non_null(e->bindings);
 	e->rx = (struct bsdp_rx){ .if_addr = ip(TEST_SERVER), .if_netmask = ip(TEST_NETMASK),
 				  .now = 1700000000 };
