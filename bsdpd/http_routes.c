@@ -586,7 +586,7 @@ static void note_served(const struct http_routes *rt, const struct http_request 
 
 /* Without a boot.ipxe in the root: show who the machine is, then a menu
  * that boots the local disk after 10 s.  Local boot per platform
- * (peers-policy.md §2): BIOS sanboot of drive 0x80; on EFI `exit 1`,
+ * (docs/policy.md §3): BIOS sanboot of drive 0x80; on EFI `exit 1`,
  * which returns to the firmware's boot order (Debian 12's iPXE cannot
  * sanboot a local EFI disk).  A platform without a label exits too. */
 #define BUILTIN_MENU \

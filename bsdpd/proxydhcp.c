@@ -3,8 +3,8 @@
  * proxyDHCP decisions: see proxydhcp.h.  The flow is classify → check the
  * exchange (port, message type) → check the client (mode) → choose the
  * file → build → address, and every "no" on the way is silence with a
- * reason.  References: /work/shared/docs/ipxe.md X1-X4 (iPXE's rules),
- * qemu-netboot.md §4, §6, §9 (what OVMF and Debian's iPXE really send).
+ * reason.  References: docs/ipxe.md X1-X4 (iPXE's rules) and F4, F6,
+ * F9 (what OVMF and Debian's iPXE really send).
  */
 #include "proxydhcp.h"
 #include "url.h"
@@ -59,7 +59,7 @@ static bool user_class_is_ipxe(const struct dhcp_view *v)
 
 /* iPXE is told apart by option 175 (its feature list, always sent) or by
  * 77; its option 60 says "PXEClient" too, so that test comes first
- * (ipxe.md X1; qemu-netboot.md §6.4). */
+ * (ipxe.md X1; ipxe.md F6.4). */
 static int classify_kind(const struct dhcp_view *v, struct proxy_request *rq, const char **why)
 {
 	const struct dhcp_option *cls = dhcp_option_get(v, DHCP_OPT_CLASS_ID);
@@ -157,7 +157,7 @@ int proxy_classify(const struct dhcp_view *v, struct proxy_request *rq, const ch
  * server for a lease (RFC 2131 §4.3.2) and is not ours.  On 4011 the
  * firmware REQUESTs the boot file (PXE 2.1 §2.2.6; ipxe.md X3).  OVMF's
  * 4011 REQUEST has a new xid, ciaddr set and no option 54 or 50
- * (qemu-netboot.md §9), so 54 is checked only when present. */
+ * (ipxe.md F9), so 54 is checked only when present. */
 static const char *refuse_exchange(const struct proxy_request *rq, const struct proxy_rx *rx)
 {
 	if (rx->local_port == DHCP_SERVER_PORT) {
@@ -211,7 +211,7 @@ int proxy_arch_slot(uint16_t type)
 }
 
 /* A Mac's BSDP choice decides what the same MAC gets as a PC
- * (qemu-netboot.md §9, last point); else the --boot-file table. */
+ * (ipxe.md F9, last point); else the --boot-file table. */
 static const char *booter_for(const struct proxy_responder *pr, const struct proxy_request *rq,
 			      enum proxy_arch slot)
 {
@@ -256,7 +256,7 @@ static const char *script_url(const struct proxy_responder *pr, const struct pro
 }
 
 /* UEFI HTTP Boot: the EFI booter itself, by URL in the file field; OVMF
- * accepted exactly that from a proxy (qemu-netboot.md §9). */
+ * accepted exactly that from a proxy (ipxe.md F9). */
 static const char *booter_url(const struct proxy_responder *pr, const struct proxy_request *rq,
 			      const struct proxy_rx *rx, char file[DHCP_FILE_LEN])
 {
@@ -334,7 +334,7 @@ static struct dhcp_header reply_header(const struct dhcp_view *v, const struct p
  * menu (43.9), so neither iPXE nor PXE firmware starts boot-server
  * discovery; it ends with 255 as PXE 2.1 §2.2.5 vendor options do.  HTTP
  * Boot does not read 43, and OVMF accepted the offer without it
- * (qemu-netboot.md §9), so it gets none. */
+ * (ipxe.md F9), so it gets none. */
 static int put_pxe_vendor(struct dhcp_builder *b)
 {
 	static const uint8_t pxe[] = { 6, 1, 8, 255 };
@@ -345,7 +345,7 @@ static int put_pxe_vendor(struct dhcp_builder *b)
 /* 175.1 is iPXE's settings priority (a signed byte).  The site server's
  * block has priority 0 and is registered first, so without this its
  * filename wins over ours (ipxe.md X4; tested with 1 in
- * qemu-netboot.md §6.3).  No 175.176 (no-pxedhcp): that tells iPXE to stop
+ * ipxe.md F6.3).  No 175.176 (no-pxedhcp): that tells iPXE to stop
  * waiting for a proxy offer and belongs in the site server's offer (X2);
  * this offer is the proxy offer, so it has nothing to say there. */
 static int put_ipxe_options(struct dhcp_builder *b)
@@ -405,10 +405,10 @@ static int build_reply(const struct dhcp_view *v, const struct proxy_request *rq
 /* RFC 2131 §4.1: through the relay (giaddr, port 67) when relayed; else to
  * ciaddr when the client has an address.  On 4011 the client unicasts
  * from its address and port and waits there (OVMF: from 4011, reply to
- * 4011; qemu-netboot.md §4.3).  Otherwise broadcast: the client has no
+ * 4011; ipxe.md F4.3).  Otherwise broadcast: the client has no
  * address and yiaddr is 0, so the §4.1 unicast to chaddr/yiaddr cannot be
  * done; OVMF (broadcast flag set) and iPXE (flag clear) both took a
- * broadcast proxy offer (qemu-netboot.md §4.3). */
+ * broadcast proxy offer (ipxe.md F4.3). */
 static void address_reply(const struct dhcp_view *v, const struct proxy_rx *rx,
 			  struct proxy_tx *tx)
 {

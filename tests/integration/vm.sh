@@ -10,7 +10,7 @@
 #
 # The topology is the one the boot must survive on a real LAN: a site DHCP
 # server that knows nothing about netbooting, and bsdpd beside it as a
-# proxyDHCP (docs/qemu-netboot facts: OVMF's PXE client and Debian's iPXE
+# proxyDHCP (docs/ipxe.md F4.3: OVMF's PXE client and Debian's iPXE
 # both take a proxy offer next to a plain one).
 #
 # Assets are cached in $VM_CACHE (build/vm-cache; `make clean` removes it):

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * proxyDHCP: request bytes as OVMF, Debian's iPXE, UEFI HTTP Boot, a Mac
- * and a plain DHCP client send them (qemu-netboot.md §4, §9), through
+ * and a plain DHCP client send them (docs/ipxe.md F4, F9), through
  * dhcp_parse() and proxy_respond(), and every byte of the reply that a
  * client acts on.  Then the start-up helpers: --boot-file, the boot-file
  * check and the catalog default.
@@ -26,7 +26,7 @@ static const uint8_t OVMF_PRL[] = { 1,  2,  3,  4,  5,  6,  12, 13, 15,  17,  18
 static const uint8_t IPXE_PRL[] = { 1,  3,   6,   7,   12,  15,  17,  26,  43,  60,  66, 67,
 				    119, 128, 129, 130, 131, 132, 133, 134, 135, 175, 203 };
 /* 175 of Debian's 2019 snponly.efi: bus-id virtio-net, version 1.0.0,
- * dns efi http iscsi menu nfs tftp aoe (qemu-netboot.md §4.2). */
+ * dns efi http iscsi menu nfs tftp aoe (ipxe.md F4.2). */
 static const uint8_t IPXE_175[] = { 177, 5, 1, 0x1a, 0xf4, 0x10, 0x00, 235, 3, 1, 0, 0,
 				    23, 1, 1, 36, 1, 1, 19, 1, 1, 17, 1, 1, 39, 1, 1,
 				    25, 1, 1, 21, 1, 1, 33, 1, 1 };
@@ -72,7 +72,7 @@ static void put_u16(struct pkt *p, uint8_t code, uint16_t v)
 	put(p, code, b, 2);
 }
 
-/* OVMF's PXE options, in its order (qemu-netboot.md §4.1). */
+/* OVMF's PXE options, in its order (ipxe.md F4.1). */
 static void put_ovmf(struct pkt *p, uint16_t arch, const char *cls)
 {
 	put_u16(p, DHCP_OPT_MAX_MESSAGE_SIZE, 1472);
@@ -91,7 +91,7 @@ static void parse_pkt(struct pkt *p, struct dhcp_view *v)
 	assert_int_equal(dhcp_parse(v, p->buf, (size_t)n), 0);
 }
 
-/* OVMF's broadcast DISCOVER, flags 0x8000 (qemu-netboot.md §4.1). */
+/* OVMF's broadcast DISCOVER, flags 0x8000 (ipxe.md F4.1). */
 static void ovmf_discover(struct dhcp_view *v, uint16_t arch)
 {
 	static struct pkt p; /* the view points into it */
@@ -121,7 +121,7 @@ struct ipxe_opts {
 	bool rfc3004_77;
 };
 
-/* Debian's iPXE DISCOVER, no broadcast flag (qemu-netboot.md §4.2). */
+/* Debian's iPXE DISCOVER, no broadcast flag (ipxe.md F4.2). */
 static void ipxe_discover(struct dhcp_view *v, const struct ipxe_opts *o)
 {
 	static struct pkt p; /* the view points into it */
@@ -298,7 +298,7 @@ static void assert_silent(struct env *e, const char *reason)
 
 /* ---- PXE firmware --------------------------------------------------------- */
 
-/* qemu-netboot.md §4.3: the ProxyDHCPOFFER OVMF takes, broadcast to :68. */
+/* ipxe.md F4.3: the ProxyDHCPOFFER OVMF takes, broadcast to :68. */
 static void ovmf_discover_gets_booter(void **state)
 {
 	struct env *e = *state;
@@ -499,7 +499,7 @@ static void malformed_markers_are_silent(void **state)
 #define SCRIPT_QUERY "/boot.ipxe?mac=${mac:hexhyp}&uuid=${uuid}&arch=${buildarch}&platform=${platform}"
 
 /* §4.3: the offer iPXE takes, plus 175.1 so ours wins over the site's
- * filename (ipxe.md X4, qemu-netboot.md §6.3); never the booter again. */
+ * filename (ipxe.md X4, ipxe.md F6.3); never the booter again. */
 static void ipxe_discover_gets_script(void **state)
 {
 	struct env *e = *state;
