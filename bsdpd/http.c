@@ -643,10 +643,22 @@ bool http_streaming(const struct http_service *svc)
 	return svc && svc->streams;
 }
 
+/* A stream resumed outside MHD_run (the recorder's commits, the ping)
+ * is sent by the next run: made at once, through the timer. */
+static void run_soon(struct http_service *svc)
+{
+	const struct itimerspec now = { .it_value.tv_nsec = 1 };
+
+	timerfd_settime(svc->timer_fd, 0, &now, NULL);
+}
+
 void http_publish(struct http_service *svc, const char *text, size_t n)
 {
-	for (struct stream *st = svc ? svc->streams : NULL; st; st = st->next)
+	if (!svc || !svc->streams)
+		return;
+	for (struct stream *st = svc->streams; st; st = st->next)
 		stream_push(st, text, n);
+	run_soon(svc);
 }
 
 static void on_ping(struct loop *loop, int fd, uint32_t events, void *ctx)
@@ -660,9 +672,6 @@ static void on_ping(struct loop *loop, int fd, uint32_t events, void *ctx)
 	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		log_msg(LOG_WARNING, "http: timerfd: %s", strerror(errno));
 	http_publish(svc, ping, sizeof(ping) - 1);
-	for (size_t i = 0; i < svc->n_ls; i++)
-		run_mhd(svc->ls[i].mhd);
-	timer_arm(svc);
 }
 
 /* The stream begins with what the route gave in rsp (the stored events a
