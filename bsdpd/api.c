@@ -988,6 +988,9 @@ static void server_gauges(struct json *j, const struct metrics_gauges *g)
 	put_count(j, "catalog_problems", g->catalog_problems);
 	put_count(j, "machines", g->machines);
 	put_count(j, "bindings", g->bindings);
+	put_count(j, "boot_records_queued", g->records_queued);
+	json_key(j, "database_up");
+	json_bool(j, g->database_up);
 	json_end(j, '}');
 }
 

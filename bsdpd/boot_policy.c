@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "recorder.h"
 #include "server.h"
 
 /* A rendered script: the largest template and its values fit well. */
@@ -42,6 +43,7 @@ struct boot_policy {
 	struct store *store;
 	struct loop *loop;
 	bool batch;                    /* a store batch is open for this loop step */
+	struct recorder *recorder;     /* NULL: the loop writes sightings and events */
 	struct bsdp_service *dhcp;     /* for what BSDP knows of a Mac */
 	struct http_service *http;
 	int rootfd;                    /* the HTTP root, O_PATH */
@@ -118,6 +120,11 @@ void boot_policy_set_live(struct boot_policy *bp, const struct api_live *live)
 	bp->api.live = live;
 }
 
+void boot_policy_set_recorder(struct boot_policy *bp, struct recorder *r)
+{
+	bp->recorder = r;
+}
+
 /* ---- writes --------------------------------------------------------------------- */
 
 static void end_batch(struct loop *loop, void *ctx)
@@ -162,11 +169,15 @@ void boot_policy_seen(struct boot_policy *bp, const struct boot_sighting *s)
 
 	if (!bp)
 		return;
-	begin_writes(bp);
 	memcpy(m.mac, s->mac, 6);
 	copy_seen(m.model, sizeof(m.model), s->model);
 	copy_seen(m.arch, sizeof(m.arch), s->arch);
 	copy_seen(m.uuid, sizeof(m.uuid), s->uuid);
+	if (bp->recorder) {
+		recorder_seen(bp->recorder, &m, time(NULL));
+		return;
+	}
+	begin_writes(bp);
 	if (store_machine_seen(bp->store, &m, time(NULL)) < 0)
 		log_msg(LOG_WARNING, "policy: cannot register a machine seen booting");
 }
@@ -183,15 +194,26 @@ static void publish_event(struct boot_policy *bp, const struct event *e)
 	free(text);
 }
 
+/* With a recorder, the event reaches the streams once it is committed
+ * (boot_policy_event_written), with the id the database gave it. */
 void boot_policy_event(struct boot_policy *bp, struct event *e)
 {
 	if (!bp)
 		return;
 	e->time_us = now_us();
+	if (bp->recorder) {
+		recorder_event(bp->recorder, e);
+		return;
+	}
 	begin_writes(bp);
 	if (store_event_add(bp->store, e) < 0)
 		log_msg(LOG_WARNING, "policy: cannot record a %s event", event_kind_name(e->kind));
 	publish_event(bp, e);
+}
+
+void boot_policy_event_written(void *ctx, const struct event *e)
+{
+	publish_event(ctx, e);
 }
 
 /* Next boot is spent: exactly once, whoever asks at the same time, on
@@ -548,9 +570,13 @@ static void api(void *ctx, const struct http_request *rq, const char *path, size
 
 	snprintf(p, sizeof(p), "%.*s", (int)path_len, path);
 	snprintf(q, sizeof(q), "%.*s", (int)query_len, query);
-	/* An admin's write is answered only once it is on disk: whatever the
-	 * boots of this step wrote is committed first. */
+	/* An admin's write is answered only once it is on disk, and a read
+	 * sees every boot before it: whatever the boots of this step wrote is
+	 * committed first, and what the recorder holds (unless the database
+	 * is away: the API then reads what is there). */
 	end_batch(bp->loop, bp);
+	if (bp->recorder)
+		recorder_flush(bp->recorder);
 	bp->api.catalog = bsdp_service_catalog(bp->dhcp);
 	if (strcmp(p, EVENT_STREAM_PATH) == 0 && rq->method == HTTP_GET &&
 	    api_authorized(&bp->api, rq->authorization)) {
@@ -560,13 +586,21 @@ static void api(void *ctx, const struct http_request *rq, const char *path, size
 	api_route(&bp->api, &arq, rsp);
 }
 
+/* The machines are counted in the database, since the recorder registers
+ * them on its own connection, and other bsdpd on theirs. */
 void boot_policy_gauges(void *ctx, struct metrics_gauges *out)
 {
 	struct boot_policy *bp = ctx;
-	int n = store_machines_count(bp->store);
+	int n = store_machines_recount(bp->store);
+	struct recorder_status rs = { 0 };
 
 	bsdp_service_gauges(bp->dhcp, out);
 	out->machines = n > 0 ? (size_t)n : 0;
+	if (bp->recorder)
+		recorder_status(bp->recorder, &rs);
+	out->records_queued = rs.queued;
+	out->records_dropped = rs.dropped;
+	out->database_up = n >= 0 && !rs.failing;
 }
 
 void boot_policy_http_hooks(struct boot_policy *bp, struct bsdp_service *dhcp,

@@ -49,9 +49,17 @@ void boot_policy_set_live(struct boot_policy *bp, const struct api_live *live);
  * client was told is kept.  bp may be NULL. */
 void boot_policy_commit(struct boot_policy *bp);
 
+/* Where sightings and events are written, off the loop thread
+ * (recorder.h); NULL, the default: by the loop, in its step's batch. */
+struct recorder;
+void boot_policy_set_recorder(struct boot_policy *bp, struct recorder *r);
+
 void boot_policy_seen(struct boot_policy *bp, const struct boot_sighting *s);
-/* Records e (time and id are filled in) and publishes it. */
+/* Records e (its time is filled in) and publishes it: at once without a
+ * recorder, else once the recorder has committed it
+ * (boot_policy_event_written, its recorder_written_fn). */
 void boot_policy_event(struct boot_policy *bp, struct event *e);
+void boot_policy_event_written(void *bp, const struct event *e);
 /* Whether the machine's resolved policy is to boot its local disk by
  * refusal: proxyDHCP then stays silent to it. */
 bool boot_policy_refuses(struct boot_policy *bp, const uint8_t mac[6]);

@@ -36,6 +36,7 @@
 #include "net.h"
 #include "notify.h"
 #include "options.h"
+#include "recorder.h"
 #include "server.h"
 #include "db.h"
 #include "store.h"
@@ -193,6 +194,7 @@ struct daemon {
 	struct http_service *http;   /* NULL with --no-http */
 	struct store *store;         /* the boot policy's records, beside the bindings */
 	struct boot_policy *policy;
+	struct recorder *recorder;   /* writes the boots' sightings and events */
 	struct metrics metrics;      /* every service counts here (metrics.h) */
 	struct live *live;           /* the API's view of the services (live.h) */
 	struct http_config http_cfg; /* outlives the HTTP service */
@@ -510,6 +512,39 @@ static int start_http(const struct options *o, struct loop *loop, struct daemon 
 	return d->http ? 0 : log_failure(err);
 }
 
+/* The recorder committed events: to the event streams. */
+static void on_recorded(struct loop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	recorder_deliver(d->recorder);
+}
+
+/* Its own connection to the policy's database; the thread starts after
+ * confinement (confine_daemon). */
+static int start_recorder(const struct options *o, const struct store_options *so,
+			  struct daemon *d)
+{
+	const struct recorder_config rc = {
+		.database = o->cfg.database, .state_dir = o->cfg.state_dir, .store = so,
+		.written = boot_policy_event_written, .ctx = d->policy,
+	};
+	char *err = NULL;
+	int r;
+
+	if (!(d->recorder = recorder_open(&rc, &err)))
+		return log_failure(err);
+	if ((r = loop_add(d->loop, recorder_fd(d->recorder), EPOLLIN, on_recorded, d)) < 0) {
+		log_msg(LOG_ERR, "cannot watch the boot recorder: %s", strerror(-r));
+		return -1;
+	}
+	boot_policy_set_recorder(d->policy, d->recorder);
+	return 0;
+}
+
 /* After the bindings: the policy tables live in their database. */
 static int start_policy(const struct options *o, struct daemon *d)
 {
@@ -518,7 +553,6 @@ static int start_policy(const struct options *o, struct daemon *d)
 		.events_max_age = (int64_t)o->cfg.event_expiry_days * 86400,
 	};
 	char *err = NULL;
-
 	int dirfd = open(o->cfg.state_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (dirfd < 0) {
@@ -531,6 +565,8 @@ static int start_policy(const struct options *o, struct daemon *d)
 	close(dirfd);
 	if (!d->policy)
 		return log_failure(err);
+	if (start_recorder(o, &so, d) < 0)
+		return -1;
 	bsdp_service_set_policy(d->dhcp, d->policy);
 	if (d->http) {
 		struct http_hooks hooks;
@@ -666,6 +702,10 @@ static int confine_daemon(const struct options *o, struct daemon *d)
 	if ((r = db_start_checkpointer(bindings_db(bsdp_service_bindings(d->dhcp)))) < 0)
 		log_msg(LOG_WARNING, "database: no checkpoint thread (%s); commits checkpoint",
 			strerror(-r));
+	if ((r = recorder_start(d->recorder)) < 0) {
+		log_msg(LOG_ERR, "cannot start the boot recorder: %s", strerror(-r));
+		return -1;
+	}
 	if (loop_add(d->loop, d->signal_fd, EPOLLIN, on_signal, d) < 0) {
 		log_msg(LOG_ERR, "cannot watch signals: %s", strerror(errno));
 		return -1;
@@ -715,6 +755,11 @@ static int run_server(struct options *o, const struct cmdline *cl)
 	live_free(d.live);
 	http_service_free(d.http);
 	tftp_service_free(d.tftp);
+	if (d.policy)
+		boot_policy_set_recorder(d.policy, NULL);
+	if (d.recorder)
+		loop_del(loop, recorder_fd(d.recorder));
+	recorder_close(d.recorder);
 	boot_policy_free(d.policy);
 	store_close(d.store);
 	bsdp_service_free(d.dhcp);

@@ -232,6 +232,15 @@ static void render_state(struct page *p, const struct metrics *m, const struct m
 	sample(p, "machines", "", g->machines);
 	family(p, "bindings", "gauge", "BSDP bindings (Macs and their selected image).");
 	sample(p, "bindings", "", g->bindings);
+	family(p, "database_up", "gauge",
+	       "1 while the database is read and written, 0 while it is away.");
+	sample(p, "database_up", "", g->database_up);
+	family(p, "boot_records_queued", "gauge",
+	       "Sightings and events of boots waiting to be written to the database.");
+	sample(p, "boot_records_queued", "", g->records_queued);
+	family(p, "boot_records_dropped_total", "counter",
+	       "Sightings and events dropped because too many waited for the database.");
+	sample(p, "boot_records_dropped_total", "", g->records_dropped);
 }
 
 ssize_t metrics_render(const struct metrics *m, const struct metrics_gauges *g, char *buf,

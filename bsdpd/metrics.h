@@ -16,6 +16,7 @@
 #ifndef BSDPD_METRICS_H
 #define BSDPD_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -84,6 +85,9 @@ struct metrics_gauges {
 	size_t catalog_problems;                  /* bundles skipped, with errors */
 	size_t machines;                          /* registered in the store */
 	size_t bindings;                          /* BSDP bindings */
+	size_t records_queued;                    /* boot records not yet written */
+	uint64_t records_dropped;                 /* refused by the recorder's cap */
+	bool database_up;                         /* read and written as it should */
 };
 
 /* Each takes a NULL m (a service run without metrics: tests). */

@@ -800,6 +800,15 @@ int store_machines_count(struct store *s)
 	return s->n_machines;
 }
 
+int store_machines_recount(struct store *s)
+{
+	int n = machines_count_rows(s);
+
+	if (n >= 0)
+		s->n_machines = n;
+	return n;
+}
+
 /* Copies src over dst unless it is empty; whether dst changed. */
 static bool take_text(char *dst, size_t cap, const char *src)
 {

@@ -94,6 +94,9 @@ int store_machines_each(struct store *s,
 			int (*fn)(void *ctx, const struct machine *m, const struct event *last),
 			void *ctx);
 int store_machines_count(struct store *s);
+/* Counts the rows again, for what another connection added or deleted
+ * (the count above follows only this one's writes): the count, or -EIO. */
+int store_machines_recount(struct store *s);
 /* A machine seen on the wire: registers it the first time (under the
  * cap of store_options), else updates model, arch, uuid, ip (those of
  * seen that are non-empty) and last_seen.  Writes at most once a minute

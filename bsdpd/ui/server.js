@@ -157,7 +157,10 @@ export function serverPage(main) {
           cur.gauges ? [h('dt', null, 'Machines'), h('dd', null, String(cur.gauges.machines ?? '–')),
             h('dt', null, 'Images'), h('dd', null, String(cur.gauges.catalog_images ?? '–') +
               (cur.gauges.catalog_problems ? ' (' + cur.gauges.catalog_problems +
-                (cur.gauges.catalog_problems === 1 ? ' problem)' : ' problems)') : ''))] : null),
+                (cur.gauges.catalog_problems === 1 ? ' problem)' : ' problems)') : '')),
+            h('dt', null, 'Database'), h('dd', null, cur.gauges.database_up === false
+              ? 'away: ' + (cur.gauges.boot_records_queued ?? 0) + ' boot records wait to be written'
+              : 'up')] : null),
         lastError ? notice('warn', 'Last poll failed: ' + lastError) : null),
       h('div', { class: 'charts' },
         chart('TFTP sent', series('counters.tftp.bytes_sent'), fmtRate),

@@ -16,7 +16,9 @@
 #   - the database stopped and started again: both servers log it, keep
 #     answering /boot.ipxe (with the template: profiles live in the
 #     database), connect again, and every write an API acknowledged (2xx)
-#     meanwhile is there afterwards.
+#     meanwhile is there afterwards; a machine that booted meanwhile is
+#     registered afterwards (the recorder held its sighting), and /metrics
+#     said the database was away.
 BSDPD=${BSDPD:-build/san/bsdpd}
 BSDPC=${BSDPC:-build/san/bsdpc}
 LAB_PREFIX=bpg
@@ -182,6 +184,15 @@ during() { # A|B: the status of /boot.ipxe
 }
 during_a=$(during A)
 during_b=$(during B)
+# Boots while it is away: their sightings wait in each server's recorder.
+MAC_OFF=52:54:00:0f:f0:01
+for ip in $SRV_IP $SRV2_IP; do
+	for _ in 1 2 3 4 5; do
+		c -o /dev/null "http://$ip:$PORT/boot.ipxe?mac=$MAC_OFF&arch=x86_64" || true
+	done
+done
+sleep 1
+c "http://$SRV_IP:$PORT/metrics" >"$OUT/metrics-away" 2>/dev/null || true
 pg_restart
 sleep 3
 touch "$OUT/stop"
@@ -192,6 +203,10 @@ check "A answered /boot.ipxe while the database was down" test "$during_a" = 200
 check "B did too" test "$during_b" = 200
 check "some writes were refused while it was down (5xx)" \
 	bash -c "cat '$OUT'/writes-* | awk '\$2 >= 500' | grep -q ."
+check "/metrics says the database is away" grep -qx 'bsdpd_database_up 0' "$OUT/metrics-away"
+check "and that boot records wait" \
+	awk '$1 == "bsdpd_boot_records_queued" && $2 >= 5 { ok = 1 } END { exit !ok }' \
+	"$OUT/metrics-away"
 check "A connected again" grep -q "database: connected again" "$WORK/a.log"
 check "B connected again" grep -q "database: connected again" "$WORK/b.log"
 check "writes succeed again through A" \
@@ -204,6 +219,12 @@ echo "# $acked writes acknowledged across the restart; lost: ${lost:-none}"
 check "every acknowledged write is kept" test -z "$lost"
 check "and seen through B too" test "$(body B GET /api/v1/profiles | json 'len(j["profiles"])')" = \
 	"$(wc -l <"$OUT/kept")"
+check "A's recorder wrote what it held" wait_for_line "$WORK/a.log" 20 "recorder: the database is back"
+check "B's too" wait_for_line "$WORK/b.log" 20 "recorder: the database is back"
+check "the machine that booted while it was away is registered now" \
+	test "$(code A GET "/api/v1/machines/$MAC_OFF")" = 200
+check "/metrics says it is back" bash -c "ip netns exec '$CLI' curl -sS --max-time 20 \
+	'http://$SRV_IP:$PORT/metrics' | grep -qx 'bsdpd_database_up 1'"
 check "no sanitizer reports" bash -c "! grep -q 'Sanitizer' '$WORK/a.log' '$WORK/b.log'"
 
 lab_done

@@ -631,7 +631,7 @@ static void fake_server(void *ctx, struct api_server *out)
 		.tftp = true, .http = true, .proxy = "known", .metrics = &fake_metrics,
 		.tftp_bytes_sent = 123456, .http_connections = 4, .events_streams = 2,
 		.gauges = { .catalog_images = 3, .catalog_problems = 1, .machines = 7,
-			    .bindings = 5 },
+			    .bindings = 5, .records_queued = 9, .database_up = true },
 	};
 }
 
@@ -733,6 +733,8 @@ static void server_status_shape(void **state)
 	assert_int_equal(num(json_get(&f->doc, g, "catalog_problems")), 1);
 	assert_int_equal(num(json_get(&f->doc, g, "machines")), 7);
 	assert_int_equal(num(json_get(&f->doc, g, "bindings")), 5);
+	assert_int_equal(num(json_get(&f->doc, g, "boot_records_queued")), 9);
+	assert_true(json_get(&f->doc, g, "database_up")->type == JSON_TRUE);
 	f->ctx.live = NULL;
 	/* Without the services: zeros, never a crash. */
 	assert_int_equal(call(f, API_GET, "/api/v1/server", NULL), 200);
