@@ -27,7 +27,7 @@ CORE_SRCS := bsdpd/metrics.c bsdpd/responder.c bsdpd/bindings.c bsdpd/db.c bsdpd
              bsdpd/tftp_transfer.c bsdpd/proxydhcp.c bsdpd/file_cache.c bsdpd/catalog_loader.c \
              bsdpd/ipxe_template.c bsdpd/http_routes.c bsdpd/policy.c bsdpd/policy_json.c \
              bsdpd/api.c bsdpd/transfer.c bsdpd/ui.c bsdpd/conf.c bsdpd/options.c \
-             bsdpd/recorder.c \
+             bsdpd/recorder.c bsdpd/snapshot.c \
              nbi/nbimage.c nbi/catalog.c nbi/pe.c
 BSDPD_SRCS := bsdpd/main.c bsdpd/server.c bsdpd/tftp_server.c bsdpd/net.c bsdpd/loop.c \
               bsdpd/http.c bsdpd/boot_policy.c bsdpd/live.c bsdpd/confine.c bsdpd/notify.c

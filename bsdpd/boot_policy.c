@@ -44,6 +44,7 @@ struct boot_policy {
 	struct loop *loop;
 	bool batch;                    /* a store batch is open for this loop step */
 	struct recorder *recorder;     /* NULL: the loop writes sightings and events */
+	bool away;                     /* scripts come from the store's last copy */
 	struct bsdp_service *dhcp;     /* for what BSDP knows of a Mac */
 	struct http_service *http;
 	int rootfd;                    /* the HTTP root, O_PATH */
@@ -427,6 +428,20 @@ static bool script_ends_next_boot(const struct boot_policy *bp, const struct pro
 	return !profile_last_file(p) || http_file_base(bp->http);
 }
 
+/* Said once when it starts and once when it ends: while the database is
+ * away, scripts come from what the store read last (store.h). */
+static void note_away(struct boot_policy *bp)
+{
+	bool away = store_away(bp->store);
+
+	if (away && !bp->away)
+		log_msg(LOG_WARNING, "policy: the database is away; boots are answered from the "
+			"last copy of their machines and profiles, and next boots wait for it");
+	else if (!away && bp->away)
+		log_msg(LOG_NOTICE, "policy: the database is back; boots are answered from it");
+	bp->away = away;
+}
+
 /* The resolved profile, rendered into *out: its length, or -1 (no
  * policy applies: the template answers) or another negative value (the
  * profile cannot be rendered).  *spent: a next boot that this script
@@ -444,6 +459,7 @@ static ssize_t render_resolved(struct boot_policy *bp, const struct http_identit
 	resolve(bp, &m, res);
 	if (res->rule == RULE_NONE || store_profile_get(bp->store, res->profile, &p) < 0)
 		return -1;
+	note_away(bp);
 	n = (*out = malloc(SCRIPT_CAP)) ? render(bp, &p, res, id, vals, *out) : -ENOMEM;
 	*spent = n >= 0 && res->rule == RULE_NEXT_BOOT && script_ends_next_boot(bp, &p);
 	profile_free(&p);

@@ -101,7 +101,6 @@ struct policy_group {
 struct machine {
 	uint8_t mac[6];
 	char hostname[POLICY_TEXT_MAX];       /* set by the admin; "" none */
-	struct label labels[POLICY_LABELS_MAX];
 	size_t n_labels;
 	char profile[POLICY_NAME_MAX];        /* "" : none */
 	char next_boot[POLICY_NAME_MAX];      /* "" : none */
@@ -113,6 +112,8 @@ struct machine {
 	char uuid[POLICY_UUID_MAX];
 	struct in_addr ip;
 	int64_t first_seen, last_seen;        /* Unix time */
+	/* Last, so that a copy may keep only the n_labels used (snapshot.c). */
+	struct label labels[POLICY_LABELS_MAX];
 };
 
 /* Where a field is wrong: "kernel", "initrds[1]", "selector.mac_prefix". */

@@ -24,8 +24,9 @@
 #include <syslog.h>
 
 #include "bindings.h"
-#include "log.h"
 #include "db.h"
+#include "log.h"
+#include "snapshot.h"
 
 /* A machine seen again within this many seconds, unchanged, costs no
  * write: a booting machine is seen by BSDP, proxyDHCP and HTTP in turn. */
@@ -165,6 +166,10 @@ struct store {
 	struct policy_group *groups;
 	size_t n_groups;
 	char default_profile[POLICY_NAME_MAX];
+	/* The machines and profiles read last, answered while the database
+	 * cannot be read (snapshot.h); away says the last read was. */
+	struct snapshot *snap;
+	bool away;
 };
 
 static const char *const event_kind_names[EVENT_KIND_COUNT] = {
@@ -349,6 +354,19 @@ static int groups_reload(struct store *s);
 static int default_load(struct store *s);
 static int machines_count_rows(struct store *s);
 
+static int keep_profile(void *ctx, const struct profile *p)
+{
+	snapshot_put_profile(ctx, p);
+	return 0;
+}
+
+/* Every profile, so that one no boot has asked for yet is there too;
+ * machines come as boots read them. */
+static int snapshot_profiles(struct store *s)
+{
+	return store_profiles_each(s, keep_profile, s->snap);
+}
+
 struct store *store_open(struct bindings *b, const struct store_options *opt, char **err)
 {
 	struct store *s = calloc(1, sizeof(*s));
@@ -363,8 +381,10 @@ struct store *store_open(struct bindings *b, const struct store_options *opt, ch
 		if (db_prepare(s->db, stmt_sql[i], &s->st[i]) < 0)
 			goto fail;
 	}
+	if (!(s->snap = snapshot_new()))
+		abort();
 	if (groups_reload(s) < 0 || default_load(s) < 0 ||
-	    (s->n_machines = machines_count_rows(s)) < 0)
+	    (s->n_machines = machines_count_rows(s)) < 0 || snapshot_profiles(s) < 0)
 		goto fail;
 	return s;
 fail:
@@ -382,6 +402,7 @@ void store_close(struct store *s)
 	for (int i = 0; i < N_STMTS; i++)
 		db_finalize(s->st[i]);
 	free(s->groups);
+	snapshot_free(s->snap);
 	free(s);
 }
 
@@ -391,7 +412,8 @@ void store_sync(struct store *s)
 
 	if (!db_changed(s->db))
 		return;
-	if (groups_reload(s) < 0 || default_load(s) < 0 || (n = machines_count_rows(s)) < 0)
+	if (groups_reload(s) < 0 || default_load(s) < 0 || (n = machines_count_rows(s)) < 0 ||
+	    snapshot_profiles(s) < 0)
 		return;
 	s->n_machines = n;
 }
@@ -467,14 +489,16 @@ static int profile_lists_load(struct store *s, struct profile *p)
 	return 0;
 }
 
-int store_profile_get(struct store *s, const char *name, struct profile *out)
+static int profile_read(struct store *s, const char *name, struct profile *out)
 {
 	struct db_stmt *st = stmt_name(s, ST_PROFILE_GET, name);
 	int r = db_step(st);
 
 	memset(out, 0, sizeof(*out));
-	if (r == DB_DONE)
+	if (r == DB_DONE) {
+		db_reset(st);
 		return -ENOENT;
+	}
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	if (r == DB_ROW)
 		r = profile_from_row(st, out);
@@ -486,6 +510,21 @@ int store_profile_get(struct store *s, const char *name, struct profile *out)
 		return db_failed(s, "reading a profile", NULL);
 	}
 	return 0;
+}
+
+/* What was read is kept, and answered while the database is away. */
+int store_profile_get(struct store *s, const char *name, struct profile *out)
+{
+	int r = profile_read(s, name, out);
+
+	s->away = r == -EIO;
+	if (r == 0)
+		snapshot_put_profile(s->snap, out);
+	else if (r == -ENOENT)
+		snapshot_forget_profile(s->snap, name);
+	else if (snapshot_profile(s->snap, name, out))
+		return 0;
+	return r;
 }
 
 int store_profiles_each(struct store *s, int (*fn)(void *ctx, const struct profile *p),
@@ -632,7 +671,10 @@ int store_profile_delete(struct store *s, const char *name, struct policy_error 
 {
 	int r = tx_begin(s, err);
 
-	return r < 0 ? r : tx_end(s, profile_delete_tx(s, name, err), err);
+	if (r < 0 || (r = tx_end(s, profile_delete_tx(s, name, err), err)) < 0)
+		return r;
+	snapshot_forget_profile(s->snap, name);
+	return 0;
 }
 
 /* ---- machines ------------------------------------------------------------------ */
@@ -679,9 +721,28 @@ static int machine_load(struct store *s, const uint8_t mac[6], struct machine *o
 	return r == -ENOENT ? r : r < 0 ? db_failed(s, "reading a machine", NULL) : 0;
 }
 
+/* As store_profile_get.  A next boot is spent exactly once, which takes
+ * the database: while it is away the machine boots its usual profile,
+ * and its next boot waits for the database. */
 int store_machine_get(struct store *s, const uint8_t mac[6], struct machine *out)
 {
-	return machine_load(s, mac, out, true);
+	int r = machine_load(s, mac, out, true);
+
+	s->away = r == -EIO;
+	if (r == 0)
+		snapshot_put_machine(s->snap, out);
+	else if (r == -ENOENT)
+		snapshot_forget_machine(s->snap, mac);
+	else if (snapshot_machine(s->snap, mac, out)) {
+		out->next_boot[0] = '\0';
+		return 0;
+	}
+	return r;
+}
+
+bool store_away(const struct store *s)
+{
+	return s->away;
 }
 
 static int machine_put_tx(struct store *s, const struct machine *m, bool *created,
@@ -743,6 +804,7 @@ int store_machine_delete(struct store *s, const uint8_t mac[6])
 	if (r < 0 || (r = tx_end(s, machine_delete_tx(s, mac), NULL)) < 0)
 		return r;
 	s->n_machines--;
+	snapshot_forget_machine(s->snap, mac);
 	return 0;
 }
 

@@ -14,8 +14,8 @@
 #   - a SELECT (bsdpc) on A is a binding both APIs show, and its event too;
 #     B's script events are in A's API;
 #   - the database stopped and started again: both servers log it, keep
-#     answering /boot.ipxe (with the template: profiles live in the
-#     database), connect again, and every write an API acknowledged (2xx)
+#     answering /boot.ipxe (machines they read before with their own
+#     profile, from their last copy; a next boot waits), connect again, and every write an API acknowledged (2xx)
 #     meanwhile is there afterwards; a machine that booted meanwhile is
 #     registered afterwards (the recorder held its sighting), and /metrics
 #     said the database was away.
@@ -165,6 +165,25 @@ writer() { # A|B
 		sleep 0.05
 	done
 }
+# Machines whose records each server has read (a boot, an API read):
+# while the database is away they boot from the server's last copy.
+MAC_OWN=52:54:00:0f:f0:02
+MAC_NB=52:54:00:0f:f0:03
+check "a machine with a profile of its own" test "$(code A PUT "/api/v1/machines/$MAC_OWN" \
+	'{"profile":"once","hostname":"own"}')" = 201
+check "another, with a next boot too" test "$(code A PUT "/api/v1/machines/$MAC_NB" \
+	'{"profile":"once"}')" = 201
+check "its next boot set" test "$(code A PUT "/api/v1/machines/$MAC_NB/next-boot" \
+	'{"profile":"disk"}')" = 200
+script_of() { # IP MAC: the first line of bsdpd's comment
+	c "http://$1:$PORT/boot.ipxe?mac=$2&arch=x86_64&platform=efi" 2>/dev/null |
+		grep -m 1 '^# bsdpd: profile' || echo "# none"
+}
+for ip in $SRV_IP $SRV2_IP; do
+	script_of "$ip" "$MAC_OWN" >/dev/null
+done
+code A GET "/api/v1/machines/$MAC_NB" >/dev/null
+code B GET "/api/v1/machines/$MAC_NB" >/dev/null
 writer A &
 WA=$!
 writer B &
@@ -173,9 +192,8 @@ LAB_PIDS="$LAB_PIDS $WA $WB"
 sleep 1
 pg_stop
 sleep 2
-# What a server can serve without the database: the template (here the
-# built-in menu), since profiles are read from it; the snapshot that
-# would serve the machines' own profiles is docs/scaling.md's next step.
+# What a server serves without the database: the policy of its last copy
+# (the machines and profiles it read, store.h), else the template.
 during() { # A|B: the status of /boot.ipxe
 	local ip=$SRV_IP
 	[ "$1" = A ] || ip=$SRV2_IP
@@ -191,6 +209,9 @@ for ip in $SRV_IP $SRV2_IP; do
 		c -o /dev/null "http://$ip:$PORT/boot.ipxe?mac=$MAC_OFF&arch=x86_64" || true
 	done
 done
+own_a=$(script_of "$SRV_IP" "$MAC_OWN")
+own_b=$(script_of "$SRV2_IP" "$MAC_OWN")
+nb_a=$(script_of "$SRV_IP" "$MAC_NB")
 sleep 1
 c "http://$SRV_IP:$PORT/metrics" >"$OUT/metrics-away" 2>/dev/null || true
 pg_restart
@@ -203,6 +224,12 @@ check "A answered /boot.ipxe while the database was down" test "$during_a" = 200
 check "B did too" test "$during_b" = 200
 check "some writes were refused while it was down (5xx)" \
 	bash -c "cat '$OUT'/writes-* | awk '\$2 >= 500' | grep -q ."
+check "A served a machine its own profile from its last copy" \
+	grep -q 'profile once (rule machine' <<<"$own_a"
+check "B too" grep -q 'profile once (rule machine' <<<"$own_b"
+check "a next boot waited: the usual profile was served" \
+	grep -q 'profile once (rule machine' <<<"$nb_a"
+check "A logged that it answered from its copy" grep -q "policy: the database is away" "$WORK/a.log"
 check "/metrics says the database is away" grep -qx 'bsdpd_database_up 0' "$OUT/metrics-away"
 check "and that boot records wait" \
 	awk '$1 == "bsdpd_boot_records_queued" && $2 >= 5 { ok = 1 } END { exit !ok }' \
@@ -223,6 +250,12 @@ check "A's recorder wrote what it held" wait_for_line "$WORK/a.log" 20 "recorder
 check "B's too" wait_for_line "$WORK/b.log" 20 "recorder: the database is back"
 check "the machine that booted while it was away is registered now" \
 	test "$(code A GET "/api/v1/machines/$MAC_OFF")" = 200
+check "the 10 boots served while it was away are events now" \
+	test "$(body A GET "/api/v1/events?mac=$MAC_OFF" |
+		json 'sum(1 for e in j["events"] if e["kind"] == "script")')" = 10
+check "the next boot that waited is still set" \
+	test "$(body A GET "/api/v1/machines/$MAC_NB" | json 'j["next_boot"]')" = disk
+check "and is served now" grep -q 'profile disk (rule next-boot' <<<"$(script_of "$SRV_IP" "$MAC_NB")"
 check "/metrics says it is back" bash -c "ip netns exec '$CLI' curl -sS --max-time 20 \
 	'http://$SRV_IP:$PORT/metrics' | grep -qx 'bsdpd_database_up 1'"
 check "no sanitizer reports" bash -c "! grep -q 'Sanitizer' '$WORK/a.log' '$WORK/b.log'"
