@@ -12,7 +12,7 @@
 #define DB_FILE "bindings.sqlite"
 /* PRAGMA user_version of the schema below.  bsdpd 0.1.0 never set it, so
  * its tables are version 0; bsdpd 0.2 wrote version 1. */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 const char *const bindings_files[] = { DB_FILE, DB_FILE "-wal", DB_FILE "-shm", NULL };
 
@@ -31,16 +31,17 @@ enum stmt {
 };
 
 static const char *const stmt_sql[N_STMTS] = {
-	[STMT_GET] = "SELECT image_id, arch, model, ip, number, updated, last_seen "
+	[STMT_GET] = "SELECT image_id, arch, model, ip, number, updated, last_seen, server "
 		     "FROM clients WHERE mac = ?1",
 	/* The number kept is the row's: when two servers bind a new Mac at
 	 * once, the second's insert becomes an update of the first's row,
 	 * and its ACK names the machine as the first's did. */
 	[STMT_PUT] = "INSERT INTO clients (mac, image_id, arch, model, ip, number, updated, "
-		     "last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT(mac) "
-		     "DO UPDATE SET image_id = ?2, arch = ?3, model = ?4, ip = ?5, "
-		     "updated = ?7, last_seen = ?7 RETURNING number",
-	[STMT_DELETE] = "DELETE FROM clients WHERE mac = ?1",
+		     "last_seen, server) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) "
+		     "ON CONFLICT(mac) DO UPDATE SET image_id = ?2, arch = ?3, model = ?4, "
+		     "ip = ?5, updated = ?7, last_seen = ?7, server = ?8 RETURNING number",
+	/* A binding of bsdpd before version 3 has no server: it is ours. */
+	[STMT_DELETE] = "DELETE FROM clients WHERE mac = ?1 AND (server IS NULL OR server = ?2)",
 	[STMT_COUNT] = "SELECT count(*) FROM clients",
 	/* Apple's S_client_create: one past the highest number ever handed
 	 * out, so machine names are never reused while the table lives.  The
@@ -57,8 +58,8 @@ static const char *const stmt_sql[N_STMTS] = {
 	[STMT_SET_IP] = "UPDATE clients SET ip = ?2 WHERE mac = ?1",
 	/* No index on updated: a sort of at most --max-bindings rows, kept
 	 * to the LIMIT as it goes. */
-	[STMT_NEWEST] = "SELECT image_id, arch, model, ip, number, updated, last_seen, mac "
-			"FROM clients ORDER BY updated DESC, number DESC LIMIT ?1",
+	[STMT_NEWEST] = "SELECT image_id, arch, model, ip, number, updated, last_seen, server, "
+			"mac FROM clients ORDER BY updated DESC, number DESC LIMIT ?1",
 };
 
 /* Version 0, as bsdpd 0.1.0 created it.  A new database is made as
@@ -132,6 +133,12 @@ static const char migrate_v2[] =
 	"CREATE INDEX events_by_time ON events (time_us);"
 	"CREATE INDEX events_by_mac ON events (mac, time_us);";
 
+/* Version 3: the server that acknowledged the SELECT (its address, as
+ * the client's sub-option 3 names it), so that on a database several
+ * servers share, a SELECT naming another server removes a binding only
+ * when it was this one's (bsdpd/responder.c). */
+static const char migrate_v3[] = "ALTER TABLE clients ADD COLUMN server BLOB;";
+
 /* The same versions in PostgreSQL's dialect: BYTEA for BLOB, BIGINT for
  * SQLite's 64-bit INTEGER, an identity column for AUTOINCREMENT (it too
  * never hands out an id again), no WITHOUT ROWID (every PostgreSQL table
@@ -186,6 +193,8 @@ static const char pg_migrate_v2[] =
 	"CREATE INDEX events_by_time ON events (time_us);"
 	"CREATE INDEX events_by_mac ON events (mac, time_us);";
 
+static const char pg_migrate_v3[] = "ALTER TABLE clients ADD COLUMN server BYTEA;";
+
 static const char pg_migrate_v1[] =
 	"ALTER TABLE clients ADD COLUMN last_seen BIGINT NOT NULL DEFAULT 0;"
 	"UPDATE clients SET last_seen = updated;"
@@ -199,8 +208,8 @@ static const char pg_migrate_v1[] =
 static const char *const schema_v0_of[] = { [DB_SQLITE] = schema_v0,
 					    [DB_POSTGRES] = pg_schema_v0 };
 static const char *const migrations[][SCHEMA_VERSION] = {
-	[DB_SQLITE] = { migrate_v1, migrate_v2 },
-	[DB_POSTGRES] = { pg_migrate_v1, pg_migrate_v2 },
+	[DB_SQLITE] = { migrate_v1, migrate_v2, migrate_v3 },
+	[DB_POSTGRES] = { pg_migrate_v1, pg_migrate_v2, pg_migrate_v3 },
 };
 
 /* The number of bound clients, which every ACK[LIST] needs for its
@@ -373,6 +382,9 @@ static void binding_from_row(struct db_stmt *st, struct binding *out)
 	out->number = (unsigned)db_column_int64(st, 4);
 	out->updated = db_column_int64(st, 5);
 	out->last_seen = db_column_int64(st, 6);
+	ip = db_column_blob(st, 7, &n);
+	if (n == 4)
+		memcpy(&out->server.s_addr, ip, 4);
 }
 
 int bindings_get(struct bindings *b, const uint8_t mac[6], struct binding *out)
@@ -404,7 +416,7 @@ int bindings_newest(struct bindings *b, unsigned limit,
 	while (r == 0 && (step = db_step(st)) == DB_ROW) {
 		memset(&bd, 0, sizeof(bd));
 		binding_from_row(st, &bd);
-		mac = db_column_blob(st, 7, &n);
+		mac = db_column_blob(st, 8, &n);
 		if (n == 6)
 			memcpy(bd.mac, mac, 6);
 		r = fn(ctx, &bd);
@@ -498,6 +510,7 @@ static int upsert(struct bindings *b, struct binding *bd)
 	db_bind_blob(st, 5, &bd->ip.s_addr, 4);
 	db_bind_int64(st, 6, bd->number);
 	db_bind_int64(st, 7, bd->updated);
+	db_bind_blob(st, 8, &bd->server.s_addr, 4);
 	if (db_step(st) != DB_ROW) {
 		db_reset(st);
 		return -EIO;
@@ -561,9 +574,13 @@ int bindings_seen(struct bindings *b, const struct binding *bd, int64_t now)
 	return db_run(st);
 }
 
-int bindings_delete(struct bindings *b, const uint8_t mac[6])
+int bindings_release(struct bindings *b, const uint8_t mac[6], struct in_addr server)
 {
-	int r = db_run(stmt_begin(b, STMT_DELETE, mac));
+	struct db_stmt *st = stmt_begin(b, STMT_DELETE, mac);
+	int r;
+
+	db_bind_blob(st, 2, &server.s_addr, 4);
+	r = db_run(st);
 
 	if (r == 0)
 		b->count -= db_changes(b->db) > 0;

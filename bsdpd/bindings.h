@@ -37,6 +37,7 @@ struct binding {
 	char model[BSDP_MODEL_MAX];
 	struct in_addr ip;
 	unsigned number;       /* the NNN of machine name NetBootNNN */
+	struct in_addr server; /* whose ACK[SELECT] made it: sub-option 3's address */
 	int64_t updated;       /* Unix time of the last SELECT */
 	int64_t last_seen;     /* Unix time of the last SELECT, LIST or DISCOVER */
 };
@@ -80,7 +81,10 @@ int bindings_seen(struct bindings *b, const struct binding *bd, int64_t now);
 int bindings_prune(struct bindings *b, int64_t now);
 /* Records the address a bound client was given by the site's DHCP server. */
 int bindings_set_ip(struct bindings *b, const uint8_t mac[6], struct in_addr ip);
-int bindings_delete(struct bindings *b, const uint8_t mac[6]);
+/* Removes mac's binding if server made it (or it predates the server
+ * column): a SELECT that names another server means the client left this
+ * one, and on a shared database another's binding is not ours to drop. */
+int bindings_release(struct bindings *b, const uint8_t mac[6], struct in_addr server);
 /* The bindings most recently SELECTed first, at most limit: fn for each
  * (stops at and returns its non-zero result), or -EIO. */
 int bindings_newest(struct bindings *b, unsigned limit,

@@ -41,9 +41,10 @@ static const char *const drop_reasons[] = {
 	[BSDP_DROP_GIADDR] = "giaddr is not a relay's unicast address",
 	[BSDP_DROP_REPLY_PORT] = "reply port (sub-option 5) is 0 or not below 1024",
 	[BSDP_DROP_NO_SERVER_ID] = "SELECT without a server identifier (sub-option 3)",
-	[BSDP_DROP_OTHER_SERVER] = "SELECT for another server; its binding here is dropped",
+	[BSDP_DROP_OTHER_SERVER] = "SELECT for another server; a binding of ours is dropped",
 	[BSDP_DROP_NO_IMAGE] = "no image applies to this client",
 	[BSDP_DROP_NOT_BOUND] = "DISCOVER from a client not bound to an image that applies",
+	[BSDP_DROP_BOUND_ELSEWHERE] = "DISCOVER from a client bound to another server",
 	[BSDP_DROP_REPLY_TOO_BIG] = "the reply does not fit the client's message size",
 };
 
@@ -477,7 +478,7 @@ static int record_binding(const struct bsdp_responder *rs, const struct request 
 			  const struct nb_image *img, struct binding *bd)
 {
 	*bd = (struct binding){ .image_id = img->id, .ip = rq->view->hdr.ciaddr,
-				.updated = rq->rx->now };
+				.updated = rq->rx->now, .server = rq->rx->if_addr };
 	memcpy(bd->mac, rq->client.mac, 6);
 	snprintf(bd->arch, sizeof(bd->arch), "%s", rq->client.arch);
 	snprintf(bd->model, sizeof(bd->model), "%s", rq->client.model);
@@ -511,11 +512,13 @@ static enum bsdp_verdict ack_select(const struct bsdp_responder *rs, const struc
 
 	/* SPEC §3.4.7: the client names the server it chose in sub-option 3.
 	 * Without it nobody answers; a SELECT for another server means this
-	 * server's binding for the client is stale (bsdpd.c SELECT branch). */
+	 * server's binding for the client is stale (bsdpd.c SELECT branch).
+	 * Only this server's: on a database several share, the binding the
+	 * named server is writing is the campus's (bindings_release). */
 	if (!rq->bsdp.has_server_id)
 		return drop(ev, BSDP_DROP_NO_SERVER_ID);
 	if (rq->bsdp.server_id.s_addr != rq->rx->if_addr.s_addr) {
-		(void)bindings_delete(rs->bindings, rq->client.mac);
+		(void)bindings_release(rs->bindings, rq->client.mac, rq->rx->if_addr);
 		return drop(ev, BSDP_DROP_OTHER_SERVER);
 	}
 	img = selected_image(rs, rq);
@@ -560,6 +563,10 @@ static enum bsdp_verdict offer_bound(const struct bsdp_responder *rs, const stru
 		return drop(ev, BSDP_DROP_GIADDR);
 	if (!img || bindings_get(rs->bindings, rq->client.mac, &bd) < 0)
 		return drop(ev, BSDP_DROP_NOT_BOUND);
+	/* One OFFER, from the server the Mac chose: the others sharing the
+	 * database see its binding too (SPEC §3.3 has one server per client). */
+	if (bd.server.s_addr != INADDR_ANY && bd.server.s_addr != rq->rx->if_addr.s_addr)
+		return drop(ev, BSDP_DROP_BOUND_ELSEWHERE);
 	if (boot_reply_init(&br, rs, rq, img, bd.number) < 0)
 		return drop(ev, BSDP_DROP_REPLY_TOO_BIG);
 	br.h.ciaddr.s_addr = INADDR_ANY;

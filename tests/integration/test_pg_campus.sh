@@ -151,6 +151,16 @@ check "A's SELECT is in A's catalog" test "$(selected A)" = True
 check "and in B's" test "$(selected B)" = True
 check "its bsdp-select event is in B's API" test "$(body B GET "/api/v1/events?mac=$CLI_MAC" |
 	json 'any(e["kind"] == "bsdp-select" for e in j["events"])')" = True
+# The same Mac's SELECT naming A, broadcast where B hears it too (one
+# segment, two servers): Apple drops its own binding then; B must not
+# drop the campus's, which A made.
+ip -n "$CLI" link set "$CLI2_IF" address "$CLI_MAC"
+ip netns exec "$CLI" "$BSDPC" select --server "$SRV_IP" --image 0x01000065 \
+	--interface "$CLI2_IF" --timeout 1 >/dev/null 2>&1 || true
+check "B heard it" bash -c "ip netns exec '$CLI' curl -sS --max-time 20 \
+	'http://$SRV2_IP:$PORT/metrics' | grep -q '^bsdpd_bsdp_requests_total{kind=\"select\"} [1-9]'"
+check "A's binding is still in A's catalog" test "$(selected A)" = True
+check "and in B's" test "$(selected B)" = True
 check "B's script events are in A's API" test "$(body A GET "/api/v1/events?mac=$MAC&limit=1000" |
 	json 'sum(1 for e in j["events"] if e["kind"] == "script")')" -ge $((2 * rounds))
 

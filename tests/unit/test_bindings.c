@@ -63,7 +63,7 @@ static void numbers_are_never_reused(void **state)
 	assert_non_null(b);
 	put(b, 1, 100, 1);
 	put(b, 2, 200, 2);
-	assert_int_equal(bindings_delete(b, gone.mac), 0);
+	assert_int_equal(bindings_release(b, gone.mac, (struct in_addr){ 0 }), 0);
 	put(b, 3, 300, 3);
 	put(b, 4, 400, 4); /* evicts 1 */
 	put(b, 4, 500, 4); /* a rewrite keeps its number */
@@ -263,11 +263,11 @@ static void newer_schema_is_refused(void **state)
 	SKIP_ON_POSTGRES();
 	dir = make_root();
 	sql(dir, schema_0_1_0);
-	sql(dir, "PRAGMA user_version = 3;");
+	sql(dir, "PRAGMA user_version = 4;");
 	assert_null(bindings_open(NULL, dir, NULL, &err));
 	assert_non_null(err);
-	assert_non_null(strstr(err, "bindings.sqlite: database schema version 3 is newer "
-				    "than this bsdpd supports (2)"));
+	assert_non_null(strstr(err, "bindings.sqlite: database schema version 4 is newer "
+				    "than this bsdpd supports (3)"));
 	free(err);
 	remove_root(dir);
 }

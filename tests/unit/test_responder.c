@@ -424,6 +424,32 @@ static void select_for_other_server_drops_binding(void **state)
 	assert_int_equal(bindings_get(e->bindings, mac, &bd), -ENOENT);
 }
 
+/* On a database several servers share, the binding another server made
+ * is the campus's: its SELECT, seen here too, does not drop it, and the
+ * client's DISCOVER is that server's to answer. */
+static void another_servers_binding_is_kept(void **state)
+{
+	struct env *e = *state;
+	struct req r = select_req, discover = { .dhcp_type = DHCP_DISCOVER, .ciaddr = "0.0.0.0" };
+	struct binding bd = { .mac = { 0x00, 0x1b, 0x63, 0x84, 0x45, 0x00 }, .image_id = 0x01000065,
+			      .server = ip("198.18.0.99") };
+	struct binding got;
+
+	assert_int_equal(bindings_put(e->bindings, &bd), 0);
+	r.server_id = "198.18.0.99";
+	assert_int_equal(send_req(e, &r), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_OTHER_SERVER);
+	assert_int_equal(bindings_get(e->bindings, bd.mac, &got), 0);
+	assert_int_equal(got.server.s_addr, ip("198.18.0.99").s_addr);
+	assert_int_equal(send_req(e, &discover), BSDP_SILENT);
+	assert_int_equal(e->ev.drop, BSDP_DROP_BOUND_ELSEWHERE);
+	/* The client comes to us: the binding becomes ours. */
+	assert_int_equal(send_req(e, &select_req), BSDP_REPLY);
+	assert_int_equal(bindings_get(e->bindings, bd.mac, &got), 0);
+	assert_int_equal(got.server.s_addr, ip(TEST_SERVER).s_addr);
+	assert_int_equal(send_req(e, &discover), BSDP_REPLY);
+}
+
 /* ---- bindings ---------------------------------------------------------------- */
 
 static void select_records_binding(void **state)
@@ -484,8 +510,8 @@ static void machine_numbers_are_not_reused(void **state)
 	assert_int_equal(bindings_put(e->bindings, &bd), 0);
 	assert_int_equal(bd.number, 1);
 	assert_int_equal(bindings_count(e->bindings), 1);
-	assert_int_equal(bindings_delete(e->bindings, bd.mac), 0);
-	assert_int_equal(bindings_delete(e->bindings, bd.mac), 0);
+	assert_int_equal(bindings_release(e->bindings, bd.mac, bd.server), 0);
+	assert_int_equal(bindings_release(e->bindings, bd.mac, bd.server), 0);
 	assert_int_equal(bindings_count(e->bindings), 0);
 	assert_int_equal(bindings_put(e->bindings, &bd2), 0);
 	assert_int_equal(bd2.number, 2);
@@ -678,6 +704,7 @@ int main(void)
 		T(policy_pins_the_default_image),
 		T(select_without_server_id_is_ignored),
 		T(select_for_other_server_drops_binding),
+		T(another_servers_binding_is_kept),
 		T(select_records_binding),
 		T(list_after_select_carries_selected),
 		T(priority_floors_at_zero),

@@ -536,10 +536,10 @@ static void newer_schema_is_refused(void **state)
 	SKIP_ON_POSTGRES();
 	dir = make_root();
 	sql(dir, schema_0_2);
-	sql(dir, "PRAGMA user_version = 3;");
+	sql(dir, "PRAGMA user_version = 4;");
 	assert_null(bindings_open(NULL, dir, NULL, &err));
-	assert_non_null(strstr(err, "bindings.sqlite: database schema version 3 is newer "
-				    "than this bsdpd supports (2)"));
+	assert_non_null(strstr(err, "bindings.sqlite: database schema version 4 is newer "
+				    "than this bsdpd supports (3)"));
 	free(err);
 	remove_root(dir);
 }
