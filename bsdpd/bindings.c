@@ -21,6 +21,7 @@ enum stmt {
 	STMT_PUT,
 	STMT_DELETE,
 	STMT_COUNT,
+	STMT_COUNT_OF,
 	STMT_TAKE_NUMBER,
 	STMT_EXPIRE,
 	STMT_EVICT,
@@ -43,6 +44,7 @@ static const char *const stmt_sql[N_STMTS] = {
 	/* A binding of bsdpd before version 3 has no server: it is ours. */
 	[STMT_DELETE] = "DELETE FROM clients WHERE mac = ?1 AND (server IS NULL OR server = ?2)",
 	[STMT_COUNT] = "SELECT count(*) FROM clients",
+	[STMT_COUNT_OF] = "SELECT count(*) FROM clients WHERE server = ?1",
 	/* Apple's S_client_create: one past the highest number ever handed
 	 * out, so machine names are never reused while the table lives.  The
 	 * counter row makes that one indexed write, not a scan of clients;
@@ -137,7 +139,8 @@ static const char migrate_v2[] =
  * the client's sub-option 3 names it), so that on a database several
  * servers share, a SELECT naming another server removes a binding only
  * when it was this one's (bsdpd/responder.c). */
-static const char migrate_v3[] = "ALTER TABLE clients ADD COLUMN server BLOB;";
+static const char migrate_v3[] = "ALTER TABLE clients ADD COLUMN server BLOB;"
+				 "CREATE INDEX clients_by_server ON clients (server);";
 
 /* The same versions in PostgreSQL's dialect: BYTEA for BLOB, BIGINT for
  * SQLite's 64-bit INTEGER, an identity column for AUTOINCREMENT (it too
@@ -193,7 +196,8 @@ static const char pg_migrate_v2[] =
 	"CREATE INDEX events_by_time ON events (time_us);"
 	"CREATE INDEX events_by_mac ON events (mac, time_us);";
 
-static const char pg_migrate_v3[] = "ALTER TABLE clients ADD COLUMN server BYTEA;";
+static const char pg_migrate_v3[] = "ALTER TABLE clients ADD COLUMN server BYTEA;"
+				    "CREATE INDEX clients_by_server ON clients (server);";
 
 static const char pg_migrate_v1[] =
 	"ALTER TABLE clients ADD COLUMN last_seen BIGINT NOT NULL DEFAULT 0;"
@@ -217,11 +221,21 @@ static const char *const migrations[][SCHEMA_VERSION] = {
  * only writer of a SQLite file; on a shared PostgreSQL database the
  * count is taken again in each new binding's transaction, so that the
  * cap counts every server's clients. */
+/* A shared database's count of one server's clients, as last read. */
+struct count_of {
+	struct in_addr server;
+	int count;
+	int64_t at;                /* Unix time it was read; 0: unused */
+};
+
+#define COUNTS_OF 8            /* the addresses a bsdpd serves from, usually one or two */
+
 struct bindings {
 	struct db *db;
 	struct db_stmt *stmt[N_STMTS];
 	struct bindings_policy policy;
 	int count;
+	struct count_of counts_of[COUNTS_OF];
 };
 
 /* What one transaction removed; applied to count only once committed. */
@@ -590,6 +604,49 @@ int bindings_release(struct bindings *b, const uint8_t mac[6], struct in_addr se
 int bindings_count(struct bindings *b)
 {
 	return b->count;
+}
+
+static int count_rows_of(struct bindings *b, struct in_addr server)
+{
+	struct db_stmt *st = stmt_begin(b, STMT_COUNT_OF, NULL);
+	int n;
+
+	db_bind_blob(st, 1, &server.s_addr, 4);
+	n = db_step(st) == DB_ROW ? (int)db_column_int64(st, 0) : -EIO;
+	db_reset(st);
+	return n;
+}
+
+/* The slot of server, or the one read longest ago. */
+static struct count_of *count_slot(struct bindings *b, struct in_addr server)
+{
+	struct count_of *oldest = &b->counts_of[0];
+
+	for (size_t i = 0; i < COUNTS_OF; i++) {
+		if (b->counts_of[i].at && b->counts_of[i].server.s_addr == server.s_addr)
+			return &b->counts_of[i];
+		if (b->counts_of[i].at < oldest->at)
+			oldest = &b->counts_of[i];
+	}
+	*oldest = (struct count_of){ .server = server };
+	return oldest;
+}
+
+int bindings_count_of(struct bindings *b, struct in_addr server, int64_t now)
+{
+	struct count_of *c;
+	int n;
+
+	if (!db_shared(b->db))
+		return b->count;
+	c = count_slot(b, server);
+	if (c->at && now >= c->at && now - c->at < BINDINGS_COUNT_OF_EVERY)
+		return c->count;
+	if ((n = count_rows_of(b, server)) < 0)
+		return c->at ? c->count : n;
+	c->count = n;
+	c->at = now > 0 ? now : 1;
+	return n;
 }
 
 int bindings_set_ip(struct bindings *b, const uint8_t mac[6], struct in_addr ip)

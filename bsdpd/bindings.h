@@ -91,5 +91,13 @@ int bindings_newest(struct bindings *b, unsigned limit,
 		    int (*fn)(void *ctx, const struct binding *bd), void *ctx);
 /* Number of bound clients, or -EIO. */
 int bindings_count(struct bindings *b);
+/* The clients bound to server, for its BSDP priority (Apple: the base
+ * minus its bound clients, so that several servers spread the Macs).
+ * In a database of its own every binding is this bsdpd's, whichever of
+ * its addresses a Mac chose: bindings_count.  In one several share, those
+ * that server made, read again at most every BINDINGS_COUNT_OF_EVERY
+ * seconds (an ACK[LIST] must not cost a query); -EIO before a first read. */
+#define BINDINGS_COUNT_OF_EVERY 1
+int bindings_count_of(struct bindings *b, struct in_addr server, int64_t now);
 
 #endif

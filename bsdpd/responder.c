@@ -173,9 +173,9 @@ static const struct nb_image *bound_image(const struct bsdp_responder *rs,
 	return img && nb_image_allows(img, c) ? img : NULL;
 }
 
-static uint16_t current_priority(const struct bsdp_responder *rs)
+static uint16_t current_priority(const struct bsdp_responder *rs, const struct bsdp_rx *rx)
 {
-	int bound = bindings_count(rs->bindings);
+	int bound = bindings_count_of(rs->bindings, rx->if_addr, rx->now);
 
 	if (bound <= 0)
 		return rs->priority;
@@ -368,7 +368,7 @@ static enum bsdp_verdict ack_list(const struct bsdp_responder *rs, const struct 
 		return drop(ev, BSDP_DROP_NO_IMAGE);
 	if (begin_reply(&b, tx, bsdp_reply_limit(rq->view, &rq->bsdp), &h, DHCP_ACK,
 			rq->rx->if_addr) < 0 ||
-	    list_header_suboptions(&p.v, current_priority(rs), dflt, bound) < 0)
+	    list_header_suboptions(&p.v, current_priority(rs, rq->rx), dflt, bound) < 0)
 		return drop(ev, BSDP_DROP_REPLY_TOO_BIG);
 	/* Version 1.0 clients get no image list (bsdpd.c LIST branch). */
 	if (rq->bsdp.version != BSDP_VERSION_1_0)

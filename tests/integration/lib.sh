@@ -77,6 +77,18 @@ wait_for_line() {
 	done
 }
 
+# Runs COMMAND... until it succeeds, up to $1 seconds: for what another
+# server shows a moment later (its recorder commits every 10 ms or so).
+eventually() {
+	local timeout=$1 i=0
+	shift
+	until "$@"; do
+		i=$((i + 1))
+		[ "$i" -le $((timeout * 10)) ] || return 1
+		sleep 0.1
+	done
+}
+
 ok() {
 	PASSED=$((PASSED + 1))
 	echo "ok - $*"

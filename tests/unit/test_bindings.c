@@ -50,6 +50,38 @@ static bool bound(struct bindings *b, uint8_t last)
 	return bindings_get(b, want.mac, &bd) == 0;
 }
 
+/* A server's own clients set its BSDP priority: every binding in a
+ * database of its own; on a shared one (PostgreSQL), only those it made,
+ * read again once a second. */
+static void each_server_counts_its_own(void **state)
+{
+	char *dir = make_root();
+	struct bindings *b = bindings_open(test_db(true), dir, NULL, NULL);
+	const struct in_addr x = { htonl(0xc6120001) }, y = { htonl(0xc6120101) };
+	const int64_t now = 1700000000;
+	bool shared = test_pg_url() != NULL;
+
+	(void)state;
+	assert_non_null(b);
+	for (uint8_t i = 1; i <= 5; i++) {
+		struct binding bd = client(i, now);
+
+		bd.server = i <= 3 ? x : y;
+		assert_int_equal(bindings_put(b, &bd), 0);
+	}
+	assert_int_equal(bindings_count_of(b, x, now), shared ? 3 : 5);
+	assert_int_equal(bindings_count_of(b, y, now), shared ? 2 : 5);
+	assert_int_equal(bindings_release(b, client(1, now).mac, x), 0);
+	/* Within the second, the count read is kept; after it, read again. */
+	assert_int_equal(bindings_count_of(b, x, now), shared ? 3 : 4);
+	assert_int_equal(bindings_count_of(b, x, now + BINDINGS_COUNT_OF_EVERY), shared ? 2 : 4);
+	/* Another server's SELECT does not drop y's binding from x. */
+	assert_int_equal(bindings_release(b, client(4, now).mac, x), 0);
+	assert_true(bound(b, 4));
+	bindings_close(b);
+	remove_root(dir);
+}
+
 /* Apple's S_client_create: deleting or evicting the newest binding does
  * not hand its machine name out again, not even after a restart. */
 static void numbers_are_never_reused(void **state)
@@ -276,6 +308,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(numbers_are_never_reused),
+		cmocka_unit_test(each_server_counts_its_own),
 		cmocka_unit_test(cap_evicts_least_recently_seen),
 		cmocka_unit_test(seen_writes_at_most_hourly),
 		cmocka_unit_test(unseen_bindings_expire),
