@@ -632,6 +632,12 @@ static struct count_of *count_slot(struct bindings *b, struct in_addr server)
 	return oldest;
 }
 
+bool bindings_is_ours(const struct bindings *b, const struct binding *bd, struct in_addr server)
+{
+	return !db_shared(b->db) || bd->server.s_addr == INADDR_ANY ||
+	       bd->server.s_addr == server.s_addr;
+}
+
 int bindings_count_of(struct bindings *b, struct in_addr server, int64_t now)
 {
 	struct count_of *c;

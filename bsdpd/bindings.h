@@ -98,6 +98,10 @@ int bindings_count(struct bindings *b);
  * that server made, read again at most every BINDINGS_COUNT_OF_EVERY
  * seconds (an ACK[LIST] must not cost a query); -EIO before a first read. */
 #define BINDINGS_COUNT_OF_EVERY 1
+/* Whether bd is server's to act on: in a database of bsdpd's own every
+ * binding is (whichever of its addresses the Mac chose); in a shared one,
+ * those server made, and those older than the server column. */
+bool bindings_is_ours(const struct bindings *b, const struct binding *bd, struct in_addr server);
 int bindings_count_of(struct bindings *b, struct in_addr server, int64_t now);
 
 #endif

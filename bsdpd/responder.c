@@ -158,17 +158,28 @@ static const struct nb_image *default_for(const struct bsdp_responder *rs,
 	return default_image(rs->catalog, c);
 }
 
+/* Whether a binding's image is this server's to name: its own binding,
+ * or one of an image with a global index, the same image on every server
+ * of the campus (SPEC §3.4.2; docs/bsdp.md).  A server-local index of
+ * another server's may be a different image here. */
+static bool names_our_image(const struct bsdp_responder *rs, const struct binding *bd,
+			    const struct bsdp_rx *rx)
+{
+	return bindings_is_ours(rs->bindings, bd, rx->if_addr) ||
+	       bsdp_image_index(bd->image_id) > BSDP_INDEX_LOCAL_MAX;
+}
+
 /* The bound image, if the binding exists and its image still applies.
  * A LIST or DISCOVER counts as seeing the client, for expiry. */
 static const struct nb_image *bound_image(const struct bsdp_responder *rs,
-					  const struct nb_client *c, int64_t now)
+					  const struct nb_client *c, const struct bsdp_rx *rx)
 {
 	struct binding bd;
 	const struct nb_image *img;
 
-	if (bindings_get(rs->bindings, c->mac, &bd) < 0)
+	if (bindings_get(rs->bindings, c->mac, &bd) < 0 || !names_our_image(rs, &bd, rx))
 		return NULL;
-	(void)bindings_seen(rs->bindings, &bd, now);
+	(void)bindings_seen(rs->bindings, &bd, rx->now);
 	img = nb_catalog_find(rs->catalog, bd.image_id);
 	return img && nb_image_allows(img, c) ? img : NULL;
 }
@@ -358,7 +369,7 @@ static enum bsdp_verdict ack_list(const struct bsdp_responder *rs, const struct 
 				  struct bsdp_tx *tx, struct bsdp_event *ev)
 {
 	const struct nb_image *dflt = default_for(rs, &rq->client);
-	const struct nb_image *bound = bound_image(rs, &rq->client, rq->rx->now);
+	const struct nb_image *bound = bound_image(rs, &rq->client, rq->rx);
 	struct dhcp_header h = reply_header(rq, rq->rx->if_addr);
 	struct dhcp_builder b;
 	struct list_packer p = { .b = &b, .list_at = SIZE_MAX };
@@ -549,7 +560,7 @@ static enum bsdp_verdict ack_select(const struct bsdp_responder *rs, const struc
 static enum bsdp_verdict offer_bound(const struct bsdp_responder *rs, const struct request *rq,
 				     struct bsdp_tx *tx, struct bsdp_event *ev)
 {
-	const struct nb_image *img = bound_image(rs, &rq->client, rq->rx->now);
+	const struct nb_image *img = bound_image(rs, &rq->client, rq->rx);
 	struct binding bd;
 	struct boot_reply br;
 	struct dhcp_builder b;
@@ -565,7 +576,7 @@ static enum bsdp_verdict offer_bound(const struct bsdp_responder *rs, const stru
 		return drop(ev, BSDP_DROP_NOT_BOUND);
 	/* One OFFER, from the server the Mac chose: the others sharing the
 	 * database see its binding too (SPEC §3.3 has one server per client). */
-	if (bd.server.s_addr != INADDR_ANY && bd.server.s_addr != rq->rx->if_addr.s_addr)
+	if (!bindings_is_ours(rs->bindings, &bd, rq->rx->if_addr))
 		return drop(ev, BSDP_DROP_BOUND_ELSEWHERE);
 	if (boot_reply_init(&br, rs, rq, img, bd.number) < 0)
 		return drop(ev, BSDP_DROP_REPLY_TOO_BIG);

@@ -62,6 +62,7 @@ MAC=52:54:00:12:34:56
 mkdir -p "$ROOT" "$OUT" "$WORK/state-a" "$WORK/state-b"
 chmod 700 "$WORK/state-a" "$WORK/state-b"
 make_bundle "$ROOT" iPXE 101 "<key>IsDefault</key><true/>"
+make_bundle "$ROOT" Campus 4242 # a global index: the same image on every server
 chmod -R a+rX "$ROOT"
 
 start_server() { # NS IF URL STATE LOG
@@ -166,6 +167,28 @@ check "B heard it" bash -c "ip netns exec '$CLI' curl -sS --max-time 20 \
 	'http://$SRV2_IP:$PORT/metrics' | grep -q '^bsdpd_bsdp_requests_total{kind=\"select\"} [1-9]'"
 check "A's binding is still in A's catalog" test "$(selected A)" = True
 check "and in B's" test "$(selected B)" = True
+selected_in_list() { # IFACE: the selected image a LIST there says
+	ip netns exec "$CLI" "$BSDPC" list --interface "$1" --timeout 1 --json 2>/dev/null |
+		json 'j["servers"][0].get("selected")'
+}
+check "A's LIST names the Mac's image as selected" test "$(selected_in_list "$CLI_IF")" = 0x01000065
+check "B's does not: index 101 is A's own, maybe another image on B" \
+	test "$(selected_in_list "$CLI2_IF")" = None
+ip netns exec "$CLI" "$BSDPC" select --server "$SRV_IP" --image 0x01001092 \
+	--interface "$CLI_IF" --timeout 2 >/dev/null 2>&1 || true
+check "the Mac selects the global image 4242 on A; B's LIST names it too" \
+	test "$(selected_in_list "$CLI2_IF")" = 0x01001092
+# The bound Mac's DISCOVER, heard by B: its OFFER is A's to send.
+ip netns exec "$CLI" busybox udhcpc -i "$CLI2_IF" -n -q -t 2 -T 1 -s /bin/true \
+	-V AAPLBSDPC/i386/MacBookPro11,3 -x 0x2b:02020101 >/dev/null 2>&1 || true
+offers_of() { # IP: the BSDP OFFERs that server sent
+	ip netns exec "$CLI" curl -sS --max-time 20 "http://$1:$PORT/metrics" |
+		sed -n 's/^bsdpd_bsdp_replies_total{kind="offer"} //p'
+}
+check "B leaves the DISCOVER of A's Mac to A" test "$(offers_of "$SRV2_IP")" = 0
+ip netns exec "$CLI" busybox udhcpc -i "$CLI_IF" -n -q -t 2 -T 1 -s /bin/true \
+	-V AAPLBSDPC/i386/MacBookPro11,3 -x 0x2b:02020101 >/dev/null 2>&1 || true
+check "which answers it" test "$(offers_of "$SRV_IP")" -ge 1
 # Apple spreads Macs by priority: the base less the server's own bound
 # clients.  The binding is A's, so B, with none, now outbids A.
 prio() { # IFACE: the priority of the server that answers a LIST there

@@ -425,12 +425,13 @@ static void select_for_other_server_drops_binding(void **state)
 }
 
 /* On a database several servers share, the binding another server made
- * is the campus's: its SELECT, seen here too, does not drop it, and the
- * client's DISCOVER is that server's to answer. */
+ * is the campus's: its SELECT, seen here too, does not drop it.  (That
+ * the client's DISCOVER is then that server's to answer needs a shared
+ * database: test_pg_campus.sh.) */
 static void another_servers_binding_is_kept(void **state)
 {
 	struct env *e = *state;
-	struct req r = select_req, discover = { .dhcp_type = DHCP_DISCOVER, .ciaddr = "0.0.0.0" };
+	struct req r = select_req;
 	struct binding bd = { .mac = { 0x00, 0x1b, 0x63, 0x84, 0x45, 0x00 }, .image_id = 0x01000065,
 			      .server = ip("198.18.0.99") };
 	struct binding got;
@@ -441,13 +442,10 @@ static void another_servers_binding_is_kept(void **state)
 	assert_int_equal(e->ev.drop, BSDP_DROP_OTHER_SERVER);
 	assert_int_equal(bindings_get(e->bindings, bd.mac, &got), 0);
 	assert_int_equal(got.server.s_addr, ip("198.18.0.99").s_addr);
-	assert_int_equal(send_req(e, &discover), BSDP_SILENT);
-	assert_int_equal(e->ev.drop, BSDP_DROP_BOUND_ELSEWHERE);
 	/* The client comes to us: the binding becomes ours. */
 	assert_int_equal(send_req(e, &select_req), BSDP_REPLY);
 	assert_int_equal(bindings_get(e->bindings, bd.mac, &got), 0);
 	assert_int_equal(got.server.s_addr, ip(TEST_SERVER).s_addr);
-	assert_int_equal(send_req(e, &discover), BSDP_REPLY);
 }
 
 /* ---- bindings ---------------------------------------------------------------- */
