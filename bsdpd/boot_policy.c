@@ -39,6 +39,23 @@ struct known_file {
 	int64_t at_ms;                /* CLOCK_MONOTONIC; 0: empty */
 };
 
+/* A machine seen again unchanged within STORE_SEEN_EVERY costs the store
+ * no write (store_machine_seen); the recorder need not be told either.
+ * Each boot is seen at each stage (BSDP or proxyDHCP, then the script),
+ * each showing some of model, arch, UUID and address: what was shown is
+ * merged here as the store merges it.  Direct-mapped by MAC; a collision
+ * only costs a record. */
+#define SEEN_SLOTS 4096
+
+struct seen_slot {
+	uint8_t mac[6];
+	char model[POLICY_MODEL_MAX];
+	char arch[POLICY_ARCH_MAX];
+	char uuid[POLICY_UUID_MAX];
+	struct in_addr ip;
+	int64_t at;                   /* Unix time; 0: empty */
+};
+
 struct boot_policy {
 	struct store *store;
 	struct loop *loop;
@@ -52,6 +69,7 @@ struct boot_policy {
 	struct api_ctx api;            /* the token; the catalog is set per request */
 	struct ipxe_template *fallback; /* policy_fallback_new */
 	struct known_file known[FILE_CHECKS];
+	struct seen_slot seen[SEEN_SLOTS];
 };
 
 static void end_batch(struct loop *loop, void *ctx);
@@ -164,9 +182,46 @@ static void copy_seen(char *dst, size_t cap, const char *src)
 		ipxe_value_sanitize(src, dst, cap);
 }
 
+/* Takes src into dst unless it is empty; whether that changed dst. */
+static bool merge_text(char *dst, size_t cap, const char *src)
+{
+	if (!src[0] || strcmp(dst, src) == 0)
+		return false;
+	snprintf(dst, cap, "%s", src);
+	return true;
+}
+
+/* Whether m shows nothing new within STORE_SEEN_EVERY of the last time
+ * it was told; notes it if not. */
+static bool seen_lately(struct boot_policy *bp, const struct machine *m, int64_t now)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	struct seen_slot *slot;
+	bool changed;
+
+	for (size_t i = 0; i < 6; i++)
+		h = (h ^ m->mac[i]) * 16777619u;
+	slot = &bp->seen[h % SEEN_SLOTS];
+	if (!slot->at || memcmp(slot->mac, m->mac, 6) != 0)
+		*slot = (struct seen_slot){ .at = 0 };
+	memcpy(slot->mac, m->mac, 6);
+	changed = merge_text(slot->model, sizeof(slot->model), m->model);
+	changed |= merge_text(slot->arch, sizeof(slot->arch), m->arch);
+	changed |= merge_text(slot->uuid, sizeof(slot->uuid), m->uuid);
+	if (m->ip.s_addr && m->ip.s_addr != slot->ip.s_addr) {
+		slot->ip = m->ip;
+		changed = true;
+	}
+	if (!changed && slot->at && now >= slot->at && now - slot->at < STORE_SEEN_EVERY)
+		return true;
+	slot->at = now;
+	return false;
+}
+
 void boot_policy_seen(struct boot_policy *bp, const struct boot_sighting *s)
 {
 	struct machine m = { .ip = s->ip };
+	int64_t now = time(NULL);
 
 	if (!bp)
 		return;
@@ -175,11 +230,12 @@ void boot_policy_seen(struct boot_policy *bp, const struct boot_sighting *s)
 	copy_seen(m.arch, sizeof(m.arch), s->arch);
 	copy_seen(m.uuid, sizeof(m.uuid), s->uuid);
 	if (bp->recorder) {
-		recorder_seen(bp->recorder, &m, time(NULL));
+		if (!seen_lately(bp, &m, now))
+			recorder_seen(bp->recorder, &m, now);
 		return;
 	}
 	begin_writes(bp);
-	if (store_machine_seen(bp->store, &m, time(NULL)) < 0)
+	if (store_machine_seen(bp->store, &m, now) < 0)
 		log_msg(LOG_WARNING, "policy: cannot register a machine seen booting");
 }
 

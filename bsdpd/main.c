@@ -732,6 +732,10 @@ static int run_server(struct options *o, const struct cmdline *cl)
 
 	if (detach_begin(o, &dt) < 0)
 		return 1;
+	/* While bsdpd may: confinement drops CAP_SYS_RESOURCE (recorder.h). */
+	if ((r = recorder_allow_renice()) < 0)
+		log_msg(LOG_DEBUG, "RLIMIT_NICE: %s; the recorder keeps the loop's priority",
+			strerror(-r));
 	d.loop = loop = loop_new();
 	d.signal_fd = open_signals();
 	/* Before any thread: the catalog loader runs libxml2 on its own. */

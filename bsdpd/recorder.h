@@ -58,6 +58,10 @@ struct recorder_config {
  * queued at once; they are written once recorder_start has run.  NULL
  * and *err (to free) on failure. */
 struct recorder *recorder_open(const struct recorder_config *cfg, char **err);
+/* Lets the writer thread go back to nice 0 once it has lowered its
+ * priority (see recorder.c): RLIMIT_NICE 20, set while bsdpd still holds
+ * CAP_SYS_RESOURCE, before confinement.  0 or -errno. */
+int recorder_allow_renice(void);
 /* Starts the writer thread: after confine_apply, like the checkpointer
  * (Landlock binds only the threads started after it).  0 or -errno. */
 int recorder_start(struct recorder *r);

@@ -28,9 +28,6 @@
 #include "log.h"
 #include "snapshot.h"
 
-/* A machine seen again within this many seconds, unchanged, costs no
- * write: a booting machine is seen by BSDP, proxyDHCP and HTTP in turn. */
-#define STORE_SEEN_EVERY 60
 #define DEFAULT_KEY "default_profile"
 
 enum stmt {
@@ -1270,6 +1267,28 @@ int store_event_add(struct store *s, struct event *e)
 		r = events_trim(s, e);
 	if (r < 0)
 		r = db_failed(s, "recording an event", NULL);
+	return tx_end(s, r, NULL);
+}
+
+int store_event_insert(struct store *s, struct event *e)
+{
+	int r = tx_begin(s, NULL);
+
+	if (r < 0)
+		return r;
+	if ((r = event_insert(s, e)) < 0)
+		r = db_failed(s, "recording an event", NULL);
+	return tx_end(s, r, NULL);
+}
+
+int store_events_trim(struct store *s, const struct event *newest)
+{
+	int r = tx_begin(s, NULL);
+
+	if (r < 0)
+		return r;
+	if ((r = events_trim(s, newest)) < 0)
+		r = db_failed(s, "trimming the events", NULL);
 	return tx_end(s, r, NULL);
 }
 

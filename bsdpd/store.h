@@ -99,6 +99,9 @@ int store_machines_each(struct store *s,
 			int (*fn)(void *ctx, const struct machine *m, const struct event *last),
 			void *ctx);
 int store_machines_count(struct store *s);
+/* A machine seen again within this many seconds, unchanged, costs no
+ * write: a booting machine is seen by BSDP, proxyDHCP and HTTP in turn. */
+#define STORE_SEEN_EVERY 60
 /* Counts the rows again, for what another connection added or deleted
  * (the count above follows only this one's writes): the count, or -EIO. */
 int store_machines_recount(struct store *s);
@@ -150,6 +153,10 @@ const char *event_kind_name(enum event_kind k);  /* "bsdp-list", "tftp" ... */
 int event_kind_parse(const char *s, enum event_kind *k);
 /* Records e (e->id is set) and drops the oldest beyond the cap and age. */
 int store_event_add(struct store *s, struct event *e);
+/* The same in two: many inserts, then one trim after the newest of them
+ * (the recorder's batches: a trim per event was a third of its work). */
+int store_event_insert(struct store *s, struct event *e);
+int store_events_trim(struct store *s, const struct event *newest);
 /* Events after since_us (and of mac when not NULL), oldest first, at
  * most limit; fn as in store_profiles_each. */
 int store_events_each(struct store *s, const uint8_t *mac, int64_t since_us, unsigned limit,

@@ -184,6 +184,11 @@ saturated=$(closed_probe $((SECONDS_PER_RUN - 2)))
 wait "$WRK_PID"
 cpu1=$(cpu_us)
 rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$(pgrep -n -f "state-dir $WORK/state")/status")
+# What the recorder (bsdpd/recorder.c) still held when wrk stopped, and
+# dropped: whether the writes kept up with the renders.
+ip netns exec "$CLI" curl -sS --max-time 10 "http://$SRV_IP:$PORT/metrics" >"$WORK/metrics" || true
+held=$(awk '$1 == "bsdpd_boot_records_queued" { print $2 }' "$WORK/metrics")
+dropped=$(awk '$1 == "bsdpd_boot_records_dropped_total" { print $2 }' "$WORK/metrics")
 rps=$(awk '/^Requests\/sec/ { print $2 }' "$WORK/wrk.out")
 reqs=$(awk '/requests in/ { print $1 }' "$WORK/wrk.out")
 errors=$(grep -E 'Non-2xx|Socket errors' "$WORK/wrk.out" || true)
@@ -197,7 +202,9 @@ printf '  %-52s %s\n' \
 	"quiet, ${PROBE_CONNECTIONS:-4} connections: p50 / p99 / max" \
 	"$(us "$quiet" 2) / $(us "$quiet" 3) / $(us "$quiet" 4)" \
 	"saturated by wrk -c $CONNECTIONS: p50 / p99" "$(us "$saturated" 2) / $(us "$saturated" 3)" \
-	"bsdpd RSS" "$((rss / 1024)) MiB" "CPU accounting" "$CPU_SOURCE"
+	"bsdpd RSS" "$((rss / 1024)) MiB" \
+	"boot records waiting / dropped after wrk" "${held:-?} / ${dropped:-?}" \
+	"CPU accounting" "$CPU_SOURCE"
 echo "  boot storm, each of the $MACHINES machines once, on a connection of its own:"
 echo "    rate/s   bsdpd p50 / p99 / max ms (errors)      nginx, static file: p50 / p99 / max ms (errors)"
 echo "$storms" | while read -r rate _ b50 b99 bmax berr _ n50 n99 nmax nerr; do
