@@ -182,15 +182,6 @@ static void copy_seen(char *dst, size_t cap, const char *src)
 		ipxe_value_sanitize(src, dst, cap);
 }
 
-/* Takes src into dst unless it is empty; whether that changed dst. */
-static bool merge_text(char *dst, size_t cap, const char *src)
-{
-	if (!src[0] || strcmp(dst, src) == 0)
-		return false;
-	snprintf(dst, cap, "%s", src);
-	return true;
-}
-
 /* Whether m shows nothing new within STORE_SEEN_EVERY of the last time
  * it was told; notes it if not. */
 static bool seen_lately(struct boot_policy *bp, const struct machine *m, int64_t now)
@@ -205,9 +196,9 @@ static bool seen_lately(struct boot_policy *bp, const struct machine *m, int64_t
 	if (!slot->at || memcmp(slot->mac, m->mac, 6) != 0)
 		*slot = (struct seen_slot){ .at = 0 };
 	memcpy(slot->mac, m->mac, 6);
-	changed = merge_text(slot->model, sizeof(slot->model), m->model);
-	changed |= merge_text(slot->arch, sizeof(slot->arch), m->arch);
-	changed |= merge_text(slot->uuid, sizeof(slot->uuid), m->uuid);
+	changed = policy_take_seen(slot->model, sizeof(slot->model), m->model);
+	changed |= policy_take_seen(slot->arch, sizeof(slot->arch), m->arch);
+	changed |= policy_take_seen(slot->uuid, sizeof(slot->uuid), m->uuid);
 	if (m->ip.s_addr && m->ip.s_addr != slot->ip.s_addr) {
 		slot->ip = m->ip;
 		changed = true;

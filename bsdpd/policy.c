@@ -267,6 +267,14 @@ bool policy_is_url(const char *s)
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
+bool policy_take_seen(char *dst, size_t cap, const char *seen)
+{
+	if (!seen[0] || strcmp(dst, seen) == 0)
+		return false;
+	snprintf(dst, cap, "%s", seen);
+	return true;
+}
+
 static int path_byte_check(const char *s, size_t i, bool url, const char *field,
 			   struct policy_error *err)
 {

@@ -208,6 +208,10 @@ int policy_http_base_parse(const char *s, char out[POLICY_HTTP_BASE_MAX],
 /* Whether a profile path is a URL (http:// or https://) rather than a
  * path under the HTTP root. */
 bool policy_is_url(const char *s);
+/* What a machine showed of itself (model, arch, UUID) is kept until it
+ * shows another: copies seen over dst (cap bytes) unless seen is empty or
+ * the same; whether dst changed. */
+bool policy_take_seen(char *dst, size_t cap, const char *seen);
 /* The last file a profile's boot fetches (the last initrd, else the
  * kernel; the chain target), or NULL for a profile without files: its
  * next boot is consumed when that file has been served in full. */

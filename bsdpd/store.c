@@ -868,22 +868,13 @@ int store_machines_recount(struct store *s)
 	return n;
 }
 
-/* Copies src over dst unless it is empty; whether dst changed. */
-static bool take_text(char *dst, size_t cap, const char *src)
-{
-	if (!src[0] || strcmp(dst, src) == 0)
-		return false;
-	snprintf(dst, cap, "%s", src);
-	return true;
-}
-
 /* Takes into m what seen knows (its non-empty fields); whether any differed. */
 static bool seen_merge(struct machine *m, const struct machine *seen)
 {
-	bool changed = take_text(m->model, sizeof(m->model), seen->model);
+	bool changed = policy_take_seen(m->model, sizeof(m->model), seen->model);
 
-	changed |= take_text(m->arch, sizeof(m->arch), seen->arch);
-	changed |= take_text(m->uuid, sizeof(m->uuid), seen->uuid);
+	changed |= policy_take_seen(m->arch, sizeof(m->arch), seen->arch);
+	changed |= policy_take_seen(m->uuid, sizeof(m->uuid), seen->uuid);
 	if (seen->ip.s_addr && seen->ip.s_addr != m->ip.s_addr) {
 		m->ip = seen->ip;
 		changed = true;
