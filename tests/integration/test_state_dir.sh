@@ -126,6 +126,6 @@ lab_stop "$BSDPD_PID"
 check "the binding is recorded" test "$(sqlite3 "$S/bindings.sqlite" 'SELECT count(*) FROM clients')" = 1
 check "the state directory and database now belong to nobody" \
 	test "$(stat -c %u:%g "$S" "$S/bindings.sqlite" | sort -u)" = "$NOBODY"
-check "the database is at schema version 2" test "$(sqlite3 "$S/bindings.sqlite" 'PRAGMA user_version')" = 2
+check "the database is at schema version 3" test "$(sqlite3 "$S/bindings.sqlite" 'PRAGMA user_version')" = 3
 
 lab_done
