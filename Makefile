@@ -160,7 +160,8 @@ fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
 	  $(B)/fuzz/$(f) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_OPTS_$(f)) \
 	    $(B)/corpus/$(f) tests/corpus/$(f);)
 
-integration: $(B)/san/bsdpd $(B)/san/bsdpc $(B)/san/bsdpctl $(B)/san/tftp-load
+integration: $(B)/san/bsdpd $(B)/san/bsdpc $(B)/san/bsdpctl $(B)/san/tftp-load \
+		$(B)/san/bsdp_load
 	@set -e; for t in tests/integration/test_*.sh; do echo "== $$t"; \
 	  BSDPD=$(B)/san/bsdpd BSDPC=$(B)/san/bsdpc BSDPCTL=$(B)/san/bsdpctl bash $$t; done
 
@@ -172,6 +173,8 @@ demo-run: $(B)/bsdpd $(B)/bsdpc
 
 $(B)/bsdp_load: $(B)/rel/tools/bench/bsdp_load.o $(B)/rel/libbsdpd.a
 	$(CC) $(CFLAGS) $^ -o $@
+$(B)/san/bsdp_load: $(B)/san-obj/tools/bench/bsdp_load.o $(B)/san-obj/libbsdpd.a | $(B)/san
+	$(CC) $(SAN) $^ -o $@
 
 bench: $(B)/bsdpd $(B)/bsdpc $(B)/bsdp_load
 	@BSDPD=$(B)/bsdpd BSDPC=$(B)/bsdpc BSDP_LOAD=$(B)/bsdp_load bash tools/bench/bsdp-bench.sh
