@@ -51,7 +51,7 @@ obj = $(patsubst %.c,$(1)/%.o,$(2))
 .SECONDARY:
 
 .PHONY: all test unit fuzz-replay integration demo demo-run deps bench bench-tftp clean \
-        install fuzz build-deps bench-http bench-policy
+        install fuzz build-deps bench-http bench-policy bench-campus
 all: $(B)/bsdpd $(B)/bsdpc $(B)/bsdpctl
 
 # The flags above come from pkg-config when make reads this file, so on a
@@ -200,6 +200,12 @@ $(B)/script_storm: $(B)/rel/tools/bench/script_storm.o
 
 bench-policy: $(B)/bsdpd $(B)/script_storm
 	@BSDPD=$(B)/bsdpd SCRIPT_STORM=$(B)/script_storm bash tools/bench/policy-bench.sh
+
+# A campus boot storm: 300 Macs through two bsdpd on one PostgreSQL and an
+# nginx cache, every link shaped to 1 Gbit/s (docs/scaling.md "Sizing").
+bench-campus: $(B)/bsdpd $(B)/nbi $(B)/bsdp_load $(B)/tftp-load
+	@BSDPD=$(B)/bsdpd NBI=$(B)/nbi BSDP_LOAD=$(B)/bsdp_load TFTP_LOAD=$(B)/tftp-load \
+	  bash tools/bench/campus-storm.sh
 
 # ---- install ------------------------------------------------------------------
 # The unit's ExecStart names the installed bsdpd; systemd reads units from
