@@ -51,7 +51,7 @@ obj = $(patsubst %.c,$(1)/%.o,$(2))
 .SECONDARY:
 
 .PHONY: all test unit fuzz-replay integration demo demo-run deps bench bench-tftp clean \
-        install fuzz build-deps bench-http bench-policy
+        install fuzz build-deps bench-http bench-policy bench-campus
 all: $(B)/bsdpd $(B)/bsdpc $(B)/bsdpctl
 
 # The flags above come from pkg-config when make reads this file, so on a
@@ -160,7 +160,8 @@ fuzz: $(addprefix $(B)/fuzz/,$(FUZZERS))
 	  $(B)/fuzz/$(f) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_OPTS_$(f)) \
 	    $(B)/corpus/$(f) tests/corpus/$(f);)
 
-integration: $(B)/san/bsdpd $(B)/san/bsdpc $(B)/san/bsdpctl $(B)/san/tftp-load
+integration: $(B)/san/bsdpd $(B)/san/bsdpc $(B)/san/bsdpctl $(B)/san/tftp-load \
+		$(B)/san/bsdp_load
 	@set -e; for t in tests/integration/test_*.sh; do echo "== $$t"; \
 	  BSDPD=$(B)/san/bsdpd BSDPC=$(B)/san/bsdpc BSDPCTL=$(B)/san/bsdpctl bash $$t; done
 
@@ -172,6 +173,8 @@ demo-run: $(B)/bsdpd $(B)/bsdpc
 
 $(B)/bsdp_load: $(B)/rel/tools/bench/bsdp_load.o $(B)/rel/libbsdpd.a
 	$(CC) $(CFLAGS) $^ -o $@
+$(B)/san/bsdp_load: $(B)/san-obj/tools/bench/bsdp_load.o $(B)/san-obj/libbsdpd.a | $(B)/san
+	$(CC) $(SAN) $^ -o $@
 
 bench: $(B)/bsdpd $(B)/bsdpc $(B)/bsdp_load
 	@BSDPD=$(B)/bsdpd BSDPC=$(B)/bsdpc BSDP_LOAD=$(B)/bsdp_load bash tools/bench/bsdp-bench.sh
@@ -197,6 +200,12 @@ $(B)/script_storm: $(B)/rel/tools/bench/script_storm.o
 
 bench-policy: $(B)/bsdpd $(B)/script_storm
 	@BSDPD=$(B)/bsdpd SCRIPT_STORM=$(B)/script_storm bash tools/bench/policy-bench.sh
+
+# A campus boot storm: 300 Macs through two bsdpd on one PostgreSQL and an
+# nginx cache, every link shaped to 1 Gbit/s (docs/scaling.md "Sizing").
+bench-campus: $(B)/bsdpd $(B)/nbi $(B)/bsdp_load $(B)/tftp-load
+	@BSDPD=$(B)/bsdpd NBI=$(B)/nbi BSDP_LOAD=$(B)/bsdp_load TFTP_LOAD=$(B)/tftp-load \
+	  bash tools/bench/campus-storm.sh
 
 # ---- install ------------------------------------------------------------------
 # The unit's ExecStart names the installed bsdpd; systemd reads units from

@@ -18,6 +18,22 @@ static int set_int(int fd, int level, int opt, int v)
 	return setsockopt(fd, level, opt, &v, sizeof(v)) < 0 ? -errno : 0;
 }
 
+/* A boot storm's requests arrive together while the loop is busy with
+ * one of them (each SELECT commits a binding), and the kernel drops what
+ * does not fit in the receive buffer: its default, 208 KiB (each
+ * datagram is charged its whole kernel buffer, about 2.3 KiB from a
+ * veth), held about 90, and every Mac beyond them waited out its
+ * firmware's retransmission timer (tests/integration/test_bsdp_storm.sh;
+ * 4 MiB, doubled, holds about 3 600).  SO_RCVBUFFORCE passes
+ * net.core.rmem_max when bsdpd holds CAP_NET_ADMIN (started as root);
+ * without (the systemd unit), SO_RCVBUF takes as much as rmem_max allows
+ * (socket(7)).  Memory is spent only on what waits. */
+static void grow_receive_buffer(int fd)
+{
+	if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, NET_RCVBUF_BYTES) < 0)
+		(void)set_int(fd, SOL_SOCKET, SO_RCVBUF, NET_RCVBUF_BYTES);
+}
+
 int net_open_udp(uint16_t port, const char *ifname)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -26,6 +42,7 @@ int net_open_udp(uint16_t port, const char *ifname)
 
 	if (fd < 0)
 		return -errno;
+	grow_receive_buffer(fd);
 	if ((r = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) < 0 ||
 	    (r = set_int(fd, SOL_SOCKET, SO_BROADCAST, 1)) < 0 ||
 	    (r = set_int(fd, IPPROTO_IP, IP_PKTINFO, 1)) < 0)

@@ -29,9 +29,14 @@ struct net_iface {
 	unsigned mtu;
 };
 
+/* The receive buffer asked for each listening socket: a storm of a few
+ * thousand requests at once (the kernel doubles it for its overhead). */
+#define NET_RCVBUF_BYTES (4 << 20)
+
 /* A non-blocking UDP socket bound to INADDR_ANY:port, with SO_BROADCAST,
- * SO_REUSEADDR and IP_PKTINFO, tied to ifname when it is not NULL.
- * Returns the fd or -errno. */
+ * SO_REUSEADDR and IP_PKTINFO, tied to ifname when it is not NULL, and a
+ * receive buffer of NET_RCVBUF_BYTES (or what net.core.rmem_max allows
+ * without CAP_NET_ADMIN).  Returns the fd or -errno. */
 int net_open_udp(uint16_t port, const char *ifname);
 /* Receives one datagram; -EAGAIN when none is waiting. */
 ssize_t net_recv(int fd, void *buf, size_t cap, struct net_rx *rx);

@@ -17,6 +17,14 @@
  * window.  Requests are built and replies accepted by the client codec
  * that tools/bsdpc.c uses (lib/bsdp_client.c, after Apple's BSDPClient.c).
  *
+ * With --count N it is a boot storm instead (tools/bench/campus-storm.sh):
+ * N Macs, each with a MAC of its own from --first-mac on, each doing LIST
+ * and SELECT once, --window of them at a time.  An unanswered request is
+ * sent again with a new xid, as a Mac's firmware retries, and the run ends
+ * when every Mac has its ACK[SELECT] (or ACK[FAILED]), or after --seconds.
+ * Each Mac's latency runs from its first LIST to its ACK[SELECT], retries
+ * included, and the median, 99th percentile and maximum are reported.
+ *
  * The result is one line of key=value pairs on stdout, for scripts.
  */
 #include <arpa/inet.h>
@@ -55,6 +63,7 @@
 #define DEFAULT_WARMUP 1.0
 #define DEFAULT_TIMEOUT_MS 1000
 #define MAX_SECONDS 600.0       /* a load run always ends by itself */
+#define COUNT_MAX 1000000u      /* --count: the latencies are kept, 8 MB at most */
 #define DEFAULT_MODEL "MacBookPro11,3"
 
 struct cfg {
@@ -67,6 +76,8 @@ struct cfg {
 	unsigned timeout_ms;
 	bool plain;
 	const char *model;
+	unsigned count;              /* 0: closed loop for --seconds; else a storm of N Macs */
+	unsigned first_mac;
 };
 
 enum phase {
@@ -82,6 +93,7 @@ struct txn {
 	uint64_t sent_ns;            /* when the outstanding request left */
 	uint32_t image;              /* ACK[LIST] sub-option 7 */
 	struct in_addr server;       /* ACK[LIST] option 54, for sub-option 3 */
+	bool idle;                   /* --count: every Mac has started */
 };
 
 struct counters {
@@ -107,6 +119,9 @@ struct load {
 	uint32_t seq;
 	uint64_t count_from_ns;
 	struct counters n;
+	uint64_t *latency;           /* --count: one per completed Mac, in ns */
+	uint64_t started_ns;         /* the first request */
+	uint64_t last_answer_ns;     /* the last ACK[SELECT] or ACK[FAILED] */
 	struct bsdp_ack ack;         /* 80 KiB: kept off the stack */
 	/* Requests queued for the next sendmmsg. */
 	struct sockaddr_in to;
@@ -129,21 +144,30 @@ static const char usage_text[] =
 "transaction is INFORM[LIST], then INFORM[SELECT] of the default image;\n"
 "with --plain-inform it is two plain DHCPINFORMs (for dnsmasq).  IF must\n"
 "have an IPv4 address: it goes in ciaddr and replies come back to it.\n"
+"With --count N, a boot storm: N Macs, each once, --window at a time; an\n"
+"unanswered request is sent again; the run ends when all are answered or\n"
+"after --seconds.\n"
 "\n"
 "  -i, --interface IF    client interface (required)\n"
 "  -d, --dest IP         send requests to IP (default 255.255.255.255)\n"
 "  -w, --window N        transactions in flight, 1-1024 (default 32)\n"
-"  -m, --macs N          client MAC pool, at least the window (default 1000)\n"
+"  -m, --macs N          client MAC pool, at least the window (default 1000;\n"
+"                        not with --count)\n"
 "  -s, --seconds S       measured duration, at most 600 (default 10)\n"
 "  -W, --warmup S        unmeasured run before it (default 1)\n"
 "  -t, --timeout MS      abandon a request unanswered this long (default 1000)\n"
 "  -M, --model MODEL     model in AAPLBSDPC/i386/MODEL (default " DEFAULT_MODEL ")\n"
 "  -p, --plain-inform    plain DHCPINFORMs, no BSDP\n"
+"  -n, --count N         a storm of N Macs, each LIST+SELECT once, 1-1000000\n"
+"  -f, --first-mac K     the storm's first MAC is pool number K (default 0)\n"
 "  -h, --help            show this help and exit\n"
 "\n"
 "Output: one line of key=value pairs: mode, seconds, completed, tx_per_s,\n"
 "total_completed (warm-up included), mean_latency_us, sent, received,\n"
-"ignored, failed, timeouts, send_errors, client_cpu_s.\n";
+"ignored, failed, timeouts, send_errors, client_cpu_s; with --count also\n"
+"p50_latency_us, p99_latency_us, max_latency_us and unfinished (Macs\n"
+"without an answer when --seconds ran out); seconds is then the time from\n"
+"the first LIST to the last answer.\n";
 
 __attribute__((format(printf, 1, 2), noreturn))
 static void usage_error(const char *fmt, ...);
@@ -191,8 +215,10 @@ static void check_args(const struct cfg *c)
 		usage_error("--interface IF is required");
 	/* Two transactions in flight with one MAC would look like one
 	 * confused Mac to the server. */
-	if (c->macs < c->window)
+	if (!c->count && c->macs < c->window)
 		usage_error("--macs (%u) must be at least --window (%u)", c->macs, c->window);
+	if (c->count && c->first_mac > (1u << 24) - c->count)
+		usage_error("--first-mac plus --count must be at most %u", 1u << 24);
 	if (strlen(c->model) >= BSDP_MODEL_MAX)
 		usage_error("--model must be shorter than %d bytes", BSDP_MODEL_MAX);
 }
@@ -209,6 +235,8 @@ static void parse_args(struct cfg *c, int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "model", required_argument, NULL, 'M' },
 		{ "plain-inform", no_argument, NULL, 'p' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "first-mac", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -218,7 +246,7 @@ static void parse_args(struct cfg *c, int argc, char **argv)
 			   .macs = DEFAULT_MACS, .seconds = DEFAULT_SECONDS,
 			   .warmup = DEFAULT_WARMUP, .timeout_ms = DEFAULT_TIMEOUT_MS,
 			   .model = DEFAULT_MODEL };
-	while ((o = getopt_long(argc, argv, "i:d:w:m:s:W:t:M:ph", longs, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "i:d:w:m:s:W:t:M:pn:f:h", longs, NULL)) != -1) {
 		switch (o) {
 		case 'i': c->ifname = optarg; break;
 		case 'd':
@@ -232,6 +260,8 @@ static void parse_args(struct cfg *c, int argc, char **argv)
 		case 't': c->timeout_ms = parse_count("--timeout", optarg, 1, 60000); break;
 		case 'M': c->model = optarg; break;
 		case 'p': c->plain = true; break;
+		case 'n': c->count = parse_count("--count", optarg, 1, COUNT_MAX); break;
+		case 'f': c->first_mac = parse_count("--first-mac", optarg, 0, (1u << 24) - 1); break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default: fputs("Try 'bsdp_load --help' for more information.\n", stderr); exit(2);
 		}
@@ -376,12 +406,19 @@ static void queue_request(struct load *ld, unsigned slot, uint64_t now)
 	ld->n_tx++;
 }
 
+/* The next MAC's transaction in this slot; in a storm, none once every
+ * Mac has started. */
 static void start_txn(struct load *ld, unsigned slot, uint64_t now)
 {
 	struct txn *t = &ld->slots[slot];
+	uint32_t mac_id;
 
-	*t = (struct txn){ .mac_id = ld->next_mac++ % ld->cfg.macs, .phase = PHASE_FIRST,
-			   .started_ns = now };
+	if (ld->cfg.count && ld->next_mac == ld->cfg.count) {
+		*t = (struct txn){ .idle = true };
+		return;
+	}
+	mac_id = ld->cfg.count ? ld->cfg.first_mac + ld->next_mac++ : ld->next_mac++ % ld->cfg.macs;
+	*t = (struct txn){ .mac_id = mac_id, .phase = PHASE_FIRST, .started_ns = now };
 	queue_request(ld, slot, now);
 }
 
@@ -396,7 +433,7 @@ static struct txn *match_reply(struct load *ld)
 	uint8_t mac[MAC_LEN];
 
 	if (h->op != BOOTREPLY || ld->ack.view.message_type != DHCP_ACK ||
-	    slot >= ld->cfg.window || t->xid != h->xid)
+	    slot >= ld->cfg.window || t->idle || t->xid != h->xid)
 		return NULL;
 	pool_mac(t->mac_id, mac);
 	return memcmp(h->chaddr, mac, MAC_LEN) == 0 ? t : NULL;
@@ -406,7 +443,10 @@ static void complete_txn(struct load *ld, unsigned slot, uint64_t now)
 {
 	struct txn *t = &ld->slots[slot];
 
+	ld->last_answer_ns = now;
 	if (now >= ld->count_from_ns) {
+		if (ld->latency)
+			ld->latency[ld->n.completed] = now - t->started_ns;
 		ld->n.completed++;
 		ld->n.latency_ns += now - t->started_ns;
 	} else {
@@ -425,6 +465,7 @@ static void on_bsdp_reply(struct load *ld, struct txn *t, uint64_t now)
 		ld->n.ignored++;
 	} else if (a->message == BSDP_FAILED) {
 		ld->n.failed++;
+		ld->last_answer_ns = now;
 		start_txn(ld, slot, now);
 	} else if (t->phase == PHASE_FIRST && a->message == BSDP_LIST &&
 		   bsdp_ack_u32(a, BSDP_TAG_DEFAULT_IMAGE, &image)) {
@@ -487,16 +528,20 @@ static void receive_replies(struct load *ld)
 	}
 }
 
-/* A lost request or reply must not shrink the window for good. */
+/* A lost request or reply must not shrink the window for good: the
+ * closed loop moves on to a new MAC, a Mac in a storm asks again. */
 static void expire(struct load *ld, uint64_t now)
 {
 	uint64_t limit = (uint64_t)ld->cfg.timeout_ms * 1000000u;
 
 	for (unsigned i = 0; i < ld->cfg.window; i++) {
-		if (now - ld->slots[i].sent_ns < limit)
+		if (ld->slots[i].idle || now - ld->slots[i].sent_ns < limit)
 			continue;
 		ld->n.timeouts++;
-		start_txn(ld, i, now);
+		if (ld->cfg.count)
+			queue_request(ld, i, now);
+		else
+			start_txn(ld, i, now);
 	}
 }
 
@@ -519,18 +564,27 @@ static void init_batches(struct load *ld)
 	}
 }
 
+static bool storm_over(const struct load *ld)
+{
+	return ld->cfg.count && ld->n.completed + ld->n.failed == ld->cfg.count;
+}
+
+/* A storm has no warm-up: every Mac counts. */
 static void run(struct load *ld)
 {
 	uint64_t start = now_ns();
 	uint64_t end;
 	struct pollfd pfd = { .fd = ld->fd, .events = POLLIN };
 
-	ld->count_from_ns = start + (uint64_t)(ld->cfg.warmup * (double)NS_PER_S);
+	ld->started_ns = start;
+	ld->count_from_ns = start;
+	if (!ld->cfg.count)
+		ld->count_from_ns += (uint64_t)(ld->cfg.warmup * (double)NS_PER_S);
 	end = ld->count_from_ns + (uint64_t)(ld->cfg.seconds * (double)NS_PER_S);
 	for (unsigned i = 0; i < ld->cfg.window; i++)
 		start_txn(ld, i, start);
 	flush_requests(ld);
-	while (now_ns() < end) {
+	while (now_ns() < end && !storm_over(ld)) {
 		if (poll(&pfd, 1, POLL_MS) < 0 && errno != EINTR)
 			die("poll");
 		receive_replies(ld);
@@ -548,21 +602,51 @@ static double cpu_seconds(void)
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest rank of the sorted latencies, in microseconds. */
+static double percentile_us(const uint64_t *sorted, uint64_t n, unsigned pct)
+{
+	return n ? (double)sorted[(n * pct + 99) / 100 - 1] / 1e3 : 0;
+}
+
+static void report_storm(const struct load *ld)
+{
+	uint64_t n = ld->n.completed;
+
+	qsort(ld->latency, n, sizeof(*ld->latency), cmp_u64);
+	printf(" p50_latency_us=%.1f p99_latency_us=%.1f max_latency_us=%.1f unfinished=%llu",
+	       percentile_us(ld->latency, n, 50), percentile_us(ld->latency, n, 99),
+	       percentile_us(ld->latency, n, 100),
+	       (unsigned long long)(ld->cfg.count - n - ld->n.failed));
+}
+
 static void report(const struct load *ld)
 {
 	const struct counters *n = &ld->n;
 	double mean_us = n->completed ? (double)n->latency_ns / (double)n->completed / 1e3 : 0;
+	double seconds = ld->cfg.seconds;
 
-	printf("mode=%s seconds=%.2f completed=%llu tx_per_s=%.1f total_completed=%llu "
+	if (ld->cfg.count && ld->last_answer_ns > ld->started_ns)
+		seconds = (double)(ld->last_answer_ns - ld->started_ns) / (double)NS_PER_S;
+	printf("mode=%s seconds=%.4f completed=%llu tx_per_s=%.1f total_completed=%llu "
 	       "mean_latency_us=%.1f sent=%llu received=%llu ignored=%llu failed=%llu "
-	       "timeouts=%llu send_errors=%llu client_cpu_s=%.2f\n",
-	       ld->cfg.plain ? "plain-inform" : "bsdp", ld->cfg.seconds,
-	       (unsigned long long)n->completed, (double)n->completed / ld->cfg.seconds,
+	       "timeouts=%llu send_errors=%llu client_cpu_s=%.2f",
+	       ld->cfg.plain ? "plain-inform" : "bsdp", seconds,
+	       (unsigned long long)n->completed, (double)n->completed / seconds,
 	       (unsigned long long)(n->completed + n->completed_warmup), mean_us,
 	       (unsigned long long)n->sent, (unsigned long long)n->received,
 	       (unsigned long long)n->ignored, (unsigned long long)n->failed,
 	       (unsigned long long)n->timeouts, (unsigned long long)n->send_errors,
 	       cpu_seconds());
+	if (ld->cfg.count)
+		report_storm(ld);
+	putchar('\n');
 }
 
 int main(int argc, char **argv)
@@ -572,6 +656,8 @@ int main(int argc, char **argv)
 	if (!ld)
 		die("calloc");
 	parse_args(&ld->cfg, argc, argv);
+	if (ld->cfg.count && !(ld->latency = calloc(ld->cfg.count, sizeof(*ld->latency))))
+		die("calloc");
 	/* check_args keeps the model short enough for option 60. */
 	ld->class_len = (size_t)bsdp_client_class_id(ld->class_id, sizeof(ld->class_id), "i386",
 						     ld->cfg.model);
@@ -580,6 +666,7 @@ int main(int argc, char **argv)
 	run(ld);
 	report(ld);
 	close(ld->fd);
+	free(ld->latency);
 	free(ld);
 	return fflush(stdout) == 0 ? 0 : 2;
 }

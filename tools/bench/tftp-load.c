@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tftp-load: fetches one file N times over TFTP, C transfers at once, from
- * one process and one epoll set, and prints a JSON line with the totals.
+ * one process and one epoll set, and prints a JSON line with the totals and
+ * the median, 99th percentile and longest time of a whole transfer.
  * The load generator of tools/bench/tftp-bench.sh; the client is
  * tools/tftp_fetch.c.  With -o FILE it does one blocking fetch to FILE with
  * progress instead (what `bsdpc select --fetch` does).
@@ -51,6 +52,7 @@ struct run {
 	const char *quirk;
 	uint8_t request[1024];
 	struct tftp_session *s;
+	int64_t *took_us;        /* of each whole transfer, ok of them */
 	int ep;
 };
 
@@ -322,7 +324,7 @@ static void start_one(struct run *r, struct tftp_session *s, int64_t now)
 static void finish_one(struct run *r, struct tftp_session *s, int rc, int64_t now)
 {
 	if (rc > 0 && (!r->expect_size || s->res.bytes == r->expect_size)) {
-		r->ok++;
+		r->took_us[r->ok++] = now - s->t0;
 	} else {
 		r->failed++;
 		fprintf(stderr, "tftp-load: %s (%llu bytes)\n",
@@ -373,6 +375,30 @@ static void loop(struct run *r)
 	}
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest rank of the sorted transfer times, in seconds. */
+static double percentile_s(const int64_t *sorted, unsigned n, unsigned pct)
+{
+	return n ? (double)sorted[((uint64_t)n * pct + 99) / 100 - 1] / 1e6 : 0;
+}
+
+static void report_times(struct json *j, const struct run *r)
+{
+	qsort(r->took_us, r->ok, sizeof(*r->took_us), cmp_i64);
+	json_key(j, "p50_s");
+	json_double(j, percentile_s(r->took_us, r->ok, 50), 4);
+	json_key(j, "p99_s");
+	json_double(j, percentile_s(r->took_us, r->ok, 99), 4);
+	json_key(j, "max_s");
+	json_double(j, percentile_s(r->took_us, r->ok, 100), 4);
+}
+
 static void run_report(const struct run *r, double secs)
 {
 	struct json j;
@@ -391,6 +417,7 @@ static void run_report(const struct run *r, double secs)
 	json_double(&j, secs > 0 ? (double)r->bytes / secs / 1e6 : 0.0, 2);
 	json_key(&j, "client_retransmits");
 	json_uint(&j, r->retransmits);
+	report_times(&j, r);
 	json_end(&j, '}');
 	json_finish(&j);
 }
@@ -416,8 +443,9 @@ int main(int argc, char **argv)
 	if (r.output)
 		return fetch_one(&r);
 	r.s = calloc(r.concurrency, sizeof(*r.s));
+	r.took_us = calloc(r.total, sizeof(*r.took_us));
 	r.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!r.s || r.ep < 0)
+	if (!r.s || !r.took_us || r.ep < 0)
 		return 2;
 	t0 = mono_us();
 	for (unsigned i = 0; i < r.concurrency; i++)
@@ -425,6 +453,7 @@ int main(int argc, char **argv)
 	loop(&r);
 	secs = (double)(mono_us() - t0) / 1e6;
 	run_report(&r, secs);
+	free(r.took_us);
 	free(r.s);
 	close(r.ep);
 	return r.failed ? 1 : 0;
