@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The policy store's last good copy (store.c): every machine and profile
- * it reads is kept here, so that while the database cannot be reached
- * (a PostgreSQL server down or restarting) a boot is still answered with
- * what the policy said before, not with the template alone.  Issue 12:
- * "each server keeps answering from its last good snapshot".
+ * The policy store's last good copy (store.c): every machine it reads and
+ * every profile it loads or saves is kept here, so that while the
+ * database cannot be reached (a PostgreSQL server down or restarting) a
+ * boot is still answered with what the policy said before, not with the
+ * template alone.  Issue 12: "each server keeps answering from its last
+ * good snapshot".
  *
  * Owned by the loop thread, like the store.  Bounded: SNAPSHOT_MACHINES_MAX
  * machines (the first read since start, each about 0.8 KiB with its

@@ -509,17 +509,15 @@ static int profile_read(struct store *s, const char *name, struct profile *out)
 	return 0;
 }
 
-/* What was read is kept, and answered while the database is away. */
+/* While the database is away, the copy kept since the profile was last
+ * loaded (at start, at another server's change) or saved here.  Not
+ * taken at each read: a render reads its profile, 15 KiB, each time. */
 int store_profile_get(struct store *s, const char *name, struct profile *out)
 {
 	int r = profile_read(s, name, out);
 
 	s->away = r == -EIO;
-	if (r == 0)
-		snapshot_put_profile(s->snap, out);
-	else if (r == -ENOENT)
-		snapshot_forget_profile(s->snap, name);
-	else if (snapshot_profile(s->snap, name, out))
+	if (r == -EIO && snapshot_profile(s->snap, name, out))
 		return 0;
 	return r;
 }
@@ -612,6 +610,8 @@ int store_profile_put(struct store *s, const struct profile *p, bool *created,
 	if (r < 0 || (r = tx_begin(s, err)) < 0)
 		return r;
 	r = tx_end(s, profile_put_tx(s, p, &fresh, err), err);
+	if (r == 0)
+		snapshot_put_profile(s->snap, p);
 	if (r == 0 && created)
 		*created = fresh;
 	return r;

@@ -85,10 +85,11 @@ int store_profiles_each(struct store *s, int (*fn)(void *ctx, const struct profi
  * local, image), keeping what was seen of it. */
 int store_machine_put(struct store *s, const struct machine *m, bool *created,
 		      struct policy_error *err);
-/* Both gets keep what they read, and while the database cannot be read
- * answer with the copy they kept (snapshot.h): 0 then, and store_away is
- * true until a read succeeds again.  A machine's copy has no next boot:
- * spending one needs the database. */
+/* While the database cannot be read, this and store_profile_get answer
+ * with the store's last copy (snapshot.h): 0 then, and store_away is true
+ * until a read succeeds again.  The copy holds every machine read since
+ * start, and every profile as loaded or saved.  A machine's copy has no
+ * next boot: spending one needs the database. */
 int store_machine_get(struct store *s, const uint8_t mac[6], struct machine *out);
 bool store_away(const struct store *s);
 int store_machine_delete(struct store *s, const uint8_t mac[6]);
