@@ -312,17 +312,24 @@ row() { echo "$*" >>"$ROWS"; } # stage ok errors wall_s p50_s p99_s retries mach
 cpu_a0=$(cpu_s "$PID_A")
 cpu_b0=$(cpu_s "$PID_B")
 
+# on_both CMD ARGS...: CMD a ARGS and CMD b ARGS at once, both segments.
+on_both() {
+	local cmd=$1 pa pb
+	shift
+	"$cmd" a "$@" &
+	pa=$!
+	"$cmd" b "$@" &
+	pb=$!
+	wait "$pa" "$pb"
+}
+
 # ---- 1. BSDP: every Mac LIST + SELECT, all at once ----------------------------------------------
 bsdp() { # SEGMENT
 	timeout 90 ip netns exec "$(ns "c$1")" "$BSDP_LOAD" --interface "${ID}c$1" \
 		--count "$HALF" --first-mac "$(first_of "$1")" --window "$HALF" --seconds 60 \
 		>"$OUT/bsdp-$1"
 }
-bsdp a &
-pa=$!
-bsdp b &
-pb=$!
-wait "$pa" "$pb"
+on_both bsdp
 # Each tool times its own storm; the stage lasts as long as the slower.
 set -- "$OUT/bsdp-a" "$OUT/bsdp-b"
 ok=$(both "$@" completed)
@@ -336,11 +343,7 @@ tftp() { # SEGMENT
 		-n "$HALF" -c "$HALF" -b "$TFTP_BLKSIZE" -t -e "$BOOTER_SIZE" \
 		>"$OUT/tftp-$1" 2>"$OUT/tftp-$1.err" || true
 }
-tftp a &
-pa=$!
-tftp b &
-pb=$!
-wait "$pa" "$pb"
+on_both tftp
 set -- "$OUT/tftp-a" "$OUT/tftp-b"
 ok=$(both "$@" ok)
 row tftp "$ok" "$(both "$@" failed)" "$(worse "$@" seconds)" "$(worse "$@" p50_s)" \
@@ -375,11 +378,7 @@ good_script() { # SEGMENT FILE
 }
 scripts_config a
 scripts_config b
-parallel_curl a scripts &
-pa=$!
-parallel_curl b scripts &
-pb=$!
-wait "$pa" "$pb"
+on_both parallel_curl scripts
 good=0
 for s in a b; do
 	for f in "$OUT/scripts-$s"/*.ipxe; do
@@ -411,11 +410,7 @@ files_config() { # SEGMENT
 files_config a
 files_config b
 t0=$(now)
-parallel_curl a files &
-pa=$!
-parallel_curl b files &
-pb=$!
-wait "$pa" "$pb"
+on_both parallel_curl files
 wall=$(since "$t0")
 times=$(cat "$OUT"/files-[ab].times)
 whole=$(awk -v k="$KERNEL_SIZE" -v i="$INITRD_SIZE" '$1 == 200 && ($3 == k || $3 == i)' \
