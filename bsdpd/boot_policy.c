@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "beneath.h"
+#include "clock.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -73,14 +74,6 @@ struct boot_policy {
 };
 
 static void end_batch(struct loop *loop, void *ctx);
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static struct boot_policy *fail(struct boot_policy *bp, char **err, const char *what,
 				int errnum)
@@ -248,7 +241,7 @@ void boot_policy_event(struct boot_policy *bp, struct event *e)
 {
 	if (!bp)
 		return;
-	e->time_us = now_us();
+	e->time_us = clock_us(CLOCK_REALTIME);
 	if (bp->recorder) {
 		recorder_event(bp->recorder, e);
 		return;
@@ -364,14 +357,6 @@ const char *boot_policy_image(struct boot_policy *bp, const uint8_t mac[6], cons
 
 /* ---- /boot.ipxe -------------------------------------------------------------------- */
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct known_file *known_file_slot(struct boot_policy *bp, const char *path)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
@@ -385,7 +370,7 @@ static bool file_exists(void *ctx, const char *path)
 {
 	struct boot_policy *bp = ctx;
 	struct known_file *fc = known_file_slot(bp, path);
-	int64_t now = monotonic_ms();
+	int64_t now = clock_ms(CLOCK_MONOTONIC);
 	struct stat st;
 
 	if (fc->at_ms && now - fc->at_ms < FILE_CHECK_TTL_MS && strcmp(fc->path, path) == 0)

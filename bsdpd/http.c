@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "file_cache.h"
 #include "log.h"
 #include "transfer.h"
@@ -106,14 +107,6 @@ struct exchange {
 	int64_t started_real_us;       /* the same, Unix time */
 	struct transfer_rate rate;
 };
-
-static int64_t clock_us(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int64_t now_us(void)
 {

@@ -40,10 +40,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define PG_CONNECT_TIMEOUT "2"          /* seconds, libpq's smallest */
@@ -93,14 +93,6 @@ static struct pg_db *pdb(struct db *db)
 static struct pg_stmt *pst(struct db_stmt *st)
 {
 	return (struct pg_stmt *)st;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* libpq's message, on one line. */
@@ -176,7 +168,7 @@ static bool usable(struct pg_db *db)
 		set_err(db, "the connection to the database broke during the transaction");
 		return false;
 	}
-	now = now_ms();
+	now = clock_ms(CLOCK_MONOTONIC);
 	if (now < db->retry_at_ms) {
 		set_err(db, "the database is unreachable; connecting again shortly");
 		return false;

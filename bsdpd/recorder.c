@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bindings.h"
+#include "clock.h"
 #include "log.h"
 
 #define RETRY_FIRST_MS 100
@@ -100,14 +101,6 @@ struct recorder {
 	int64_t dropped_log_at;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- lists ------------------------------------------------------------------ */
 
 static void list_push(struct record_list *l, struct record *rec)
@@ -179,7 +172,7 @@ void recorder_deliver(struct recorder *r)
 /* A full queue means the database has been slow or away for a while. */
 static void log_drops(struct recorder *r)
 {
-	int64_t now = mono_ms() / 1000;
+	int64_t now = clock_ms(CLOCK_MONOTONIC) / 1000;
 
 	if (r->dropped_log_at && now - r->dropped_log_at < DROP_LOG_EVERY_S)
 		return;
@@ -312,7 +305,7 @@ static void apply(struct recorder *r, struct record *rec)
  * committed: nothing of it was. */
 static int write_batch(struct recorder *r, const struct record_list *batch)
 {
-	int64_t now = mono_ms() / 1000;
+	int64_t now = clock_ms(CLOCK_MONOTONIC) / 1000;
 	const struct event *newest = NULL;
 
 	if (now - r->counted_at >= RECOUNT_EVERY_S && store_machines_recount(r->store) >= 0)
@@ -347,7 +340,7 @@ static void committed(struct recorder *r, struct record_list *batch)
 		log_msg(LOG_NOTICE, "recorder: the database is back; %zu boot records written",
 			n);
 	r->status.failing = false;
-	r->committed_at = mono_ms();
+	r->committed_at = clock_ms(CLOCK_MONOTONIC);
 	r->status.written += n;
 	r->queued -= n;
 	pthread_cond_broadcast(&r->flushed);
@@ -393,7 +386,7 @@ static void wait_for_records(struct recorder *r)
 	while (!r->pending.head && !r->stop)
 		pthread_cond_wait(&r->wake, &r->mu);
 	r->writer = WRITER_GATHERING;
-	wait_ms = r->committed_at + GATHER_MS - mono_ms();
+	wait_ms = r->committed_at + GATHER_MS - clock_ms(CLOCK_MONOTONIC);
 	if (wait_ms > 0) {
 		deadline_in(&until, (unsigned)wait_ms);
 		while (!r->stop && !r->hurry && r->queued < GATHER_MAX &&
@@ -494,7 +487,7 @@ struct recorder *recorder_open(const struct recorder_config *cfg, char **err)
 	r->written = cfg->written;
 	r->ctx = cfg->ctx;
 	r->queue_max = cfg->queue_max ? cfg->queue_max : RECORDER_QUEUE_DEFAULT_MAX;
-	r->counted_at = mono_ms() / 1000;
+	r->counted_at = clock_ms(CLOCK_MONOTONIC) / 1000;
 	if ((r->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		return open_fail(r, err, "eventfd");
 	if (!(r->bindings = bindings_open(cfg->database, cfg->state_dir, NULL, err)) ||

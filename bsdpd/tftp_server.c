@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "beneath.h"
+#include "clock.h"
 #include "log.h"
 #include "file_cache.h"
 #include "net.h"
@@ -88,14 +89,6 @@ struct tftp_service {
 	uint8_t rx[RX_MAX];
 	uint8_t tx[TX_MAX];
 };
-
-static int64_t clock_us(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int64_t now_us(void)
 {
